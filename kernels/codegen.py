@@ -1,0 +1,103 @@
+"""Compile the kernel for a GPU target without a GPU and report what the compiler made of it.
+
+Triton compiles for sm_90 on a CPU-only machine; the resource figures come from the
+``cuobjdump`` that ships in the Triton wheel. The arguments are specialized the way
+Triton's launcher specializes them at run time for contiguous tensors: every pointer
+16-byte aligned and every stride divisible by 16 elements, so the loads vectorize here as
+they do on the device.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import re
+import subprocess
+import tempfile
+from typing import Union
+
+import triton
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource
+
+from .extend_attention import (LaunchConfig, SUPPORTED_HEAD_DIMS, _extend_attention_kernel,
+                               kernel_constexprs, resolve_config)
+
+_TRITON_DTYPES = {"bf16": "bf16", "fp16": "fp16", "bfloat16": "bf16", "float16": "fp16"}
+_POINTERS = ("Q", "K_ext", "V_ext", "O", "K_buf", "V_buf")
+_INDEX_POINTERS = ("qo_indptr", "kv_indptr", "kv_indices")
+_SCALARS = {"sm_scale_log2": "fp32", "logit_cap": "fp32", "sliding_window": "i32"}
+_RESOURCES = re.compile(r"REG:(\d+) STACK:(\d+) SHARED:(\d+) LOCAL:(\d+)")
+
+
+@dataclasses.dataclass(frozen=True)
+class CodegenReport:
+    registers: int  # per thread
+    stack_bytes: int  # per-thread stack frame: spills and local arrays
+    shared_bytes: int  # static + the dynamic shared memory Triton allocates
+    ld_global_cg: int  # `ld.global.cg` instructions in the PTX
+    ld_global: int  # all `ld.global` instructions in the PTX
+    num_warps: int
+    ptx: str = dataclasses.field(repr=False, compare=False)
+
+
+def _tool(name: str) -> str:
+    path = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", name)
+    if not os.path.exists(path):
+        raise RuntimeError(f"{name} not found in the Triton wheel at {path}")
+    return path
+
+
+def _signature(dtype: str) -> dict:
+    arg_names = _extend_attention_kernel.arg_names
+    sig = {}
+    for name in arg_names:
+        if name in _POINTERS:
+            sig[name] = f"*{_TRITON_DTYPES[dtype]}"
+        elif name in _INDEX_POINTERS:
+            sig[name] = "*i32"
+        elif name in _SCALARS:
+            sig[name] = _SCALARS[name]
+        elif name.startswith("stride"):
+            sig[name] = "i32"
+        else:
+            sig[name] = "constexpr"
+    return sig
+
+
+@functools.lru_cache(maxsize=None)
+def compile_for_target(config: Union[str, LaunchConfig] = "default", *, head_dim: int = 128,
+                       dtype: str = "bf16", gqa_group: int = 8, use_window: bool = False,
+                       use_logit_cap: bool = False, arch: int = 90) -> CodegenReport:
+    """Compile one variant for ``sm_{arch}`` and report registers, stack, shared memory and loads."""
+    if head_dim not in SUPPORTED_HEAD_DIMS:
+        raise ValueError(f"head_dim={head_dim}: expected one of {SUPPORTED_HEAD_DIMS}")
+    if dtype not in _TRITON_DTYPES:
+        raise ValueError(f"dtype={dtype!r}: expected one of {sorted(_TRITON_DTYPES)}")
+    cfg = resolve_config(config, head_dim)
+    signature = _signature(dtype)
+    arg_names = _extend_attention_kernel.arg_names
+    aligned = [["tt.divisibility", 16]]
+    attrs = {(arg_names.index(n),): aligned for n in arg_names
+             if n in _POINTERS or n in _INDEX_POINTERS or n.startswith("stride")}
+    constexprs = kernel_constexprs(cfg, gqa_group=gqa_group, head_dim=head_dim,
+                                   use_window=use_window, use_logit_cap=use_logit_cap)
+    src = ASTSource(fn=_extend_attention_kernel, signature=signature, constexprs=constexprs, attrs=attrs)
+    compiled = triton.compile(src, target=GPUTarget("cuda", arch, 32),
+                              options=dict(num_warps=cfg.num_warps, num_stages=cfg.num_stages))
+    with tempfile.NamedTemporaryFile(suffix=".cubin") as cubin:
+        cubin.write(compiled.asm["cubin"])
+        cubin.flush()
+        usage = subprocess.run([_tool("cuobjdump"), "--dump-resource-usage", cubin.name],
+                               check=True, capture_output=True, text=True).stdout
+    match = _RESOURCES.search(usage)
+    if match is None:
+        raise RuntimeError(f"could not read the resource usage from cuobjdump:\n{usage}")
+    registers, stack, static_shared, _ = map(int, match.groups())
+    ptx = compiled.asm["ptx"]
+    return CodegenReport(
+        registers=registers, stack_bytes=stack, shared_bytes=static_shared + compiled.metadata.shared,
+        ld_global_cg=len(re.findall(r"\bld\.global\.cg\b", ptx)),
+        ld_global=len(re.findall(r"\bld\.global\b", ptx)),
+        num_warps=cfg.num_warps, ptx=ptx)

@@ -1,0 +1,334 @@
+"""Extend attention: prefill of new tokens against a paged, cached prefix.
+
+One Triton kernel with every load knob separately switchable (``LaunchConfig``)
+and a thin launcher that validates its arguments before any launch.
+
+Semantics (page size 1). Sequence ``i`` owns query/extend rows
+``qo_indptr[i]:qo_indptr[i+1]`` and cached-prefix pool rows
+``kv_indices[kv_indptr[i]:kv_indptr[i+1]]`` (any rows, any order). Query ``j`` of
+sequence ``i`` sits at position ``P_i + j`` (``P_i`` the prefix length); it sees
+every prefix key and the extend keys up to its own position, and with a sliding
+window ``W > 0`` only keys with ``q_pos - k_pos <= W``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Mapping, Optional, Union
+
+import torch
+import triton
+import triton.language as tl
+
+SUPPORTED_HEAD_DIMS = (64, 128, 256)
+SUPPORTED_DTYPES = (torch.float16, torch.bfloat16)
+INDEX_DTYPES = (torch.int32, torch.int64)
+# The load cache modifiers Triton's ``tl.load`` accepts ("" = none).
+LOAD_CACHE_MODIFIERS = ("", ".ca", ".cg", ".cv")
+LOG2E = 1.4426950408889634
+_LOG2E = tl.constexpr(LOG2E)  # the jit functions may only read constexpr globals
+
+
+@dataclasses.dataclass(frozen=True)
+class LaunchConfig:
+    """Every knob of one launch. ``None`` blocks mean the per-head-dim default."""
+
+    prefix_kv_cache: str = ""  # the gathered prefix K/V loads (k_buffer, v_buffer)
+    extend_kv_cache: str = ""  # the extend K/V loads (k_extend, v_extend)
+    q_cache: str = ""  # the query tile load
+    index_cache: str = ""  # kv_indices / indptr loads
+    num_stages: int = 1
+    num_warps: Optional[int] = None
+    block_m: Optional[int] = None
+    block_n: Optional[int] = None
+
+    def __post_init__(self):
+        for field in ("prefix_kv_cache", "extend_kv_cache", "q_cache", "index_cache"):
+            value = getattr(self, field)
+            if value not in LOAD_CACHE_MODIFIERS:
+                raise ValueError(
+                    f"config.{field}={value!r}: not a load cache modifier; "
+                    f"expected one of {LOAD_CACHE_MODIFIERS}")
+        if not isinstance(self.num_stages, int) or not 1 <= self.num_stages <= 8:
+            raise ValueError(f"config.num_stages={self.num_stages!r}: expected an int in [1, 8]")
+        if self.num_warps is not None and self.num_warps not in (1, 2, 4, 8, 16):
+            raise ValueError(f"config.num_warps={self.num_warps!r}: expected 1, 2, 4, 8 or 16")
+        for field in ("block_m", "block_n"):
+            value = getattr(self, field)
+            if value is not None and (not isinstance(value, int) or value < 16 or value > 256
+                                      or value & (value - 1)):
+                raise ValueError(f"config.{field}={value!r}: expected a power of two in [16, 256]")
+
+    def resolved(self, head_dim: int) -> "LaunchConfig":
+        """This config with the per-head-dim defaults filled in."""
+        block_m, block_n, num_warps = DEFAULT_BLOCKS[head_dim]
+        return dataclasses.replace(
+            self,
+            block_m=self.block_m or block_m,
+            block_n=self.block_n or block_n,
+            num_warps=self.num_warps or num_warps,
+        )
+
+
+# (BLOCK_M, BLOCK_N, num_warps) per head dim, sized for the H100 (sm_90): the
+# fp32 accumulator (BLOCK_M x D) and the score tile (BLOCK_M x BLOCK_N) must stay in
+# registers without spilling; see the codegen benchmarks for the evidence.
+DEFAULT_BLOCKS = {
+    64: (128, 64, 4),
+    128: (128, 64, 8),
+    256: (64, 64, 8),
+}
+
+VARIANTS: Mapping[str, LaunchConfig] = {
+    # the kernel as it stood before the upstream change
+    "baseline": LaunchConfig(),
+    # .cg on the gathered prefix K/V loads only
+    "cg": LaunchConfig(prefix_kv_cache=".cg"),
+    # software pipelining only
+    "stages2": LaunchConfig(num_stages=2),
+    # the upstream change as proposed: both knobs at once
+    "cg_stages2": LaunchConfig(prefix_kv_cache=".cg", num_stages=2),
+    # the project's best setting
+    "default": LaunchConfig(prefix_kv_cache=".cg", num_stages=2),
+}
+
+
+@triton.jit
+def _scores(q, k, sm_scale_log2, logit_cap, USE_LOGIT_CAP: tl.constexpr):
+    """q @ k in the log2 domain, soft-capped as cap * tanh(s / cap) when asked."""
+    s = tl.dot(q, k)
+    if USE_LOGIT_CAP:
+        # tanh(x) = 1 - 2 / (exp(2x) + 1), written with exp2 so the interpreter runs it too
+        x = s * (sm_scale_log2 / (_LOG2E * logit_cap))
+        s = logit_cap * _LOG2E * (1.0 - 2.0 / (tl.exp2(2.0 * _LOG2E * x) + 1.0))
+    else:
+        s = s * sm_scale_log2
+    return s
+
+
+@triton.jit
+def _online_softmax_step(acc, m_i, l_i, s, v):
+    """Fold one tile of log2-domain scores ``s`` and values ``v`` into the running state."""
+    m_new = tl.maximum(m_i, tl.max(s, 1))
+    alpha = tl.exp2(m_i - m_new)
+    p = tl.exp2(s - m_new[:, None])
+    l_i = l_i * alpha + tl.sum(p, 1)
+    acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)
+    return acc, m_new, l_i
+
+
+@triton.jit
+def _extend_attention_kernel(
+    Q, K_ext, V_ext, O, K_buf, V_buf,
+    qo_indptr, kv_indptr, kv_indices,
+    sm_scale_log2, logit_cap, sliding_window,
+    stride_qt, stride_qh, stride_kt, stride_kh, stride_vt, stride_vh,
+    stride_ot, stride_oh, stride_kbt, stride_kbh, stride_vbt, stride_vbh,
+    GQA_GROUP: tl.constexpr,
+    HEAD_DIM: tl.constexpr,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    USE_WINDOW: tl.constexpr,
+    USE_LOGIT_CAP: tl.constexpr,
+    PREFIX_KV_CACHE: tl.constexpr,
+    EXTEND_KV_CACHE: tl.constexpr,
+    Q_CACHE: tl.constexpr,
+    INDEX_CACHE: tl.constexpr,
+):
+    seq = tl.program_id(0)
+    head = tl.program_id(1)
+    block = tl.program_id(2)
+    kv_head = head // GQA_GROUP
+
+    qo_start = tl.load(qo_indptr + seq, cache_modifier=INDEX_CACHE).to(tl.int64)
+    len_extend = tl.load(qo_indptr + seq + 1, cache_modifier=INDEX_CACHE).to(tl.int64) - qo_start
+    kv_start = tl.load(kv_indptr + seq, cache_modifier=INDEX_CACHE).to(tl.int64)
+    len_prefix = tl.load(kv_indptr + seq + 1, cache_modifier=INDEX_CACHE).to(tl.int64) - kv_start
+    if block * BLOCK_M >= len_extend:
+        return
+
+    offs_m = block * BLOCK_M + tl.arange(0, BLOCK_M)
+    offs_n = tl.arange(0, BLOCK_N)
+    offs_d = tl.arange(0, HEAD_DIM)
+    mask_m = offs_m < len_extend
+    q_pos = len_prefix + offs_m  # absolute positions of this block's queries
+
+    q_ptrs = Q + (qo_start + offs_m)[:, None] * stride_qt + head * stride_qh + offs_d[None, :]
+    q = tl.load(q_ptrs, mask=mask_m[:, None], other=0.0, cache_modifier=Q_CACHE)
+
+    acc = tl.zeros([BLOCK_M, HEAD_DIM], dtype=tl.float32)
+    # finite start so that a row masked across a whole tile gives exp2(-inf - m) = 0, not NaN
+    m_i = tl.full([BLOCK_M], -1.0e30, dtype=tl.float32)
+    l_i = tl.zeros([BLOCK_M], dtype=tl.float32)
+
+    # Stage 1: the cached prefix, gathered row by row through kv_indices.
+    for start_n in range(0, len_prefix, BLOCK_N):
+        cols = start_n + offs_n
+        mask_n = cols < len_prefix
+        rows = tl.load(kv_indices + kv_start + cols, mask=mask_n, other=0,
+                       cache_modifier=INDEX_CACHE).to(tl.int64)
+        k = tl.load(K_buf + rows[None, :] * stride_kbt + kv_head * stride_kbh + offs_d[:, None],
+                    mask=mask_n[None, :], other=0.0, cache_modifier=PREFIX_KV_CACHE)
+        s = _scores(q, k, sm_scale_log2, logit_cap, USE_LOGIT_CAP)
+        visible = mask_m[:, None] & mask_n[None, :]
+        if USE_WINDOW:
+            visible &= (q_pos[:, None] - cols[None, :]) <= sliding_window
+        s = tl.where(visible, s, float("-inf"))
+        v = tl.load(V_buf + rows[:, None] * stride_vbt + kv_head * stride_vbh + offs_d[None, :],
+                    mask=mask_n[:, None], other=0.0, cache_modifier=PREFIX_KV_CACHE)
+        acc, m_i, l_i = _online_softmax_step(acc, m_i, l_i, s, v)
+
+    # Stage 2: the new tokens themselves, causal, up to this block's last query.
+    end_n = tl.minimum((block + 1) * BLOCK_M, len_extend)
+    for start_n in range(0, end_n, BLOCK_N):
+        cols = start_n + offs_n
+        mask_n = cols < end_n
+        k = tl.load(K_ext + (qo_start + cols)[None, :] * stride_kt + kv_head * stride_kh
+                    + offs_d[:, None], mask=mask_n[None, :], other=0.0,
+                    cache_modifier=EXTEND_KV_CACHE)
+        s = _scores(q, k, sm_scale_log2, logit_cap, USE_LOGIT_CAP)
+        visible = mask_m[:, None] & mask_n[None, :] & (offs_m[:, None] >= cols[None, :])
+        if USE_WINDOW:
+            visible &= (offs_m[:, None] - cols[None, :]) <= sliding_window
+        s = tl.where(visible, s, float("-inf"))
+        v = tl.load(V_ext + (qo_start + cols)[:, None] * stride_vt + kv_head * stride_vh
+                    + offs_d[None, :], mask=mask_n[:, None], other=0.0,
+                    cache_modifier=EXTEND_KV_CACHE)
+        acc, m_i, l_i = _online_softmax_step(acc, m_i, l_i, s, v)
+
+    out = acc / l_i[:, None]
+    o_ptrs = O + (qo_start + offs_m)[:, None] * stride_ot + head * stride_oh + offs_d[None, :]
+    tl.store(o_ptrs, out.to(O.dtype.element_ty), mask=mask_m[:, None])
+
+
+def resolve_config(config: Union[str, LaunchConfig], head_dim: int) -> LaunchConfig:
+    """A variant name or a LaunchConfig -> a LaunchConfig with blocks filled in."""
+    if isinstance(config, str):
+        if config not in VARIANTS:
+            raise ValueError(f"config={config!r}: unknown variant; expected one of {sorted(VARIANTS)}")
+        config = VARIANTS[config]
+    elif not isinstance(config, LaunchConfig):
+        raise ValueError(f"config: expected a variant name or a LaunchConfig, got {type(config).__name__}")
+    return config.resolved(head_dim)
+
+
+def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
+                      use_window: bool, use_logit_cap: bool) -> dict:
+    """The kernel's compile-time arguments for a resolved config (shared with codegen)."""
+    return dict(
+        GQA_GROUP=gqa_group, HEAD_DIM=head_dim,
+        BLOCK_M=config.block_m, BLOCK_N=config.block_n,
+        USE_WINDOW=use_window, USE_LOGIT_CAP=use_logit_cap,
+        PREFIX_KV_CACHE=config.prefix_kv_cache, EXTEND_KV_CACHE=config.extend_kv_cache,
+        Q_CACHE=config.q_cache, INDEX_CACHE=config.index_cache,
+    )
+
+
+def _check_tensor(name, t, ndim, dtypes, device):
+    if not isinstance(t, torch.Tensor):
+        raise ValueError(f"{name}: expected a torch.Tensor, got {type(t).__name__}")
+    if t.dim() != ndim:
+        raise ValueError(f"{name}: expected {ndim} dimensions, got shape {tuple(t.shape)}")
+    if t.dtype not in dtypes:
+        raise ValueError(f"{name}: dtype {t.dtype} not supported; expected one of {dtypes}")
+    if t.device != device:
+        raise ValueError(f"{name}: on {t.device}, but q_extend is on {device}")
+    if ndim == 1 and not t.is_contiguous():
+        raise ValueError(f"{name}: must be contiguous")
+    if ndim == 3 and t.numel() and t.stride(2) != 1:
+        raise ValueError(f"{name}: the head dim must be contiguous (stride 1), got strides {t.stride()}")
+
+
+def _check_indptr(name, indptr, first, last_max, last_exact=None):
+    host = indptr.cpu()
+    if int(host[0]) != first:
+        raise ValueError(f"{name}[0] = {int(host[0])}; expected {first}")
+    if bool((host[1:] < host[:-1]).any()):
+        raise ValueError(f"{name}: not monotone non-decreasing")
+    end = int(host[-1])
+    if last_exact is not None and end != last_exact:
+        raise ValueError(f"{name}[-1] = {end}; expected {last_exact} (the rows of the tensors it splits)")
+    if end > last_max:
+        raise ValueError(f"{name}[-1] = {end} exceeds the {last_max} entries it indexes")
+    return host
+
+
+def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buffer,
+                         qo_indptr, kv_indptr, kv_indices, *,
+                         sliding_window_size=-1, sm_scale=None, logit_cap=0.0,
+                         max_len_extend=None, config="default", validate=True) -> None:
+    """Write extend attention into ``o_extend``; see the module docstring for the semantics.
+
+    Shapes: q/o ``[E, H_Q, D]``; k/v_extend ``[E, H_KV, D]``; k/v_buffer ``[T, H_KV, D]``;
+    qo_indptr, kv_indptr ``[B+1]``; kv_indices ``[kv_indptr[-1]]`` rows of the pool.
+    ``validate=False`` skips only the checks that read tensor contents (a device sync).
+    """
+    _check_tensor("q_extend", q_extend, 3, SUPPORTED_DTYPES, getattr(q_extend, "device", None))
+    device, dtype = q_extend.device, q_extend.dtype
+    for name, t in (("k_extend", k_extend), ("v_extend", v_extend), ("o_extend", o_extend),
+                    ("k_buffer", k_buffer), ("v_buffer", v_buffer)):
+        _check_tensor(name, t, 3, (dtype,), device)
+    for name, t in (("qo_indptr", qo_indptr), ("kv_indptr", kv_indptr), ("kv_indices", kv_indices)):
+        _check_tensor(name, t, 1, INDEX_DTYPES, device)
+
+    n_tokens, heads_q, head_dim = q_extend.shape
+    heads_kv = k_extend.shape[1]
+    if head_dim not in SUPPORTED_HEAD_DIMS:
+        raise ValueError(f"q_extend: head dim {head_dim} not supported; expected one of {SUPPORTED_HEAD_DIMS}")
+    if heads_kv < 1 or heads_q % heads_kv:
+        raise ValueError(f"k_extend: {heads_kv} KV heads do not divide the {heads_q} query heads")
+    expected = {"k_extend": (n_tokens, heads_kv, head_dim), "v_extend": (n_tokens, heads_kv, head_dim),
+                "o_extend": (n_tokens, heads_q, head_dim)}
+    for name, t in (("k_extend", k_extend), ("v_extend", v_extend), ("o_extend", o_extend)):
+        if tuple(t.shape) != expected[name]:
+            raise ValueError(f"{name}: shape {tuple(t.shape)}; expected {expected[name]}")
+    if k_buffer.shape[1:] != (heads_kv, head_dim):
+        raise ValueError(f"k_buffer: shape {tuple(k_buffer.shape)}; expected (T, {heads_kv}, {head_dim})")
+    if tuple(v_buffer.shape) != tuple(k_buffer.shape):
+        raise ValueError(f"v_buffer: shape {tuple(v_buffer.shape)}; expected {tuple(k_buffer.shape)} like k_buffer")
+    if qo_indptr.numel() < 1:
+        raise ValueError("qo_indptr: needs B+1 >= 1 entries")
+    if kv_indptr.numel() != qo_indptr.numel():
+        raise ValueError(f"kv_indptr: {kv_indptr.numel()} entries, but qo_indptr has {qo_indptr.numel()} (both B+1)")
+    if not isinstance(sliding_window_size, int):
+        raise ValueError(f"sliding_window_size: expected an int, got {sliding_window_size!r}")
+    if sm_scale is None:
+        sm_scale = 1.0 / math.sqrt(head_dim)
+    if not isinstance(sm_scale, (int, float)) or not math.isfinite(sm_scale) or sm_scale <= 0:
+        raise ValueError(f"sm_scale: expected a positive finite number, got {sm_scale!r}")
+    if not isinstance(logit_cap, (int, float)) or not math.isfinite(logit_cap) or logit_cap < 0:
+        raise ValueError(f"logit_cap: expected a finite number >= 0, got {logit_cap!r}")
+    if max_len_extend is not None and (not isinstance(max_len_extend, int) or max_len_extend < 0):
+        raise ValueError(f"max_len_extend: expected an int >= 0, got {max_len_extend!r}")
+    cfg = resolve_config(config, head_dim)
+
+    batch = qo_indptr.numel() - 1
+    if validate or max_len_extend is None:
+        qo_host = _check_indptr("qo_indptr", qo_indptr, 0, n_tokens, last_exact=n_tokens)
+        actual_max = int((qo_host[1:] - qo_host[:-1]).max()) if batch else 0
+        if max_len_extend is None:
+            max_len_extend = actual_max
+        elif max_len_extend < actual_max:
+            raise ValueError(f"max_len_extend={max_len_extend} is shorter than the longest extend ({actual_max})")
+    if validate:
+        _check_indptr("kv_indptr", kv_indptr, 0, kv_indices.numel())
+        if kv_indices.numel():
+            lo, hi = int(kv_indices.min()), int(kv_indices.max())
+            if lo < 0 or hi >= k_buffer.shape[0]:
+                raise ValueError(f"kv_indices: rows [{lo}, {hi}] fall outside the pool of {k_buffer.shape[0]} rows")
+    if batch == 0 or n_tokens == 0 or max_len_extend == 0:
+        return
+
+    grid = (batch, heads_q, triton.cdiv(max_len_extend, cfg.block_m))
+    _extend_attention_kernel[grid](
+        q_extend, k_extend, v_extend, o_extend, k_buffer, v_buffer,
+        qo_indptr, kv_indptr, kv_indices,
+        float(sm_scale) * LOG2E, float(logit_cap), sliding_window_size,
+        q_extend.stride(0), q_extend.stride(1), k_extend.stride(0), k_extend.stride(1),
+        v_extend.stride(0), v_extend.stride(1), o_extend.stride(0), o_extend.stride(1),
+        k_buffer.stride(0), k_buffer.stride(1), v_buffer.stride(0), v_buffer.stride(1),
+        **kernel_constexprs(cfg, gqa_group=heads_q // heads_kv, head_dim=head_dim,
+                            use_window=sliding_window_size > 0, use_logit_cap=logit_cap > 0),
+        num_warps=cfg.num_warps, num_stages=cfg.num_stages,
+    )
