@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import os
 import re
 import subprocess
+import sys
 import tempfile
 from typing import Union
 
 import triton
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
+from triton.runtime.jit import JITFunction
 
 from .extend_attention import (LaunchConfig, SUPPORTED_HEAD_DIMS, _extend_attention_kernel,
                                kernel_constexprs, resolve_config)
@@ -76,6 +79,29 @@ def compile_for_target(config: Union[str, LaunchConfig] = "default", *, head_dim
     if dtype not in _TRITON_DTYPES:
         raise ValueError(f"dtype={dtype!r}: expected one of {sorted(_TRITON_DTYPES)}")
     cfg = resolve_config(config, head_dim)
+    options = dict(head_dim=head_dim, dtype=dtype, gqa_group=gqa_group, use_window=use_window,
+                   use_logit_cap=use_logit_cap, arch=arch)
+    if not isinstance(_extend_attention_kernel, JITFunction):
+        # Under TRITON_INTERPRET=1 the kernel is an interpreted function that cannot be
+        # compiled: compile in a fresh interpreter without that switch.
+        return _compile_in_subprocess(cfg, options)
+    return _compile(cfg, **options)
+
+
+def _compile_in_subprocess(cfg: LaunchConfig, options: dict) -> CodegenReport:
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    request = json.dumps({"config": dataclasses.asdict(cfg), "options": options})
+    done = subprocess.run([sys.executable, "-m", "kernels.codegen", request], env=env,
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"compiling for sm_{options['arch']} failed:\n{done.stderr}")
+    return CodegenReport(**json.loads(done.stdout))
+
+
+def _compile(cfg: LaunchConfig, *, head_dim, dtype, gqa_group, use_window, use_logit_cap,
+             arch) -> CodegenReport:
     signature = _signature(dtype)
     arg_names = _extend_attention_kernel.arg_names
     aligned = [["tt.divisibility", 16]]
@@ -101,3 +127,9 @@ def compile_for_target(config: Union[str, LaunchConfig] = "default", *, head_dim
         ld_global_cg=len(re.findall(r"\bld\.global\.cg\b", ptx)),
         ld_global=len(re.findall(r"\bld\.global\b", ptx)),
         num_warps=cfg.num_warps, ptx=ptx)
+
+
+if __name__ == "__main__":  # the subprocess side of _compile_in_subprocess
+    request = json.loads(sys.argv[1])
+    report = _compile(LaunchConfig(**request["config"]), **request["options"])
+    print(json.dumps(dataclasses.asdict(report)))

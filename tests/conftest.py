@@ -1,0 +1,33 @@
+"""Test setup: the Triton interpreter where there is no GPU, the repo root on sys.path.
+
+The dtype split is explicit: fp16 runs everywhere (interpreter on CPU, compiled on GPU);
+bf16 runs only compiled on a GPU, because the interpreter mishandles bf16 (Triton 3.9
+holds it as uint16 and acts on the raw bits; 3.6 has no bf16 constants). Tests marked
+``gpu`` are reported as skipped on CPU with that reason, and with REQUIRE_GPU=1 (set by
+ci/gpu_job.sh) a missing GPU is an error instead of a skip.
+"""
+
+import os
+import sys
+
+import pytest
+import torch
+
+HAS_CUDA = torch.cuda.is_available()
+if not HAS_CUDA:
+    os.environ.setdefault("TRITON_INTERPRET", "1")  # must precede the first triton import
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+DEVICE = "cuda" if HAS_CUDA else "cpu"
+
+
+def pytest_collection_modifyitems(config, items):
+    if HAS_CUDA:
+        return
+    if os.environ.get("REQUIRE_GPU") == "1":
+        raise pytest.UsageError("REQUIRE_GPU=1 but torch sees no CUDA device")
+    skip = pytest.mark.skip(reason="needs a CUDA device: bf16 and large shapes run on the H100 "
+                                   "(bash ci/gpu_job.sh tests); the interpreter mishandles bf16")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)

@@ -1,0 +1,53 @@
+"""What the compiler makes of each variant for sm_90, checked on a CPU-only machine."""
+
+import re
+
+import pytest
+
+from kernels import VARIANTS
+from kernels.codegen import compile_for_target
+
+# K and V tiles of BLOCK_N x D bf16, split over the threads in 16-byte vectors.
+def gathered_vector_loads(head_dim):
+    report = compile_for_target("cg", head_dim=head_dim)
+    block_n = 64
+    return 2 * block_n * head_dim * 2 // 16 // (32 * report.num_warps)
+
+
+@pytest.mark.parametrize("head_dim", [64, 128, 256])
+def test_cg_marks_exactly_the_gathered_prefix_loads(head_dim):
+    cg = compile_for_target("cg", head_dim=head_dim)
+    baseline = compile_for_target("baseline", head_dim=head_dim)
+    assert baseline.ld_global_cg == 0
+    assert cg.ld_global_cg == gathered_vector_loads(head_dim)
+    # the .cg loads are the 16-byte vector gathers of K and V, nothing else
+    assert set(re.findall(r"ld\.global\.cg\.[\w.]+", cg.ptx)) == {"ld.global.cg.v4.b32"}
+    assert cg.ld_global == baseline.ld_global
+
+
+def test_pipelining_drops_the_cg_modifier():
+    """A finding this project exists to surface, pinned so that a Triton change shows up.
+
+    With num_stages=2 Triton 3.6 turns the gathered loads into cp.async.cg copies to shared
+    memory, whatever modifier the load asked for: `stages2` and `cg_stages2` (the upstream
+    change) compile to identical PTX, so the upstream speedup cannot come from `.cg`.
+    """
+    stages2 = compile_for_target("stages2", head_dim=128)
+    cg_stages2 = compile_for_target("cg_stages2", head_dim=128)
+    assert cg_stages2.ld_global_cg == 0
+    assert "cp.async.cg.shared.global" in cg_stages2.ptx
+    assert stages2.ptx == cg_stages2.ptx
+
+
+def test_every_variant_compiles_without_spilling_at_head_dim_128():
+    for name in VARIANTS:
+        report = compile_for_target(name, head_dim=128)
+        assert report.stack_bytes == 0, f"{name} spills {report.stack_bytes} bytes"
+        assert report.registers <= 255
+
+
+def test_rejects_unknown_arguments():
+    with pytest.raises(ValueError, match="head_dim"):
+        compile_for_target("cg", head_dim=96)
+    with pytest.raises(ValueError, match="dtype"):
+        compile_for_target("cg", dtype="fp8")

@@ -1,0 +1,123 @@
+"""Correctness of the extend-attention kernel against the float64 reference.
+
+On CPU the kernel runs through the Triton interpreter on small shapes in fp16; the tests
+marked ``gpu`` run compiled on the H100 with bf16 and fp16 and larger shapes (see conftest).
+Every output is poisoned with NaN before the call, so an unwritten row fails.
+"""
+
+import random
+
+import pytest
+import torch
+
+from benchmarks.workloads import make_inputs
+from conftest import DEVICE
+from kernels import (VARIANTS, LaunchConfig, extend_attention_fwd, extend_attention_reference,
+                     relative_error)
+
+# Relative L2 error against float64. fp16 keeps 11 mantissa bits, so a dot of random
+# unit-variance vectors lands near 1e-3 at worst; bf16 keeps 8 bits, ~8x coarser.
+TOLERANCE = {"fp16": 2e-3, "bf16": 1.6e-2}
+
+# Small blocks make tiny shapes cross several query blocks and key tiles, so the masks at
+# tile edges are exercised; the named variants use the per-head-dim defaults.
+SMALL_BLOCKS = LaunchConfig(block_m=16, block_n=16, num_warps=2)
+SMALL_BLOCKS_CG = LaunchConfig(prefix_kv_cache=".cg", extend_kv_cache=".cg", q_cache=".ca",
+                               index_cache=".ca", block_m=32, block_n=16, num_stages=2, num_warps=4)
+
+
+def run_and_check(prefix_lens, extend_lens, *, heads="4/2", head_dim=64, dtype="fp16",
+                  pool="fragmented", window=-1, logit_cap=0.0, config="default", seed=0,
+                  sm_scale=None):
+    inputs = make_inputs(prefix_lens, extend_lens, heads=heads, head_dim=head_dim, dtype=dtype,
+                         pool=pool, device=DEVICE, seed=seed, pool_slack=5)
+    extend_attention_fwd(*inputs.args, sliding_window_size=window, logit_cap=logit_cap,
+                         sm_scale=sm_scale, config=config)
+    ref = extend_attention_reference(*inputs.reference_args, sliding_window_size=window,
+                                     logit_cap=logit_cap, sm_scale=sm_scale)
+    out = inputs.o_extend
+    assert out.dtype == inputs.q_extend.dtype
+    assert not torch.isnan(out).any(), "some output rows were never written"
+    err = relative_error(out, ref)
+    assert err < TOLERANCE[dtype], f"relative error {err:.2e} over {TOLERANCE[dtype]:.0e}"
+    return err
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("window,logit_cap", [(-1, 0.0), (5, 0.0), (-1, 4.0), (40, 2.5)])
+def test_every_variant_matches_reference(variant, window, logit_cap):
+    run_and_check((0, 37, 70), (45, 1, 20), window=window, logit_cap=logit_cap, config=variant)
+
+
+@pytest.mark.parametrize("config", [SMALL_BLOCKS, SMALL_BLOCKS_CG], ids=["small", "small_all_modifiers"])
+@pytest.mark.parametrize("seed", range(6))
+def test_random_shapes_across_tiles(config, seed):
+    rng = random.Random(seed)
+    batch = rng.randint(1, 4)
+    group = rng.choice([1, 2, 4])
+    heads_kv = rng.choice([1, 2])
+    prefix = tuple(rng.choice([0, rng.randint(1, 60)]) for _ in range(batch))
+    extend = tuple(rng.randint(1, 50) for _ in range(batch))
+    window = rng.choice([-1, 0, 1, 7, 16, 200])  # shorter than a block, longer than the sequence
+    run_and_check(prefix, extend, heads=f"{group * heads_kv}/{heads_kv}", window=window,
+                  logit_cap=rng.choice([0.0, 3.0]), pool=rng.choice(["contiguous", "fragmented"]),
+                  config=config, seed=seed, sm_scale=rng.choice([None, 0.07]))
+
+
+@pytest.mark.parametrize("head_dim", [64, 128, 256])
+def test_head_dims(head_dim):
+    run_and_check((20, 3), (17, 30), heads="2/1", head_dim=head_dim, window=9, config=SMALL_BLOCKS)
+
+
+def test_zero_prefix_extend_one_and_empty_sequence():
+    run_and_check((0, 0, 5), (1, 0, 1), config=SMALL_BLOCKS)
+
+
+def test_empty_batch_is_a_noop():
+    inputs = make_inputs((), (), device=DEVICE, heads="4/2", head_dim=64, dtype="fp16", pool_slack=3)
+    extend_attention_fwd(*inputs.args)  # B = 0, E = 0: nothing to do, nothing launched
+
+
+def test_strided_views_and_only_own_rows_written():
+    """q/k/v taken as views of wider tensors (as after a fused qkv projection)."""
+    inputs = make_inputs((12, 30), (19, 7), heads="4/2", head_dim=64, dtype="fp16", device=DEVICE)
+    n, hq, d = inputs.q_extend.shape
+    hkv = inputs.k_extend.shape[1]
+    fused = torch.randn(n, hq + 2 * hkv, d, dtype=torch.float16, device=DEVICE)
+    fused[:, :hq], fused[:, hq:hq + hkv], fused[:, hq + hkv:] = inputs.q_extend, inputs.k_extend, inputs.v_extend
+    q, k, v = fused[:, :hq], fused[:, hq:hq + hkv], fused[:, hq + hkv:]
+    out_wide = torch.full((n, hq + 3, d), float("nan"), dtype=torch.float16, device=DEVICE)
+    out = out_wide[:, :hq]
+    extend_attention_fwd(q, k, v, out, *inputs.args[4:], config=SMALL_BLOCKS)
+    ref = extend_attention_reference(q, k, v, *inputs.reference_args[3:])
+    assert relative_error(out, ref) < TOLERANCE["fp16"]
+    assert torch.isnan(out_wide[:, hq:]).all(), "the kernel wrote outside o_extend's view"
+
+
+def test_lengths_not_multiples_of_blocks_and_long_prefix():
+    run_and_check((129,), (67,), heads="2/2", window=100)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", ["bf16", "fp16"])
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("head_dim,heads", [(128, "64/8"), (64, "32/32"), (256, "16/8")])
+@pytest.mark.parametrize("window", [-1, 127, 512])
+def test_gpu_large_shapes(dtype, variant, head_dim, heads, window):
+    gen = random.Random(hash((dtype, variant, head_dim, window)) & 0xFFFF)
+    prefix = tuple(gen.randint(0, 1500) for _ in range(6))
+    extend = tuple(gen.randint(1, 700) for _ in range(6))
+    run_and_check(prefix, extend, heads=heads, head_dim=head_dim, dtype=dtype, window=window,
+                  config=variant, logit_cap=gen.choice([0.0, 30.0]), pool="fragmented")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", ["bf16", "fp16"])
+@pytest.mark.parametrize("config", [SMALL_BLOCKS, SMALL_BLOCKS_CG], ids=["small", "small_all_modifiers"])
+@pytest.mark.parametrize("seed", range(4))
+def test_gpu_random_shapes(dtype, config, seed):
+    rng = random.Random(100 + seed)
+    prefix = tuple(rng.choice([0, rng.randint(1, 300)]) for _ in range(3))
+    extend = tuple(rng.randint(1, 200) for _ in range(3))
+    run_and_check(prefix, extend, heads="8/2", dtype=dtype, window=rng.choice([-1, 3, 64]),
+                  logit_cap=rng.choice([0.0, 5.0]), config=config, seed=seed)
