@@ -162,8 +162,14 @@ def _extend_attention_kernel(
     m_i = tl.full([BLOCK_M], -1.0e30, dtype=tl.float32)
     l_i = tl.zeros([BLOCK_M], dtype=tl.float32)
 
+    # With a window, keys before the block's first query position minus the window are
+    # invisible to every row of the block: start both loops there instead of masking them.
+    first_key = 0
+    if USE_WINDOW:
+        first_key = tl.maximum(len_prefix + block * BLOCK_M - sliding_window, 0)
+
     # Stage 1: the cached prefix, gathered row by row through kv_indices.
-    for start_n in range(0, len_prefix, BLOCK_N):
+    for start_n in range(tl.minimum(first_key, len_prefix), len_prefix, BLOCK_N):
         cols = start_n + offs_n
         mask_n = cols < len_prefix
         rows = tl.load(kv_indices + kv_start + cols, mask=mask_n, other=0,
@@ -181,7 +187,7 @@ def _extend_attention_kernel(
 
     # Stage 2: the new tokens themselves, causal, up to this block's last query.
     end_n = tl.minimum((block + 1) * BLOCK_M, len_extend)
-    for start_n in range(0, end_n, BLOCK_N):
+    for start_n in range(tl.maximum(first_key - len_prefix, 0), end_n, BLOCK_N):
         cols = start_n + offs_n
         mask_n = cols < end_n
         k = tl.load(K_ext + (qo_start + cols)[None, :] * stride_kt + kv_head * stride_kh
