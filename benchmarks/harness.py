@@ -1,0 +1,344 @@
+"""Correctness, then timing, of one benchmark point: one input set, one window, some variants.
+
+Shared by the asv suite and ``ci/quick_bench.py`` so that both check and time alike.
+
+Correctness. Every variant runs once on an output poisoned with NaN and is compared with
+``kernels.extend_attention_reference`` (float64) on a few sequences spread across the batch,
+the longest included; the whole output must be free of NaN (every row written). A variant
+over its dtype's tolerance (``TOLERANCES``) raises ``VariantIncorrect`` and is not timed.
+
+Timing. Device time of one call from CUDA events around it, one pair of events per
+repetition; the median of the repetitions summarizes. L2 policy: *cold* -- the L2 cache is
+flushed before every repetition, outside the timed region, by writing a buffer twice its
+size. That is the serving case: each layer's KV is new to the cache when its attention runs,
+so a warm-L2 number would flatter exactly the loads the variants differ in. Variants of one
+point are timed in interleaved rounds in one process, so clock and thermal drift hit all of
+them alike and ``speedup_vs_baseline`` compares like with like.
+
+Timed calls skip the launcher's content checks (``validate=False``): those read tensors back
+to the host, a device sync inside the timed region. The checked call keeps them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import itertools
+import math
+import statistics
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from triton.runtime.errors import OutOfResources
+
+import kernels
+
+from .workloads import ExtendInputs
+
+BASELINE = "baseline"
+
+# Relative error ||out - ref|| / ||ref|| allowed over the checked rows, per input dtype.
+# The kernel reads the same rounded inputs as the reference, so its error comes from
+# rounding the softmax weights P to the input dtype before P @ V and the output on store:
+# about one unit roundoff u (bf16 u = 2^-8 = 3.9e-3, fp16 u = 2^-11 = 4.9e-4; fp16 measures
+# 2.3e-4 on the interpreter). The bounds sit 5x (bf16) and 10x (fp16) above u, while a
+# structural bug -- a skipped tile, a wrong mask, a window off by one -- moves the output by
+# about 1/sqrt(visible keys): 0.2 at 16 keys, 0.04 at 512.
+TOLERANCES = {torch.bfloat16: 2e-2, torch.float16: 5e-3}
+# float64 makes the reference's own error negligible and cannot be silently lowered to TF32
+# the way a float32 matmul can; the H100 runs float64 matmuls on its tensor cores.
+REFERENCE_DTYPE = torch.float64
+# Sequences checked by default: this many spread evenly over the batch, plus the longest.
+SPREAD_SEQUENCES = 3
+
+DEFAULT_REP_MS = 100.0  # device time spent on the timed repetitions of one variant
+DEFAULT_WARMUP_MS = 10.0  # per timed call, after the estimate
+DEFAULT_ROUNDS = 3
+ESTIMATE_REPS = 3  # repetitions that size the run
+MIN_REPS = 5  # even for slow calls, enough samples for a median
+MAX_REPS = 1000  # beyond this the median no longer moves; the sample list only grows
+FALLBACK_FLUSH_BYTES = 256 * 2**20  # when the device does not report its L2 size
+
+
+class VariantIncorrect(AssertionError):
+    """A variant's output disagrees with the reference or leaves rows unwritten."""
+
+    def __init__(self, variant: str, window: int, error: float, reason: str):
+        self.variant, self.window, self.error, self.reason = variant, window, error, reason
+        super().__init__(f"variant {variant!r} at window={window}: {reason} "
+                         f"(relative error {error:.3g})")
+
+
+@dataclasses.dataclass(frozen=True)
+class Reference:
+    """Reference output of some sequences' rows, computed once and checked against every variant."""
+
+    window: int
+    sequences: Tuple[int, ...]
+    rows: torch.Tensor  # indices into the output's token dimension
+    expected: torch.Tensor  # [len(rows), H_Q, D] in REFERENCE_DTYPE
+
+
+@dataclasses.dataclass(frozen=True)
+class PointResult:
+    """One variant at one point. Timing fields are NaN when the variant was not timed."""
+
+    seconds: float  # median device time of one call
+    samples: Tuple[float, ...]  # every repetition, seconds
+    tflops: float
+    gbps: float
+    speedup_vs_baseline: float  # baseline median / this median, both from the same call
+    peak_memory_mb: float  # MiB allocated by one call beyond what was allocated before it
+    correct: bool
+    error: float  # relative error of the checked rows; NaN when the call did not run
+    failure: Optional[str] = None  # why the variant was not timed
+
+
+def tolerance(dtype: torch.dtype) -> float:
+    if dtype not in TOLERANCES:
+        raise ValueError(f"dtype={dtype}: no tolerance; expected one of {list(TOLERANCES)}")
+    return TOLERANCES[dtype]
+
+
+def default_check_sequences(prefix_lens: Sequence[int], extend_lens: Sequence[int]) -> Tuple[int, ...]:
+    """A few sequences spread over the batch plus the ones with the longest extend and context.
+
+    The longest context exercises the most prefix tiles; the longest extend the last query
+    block of the grid. Sequences without new tokens have no output to check.
+    """
+    nonempty = [i for i, n in enumerate(extend_lens) if n > 0]
+    if not nonempty:
+        return ()
+    spread = np.linspace(0, len(nonempty) - 1, SPREAD_SEQUENCES).round().astype(int)
+    chosen = {nonempty[k] for k in spread}
+    chosen.add(max(nonempty, key=lambda i: extend_lens[i]))
+    chosen.add(max(nonempty, key=lambda i: prefix_lens[i] + extend_lens[i]))
+    return tuple(sorted(chosen))
+
+
+def reference_for(inputs: ExtendInputs, window: int, *,
+                  sequences: Optional[Sequence[int]] = None) -> Reference:
+    """The reference output of ``sequences`` (default: ``default_check_sequences``).
+
+    The reference runs on a sub-batch of just those sequences (their queries and extend K/V
+    copied out, the shared pool indexed through their own kv_indices), so that its memory
+    scales with the slice, not with the whole batch.
+    """
+    _check_window(window)
+    batch = len(inputs.extend_lens)
+    if sequences is None:
+        sequences = default_check_sequences(inputs.prefix_lens, inputs.extend_lens)
+    elif not all(isinstance(i, int) and 0 <= i < batch for i in sequences):
+        raise ValueError(f"sequences={sequences!r}: expected indices in [0, {batch})")
+    sequences = tuple(sequences)
+    device = inputs.q_extend.device
+    qo, kv = inputs.qo_indptr.tolist(), inputs.kv_indptr.tolist()
+    rows = torch.cat([torch.empty(0, dtype=torch.long)]
+                     + [torch.arange(qo[i], qo[i + 1]) for i in sequences]).to(device)
+    prefix_rows = torch.cat([inputs.kv_indices[:0]] + [inputs.kv_indices[kv[i]:kv[i + 1]] for i in sequences])
+    expected = kernels.extend_attention_reference(
+        inputs.q_extend[rows], inputs.k_extend[rows], inputs.v_extend[rows],
+        inputs.k_buffer, inputs.v_buffer,
+        _offsets([qo[i + 1] - qo[i] for i in sequences], device),
+        _offsets([kv[i + 1] - kv[i] for i in sequences], device),
+        prefix_rows, sliding_window_size=window, dtype=REFERENCE_DTYPE)
+    return Reference(window=window, sequences=sequences, rows=rows, expected=expected)
+
+
+def check_variant(inputs: ExtendInputs, variant: str, window: int, *,
+                  sequences: Optional[Sequence[int]] = None, reference: Optional[Reference] = None,
+                  config: Optional[kernels.LaunchConfig] = None) -> float:
+    """Run ``variant`` once and return its relative error; raise ``VariantIncorrect`` if wrong.
+
+    ``config`` launches that LaunchConfig under the name ``variant`` (default
+    ``VARIANTS[variant]``). ``reference`` reuses a ``reference_for`` result across variants
+    instead of computing one for ``sequences``.
+    """
+    launch_config = _launch_config(variant, config)
+    if reference is None:
+        reference = reference_for(inputs, window, sequences=sequences)
+    elif sequences is not None:
+        raise ValueError("sequences: give either sequences or a reference, not both")
+    elif reference.window != window:
+        raise ValueError(f"reference: computed for window={reference.window}, not {window}")
+    out = inputs.o_extend
+    out.fill_(float("nan"))  # a row the kernel never writes cannot then pass for a right one
+    kernel_call(inputs, launch_config, window, validate=True)()
+    error = kernels.relative_error(out[reference.rows], reference.expected)
+    nan_rows = int(torch.isnan(out).flatten(1).any(dim=1).sum())
+    if nan_rows:
+        raise VariantIncorrect(variant, window, error,
+                               f"{nan_rows} of {out.shape[0]} output rows hold NaN (unwritten or NaN computed)")
+    limit = tolerance(out.dtype)
+    if not error <= limit:
+        raise VariantIncorrect(variant, window, error,
+                               f"over the {out.dtype} tolerance {limit:g} on sequences {reference.sequences}")
+    return error
+
+
+def kernel_call(inputs: ExtendInputs, config: Union[str, kernels.LaunchConfig], window: int, *,
+                validate: bool = False) -> Callable[[], None]:
+    """A no-argument call of the kernel on ``inputs``; by default without the syncing checks."""
+    _check_window(window)
+
+    def launch():
+        kernels.extend_attention_fwd(*inputs.args, sliding_window_size=window, config=config,
+                                     max_len_extend=inputs.max_len_extend, validate=validate)
+    return launch
+
+
+def device_times(fn: Callable[[], object], *, rep_ms: float = DEFAULT_REP_MS,
+                 warmup_ms: float = DEFAULT_WARMUP_MS, flush_l2: bool = True) -> List[float]:
+    """Device seconds of ``fn`` per repetition, about ``rep_ms`` of them, L2 flushed before each.
+
+    Our equivalent of ``triton.testing.do_bench(return_mode="median")`` that keeps the samples
+    and the L2 policy in our hands. (Not named ``time_*``: asv would take it for a benchmark.)
+    """
+    _require_cuda()
+    if not (isinstance(rep_ms, (int, float)) and rep_ms > 0):
+        raise ValueError(f"rep_ms={rep_ms!r}: expected a number > 0")
+    if not (isinstance(warmup_ms, (int, float)) and warmup_ms >= 0):
+        raise ValueError(f"warmup_ms={warmup_ms!r}: expected a number >= 0")
+    flush = _l2_flush_buffer(torch.cuda.current_device()) if flush_l2 else None
+    fn()  # first-call costs (compilation, allocator growth) stay out of the estimate
+    torch.cuda.synchronize()
+    estimate_s = max(statistics.median(_timed_reps(fn, ESTIMATE_REPS, flush)), 1e-7)
+    for _ in range(math.ceil(warmup_ms / 1e3 / estimate_s)):
+        fn()
+    reps = min(MAX_REPS, max(MIN_REPS, round(rep_ms / 1e3 / estimate_s)))
+    return _timed_reps(fn, reps, flush)
+
+
+def measure_point(inputs: ExtendInputs, window: int, variants: Sequence[str], *,
+                  overrides: Optional[Mapping[str, kernels.LaunchConfig]] = None,
+                  rounds: int = DEFAULT_ROUNDS, rep_ms: float = DEFAULT_REP_MS,
+                  warmup_ms: float = DEFAULT_WARMUP_MS,
+                  sequences: Optional[Sequence[int]] = None) -> Dict[str, PointResult]:
+    """Check, then time, every variant at one point; baseline first and always included.
+
+    ``overrides`` maps some of the names to the LaunchConfig to run under that name.
+    ``rep_ms`` is each variant's timed budget, split over ``rounds`` interleaved rounds.
+    A variant that fails its check is returned with ``correct=False``, its ``failure`` and
+    NaN timings.
+    """
+    _require_cuda(inputs)
+    if isinstance(variants, str):
+        raise ValueError(f"variants={variants!r}: expected a sequence of names, not one string")
+    if not (isinstance(rounds, int) and rounds >= 1):
+        raise ValueError(f"rounds={rounds!r}: expected an int >= 1")
+    names = list(dict.fromkeys([BASELINE, *variants]))
+    overrides = dict(overrides or {})
+    unknown = set(overrides) - set(names)
+    if unknown:
+        raise ValueError(f"overrides: {sorted(unknown)} not among the variants {names}")
+    configs = {name: _launch_config(name, overrides.get(name)) for name in names}
+
+    reference = reference_for(inputs, window, sequences=sequences)
+    checks = {name: _checked(inputs, name, overrides.get(name), window, reference) for name in names}
+    del reference  # its float64 rows would otherwise sit in device memory through the timing
+
+    launches = {name: kernel_call(inputs, configs[name], window) for name in names
+                if checks[name][1] is None}
+    samples = _interleaved_samples(launches, rounds=rounds, rep_ms=rep_ms, warmup_ms=warmup_ms)
+    peaks = {name: _peak_memory_mb(launch) for name, launch in launches.items()}
+    baseline_s = statistics.median(samples[BASELINE]) if BASELINE in samples else math.nan
+    cost = inputs.cost(window)
+    results = {}
+    for name in names:
+        error, failure = checks[name]
+        if failure is not None:
+            results[name] = _untimed(error, failure)
+            continue
+        seconds = statistics.median(samples[name])
+        results[name] = PointResult(
+            seconds=seconds, samples=tuple(samples[name]),
+            tflops=cost.flops / seconds / 1e12, gbps=cost.bytes / seconds / 1e9,
+            speedup_vs_baseline=baseline_s / seconds, peak_memory_mb=peaks[name],
+            correct=True, error=error)
+    return results
+
+
+def _checked(inputs, name, config, window, reference) -> Tuple[float, Optional[str]]:
+    """(relative error, None) for a correct variant; (error or NaN, why) for one that is not."""
+    try:
+        return check_variant(inputs, name, window, reference=reference, config=config), None
+    except VariantIncorrect as wrong:
+        return wrong.error, str(wrong)
+    except OutOfResources as too_big:  # e.g. an override whose tiles exceed shared memory
+        return math.nan, f"variant {name!r} at window={window}: does not launch: {too_big}"
+
+
+def _untimed(error: float, failure: str) -> PointResult:
+    nan = math.nan
+    return PointResult(seconds=nan, samples=(), tflops=nan, gbps=nan, speedup_vs_baseline=nan,
+                       peak_memory_mb=nan, correct=False, error=error, failure=failure)
+
+
+def _interleaved_samples(launches: Mapping[str, Callable[[], None]], *, rounds: int,
+                         rep_ms: float, warmup_ms: float) -> Dict[str, List[float]]:
+    """Each launch timed in ``rounds`` rounds; the order rotates so none is always first."""
+    names = list(launches)
+    samples = {name: [] for name in names}
+    for r in range(rounds if names else 0):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            samples[name] += device_times(launches[name], rep_ms=rep_ms / rounds, warmup_ms=warmup_ms)
+    return samples
+
+
+def _timed_reps(fn, reps: int, flush: Optional[torch.Tensor]) -> List[float]:
+    events = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
+              for _ in range(reps)]
+    for start, end in events:
+        if flush is not None:
+            flush.zero_()  # queued on the same stream before `start`: never inside the timing
+        start.record()
+        fn()
+        end.record()
+    torch.cuda.synchronize()
+    return [start.elapsed_time(end) / 1e3 for start, end in events]
+
+
+@functools.cache
+def _l2_flush_buffer(device_index: int) -> torch.Tensor:
+    """A buffer twice the L2 size: writing it leaves none of the previous call's lines in L2."""
+    l2_bytes = getattr(torch.cuda.get_device_properties(device_index), "L2_cache_size", 0)
+    nbytes = 2 * l2_bytes if l2_bytes > 0 else FALLBACK_FLUSH_BYTES
+    return torch.empty(nbytes, dtype=torch.uint8, device=torch.device("cuda", device_index))
+
+
+def _peak_memory_mb(fn) -> float:
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    before = torch.cuda.memory_allocated()
+    fn()
+    torch.cuda.synchronize()
+    return (torch.cuda.max_memory_allocated() - before) / 2**20
+
+
+def _launch_config(variant: str, config: Optional[kernels.LaunchConfig]) -> Union[str, kernels.LaunchConfig]:
+    """What to pass the launcher: the override, else the name (resolved by the measured commit)."""
+    if config is not None:
+        if not isinstance(config, kernels.LaunchConfig):
+            raise ValueError(f"config: expected a LaunchConfig, got {type(config).__name__}")
+        return config
+    if variant not in kernels.VARIANTS:
+        raise ValueError(f"variant={variant!r}: unknown; expected one of {list(kernels.VARIANTS)}")
+    return variant
+
+
+def _check_window(window) -> None:
+    if not isinstance(window, int) or isinstance(window, bool) or not (window == -1 or window > 0):
+        raise ValueError(f"window={window!r}: expected -1 (none) or a positive int")
+
+
+def _offsets(lengths: Sequence[int], device) -> torch.Tensor:
+    return torch.tensor([0, *itertools.accumulate(lengths)], dtype=torch.int64, device=device)
+
+
+def _require_cuda(inputs: Optional[ExtendInputs] = None) -> None:
+    if not torch.cuda.is_available():
+        raise NotImplementedError("needs a CUDA device")
+    if inputs is not None and not inputs.q_extend.is_cuda:
+        raise ValueError(f"inputs: on {inputs.q_extend.device}; timing needs CUDA tensors")

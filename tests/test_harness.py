@@ -1,0 +1,205 @@
+"""benchmarks/harness.py and ci/quick_bench.py without a GPU.
+
+On CPU the kernel runs through Triton's interpreter (conftest sets TRITON_INTERPRET=1 before
+triton is first imported); on a GPU the same tests run compiled. Tiny shapes, fp16 only: the
+interpreter mishandles bf16 (numpy has no bfloat16), so bf16 results there say nothing.
+Device timing is never exercised here; measure_point's bookkeeping is, with device_times faked.
+"""
+
+import dataclasses
+import math
+
+import pytest
+import torch
+
+import kernels
+from benchmarks import harness
+from benchmarks.workloads import make_inputs
+from ci import quick_bench
+from conftest import DEVICE
+
+# one sequence without a prefix, one without new tokens, one longer than a query block
+PREFIX_LENS = (0, 5, 40, 9, 3)
+EXTEND_LENS = (7, 0, 3, 130, 20)
+WINDOW = 8
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    return make_inputs(PREFIX_LENS, EXTEND_LENS, heads="4/2", head_dim=64, dtype="fp16",
+                       pool="fragmented", pool_slack=11, device=DEVICE)
+
+
+def _run_with(window_shift=0, unwritten_rows=0):
+    """A stand-in for extend_attention_fwd that is wrong in a chosen way."""
+    real = kernels.extend_attention_fwd
+
+    def wrong(*args, sliding_window_size, **kwargs):
+        window = sliding_window_size + window_shift if sliding_window_size > 0 else sliding_window_size
+        real(*args, sliding_window_size=window, **kwargs)
+        if unwritten_rows:
+            args[3][-unwritten_rows:] = float("nan")
+    return wrong
+
+
+@pytest.mark.parametrize("variant", ["baseline", "cg_stages2"])
+@pytest.mark.parametrize("window", [-1, WINDOW])
+def test_check_variant_passes_a_correct_variant(inputs, variant, window):
+    error = harness.check_variant(inputs, variant, window, sequences=range(len(EXTEND_LENS)))
+    assert error < harness.TOLERANCES[torch.float16] / 4
+
+
+def test_check_variant_raises_on_a_wrong_window(inputs, monkeypatch):
+    monkeypatch.setattr(kernels, "extend_attention_fwd", _run_with(window_shift=1))
+    with pytest.raises(harness.VariantIncorrect, match=r"'cg' at window=8: over the torch.float16") as wrong:
+        harness.check_variant(inputs, "cg", WINDOW)
+    assert wrong.value.error > 10 * harness.TOLERANCES[torch.float16]
+
+
+def test_check_variant_raises_on_unwritten_rows(inputs, monkeypatch):
+    monkeypatch.setattr(kernels, "extend_attention_fwd", _run_with(unwritten_rows=1))
+    # the last row belongs to the last sequence: check only the first, so only the NaN scan can see it
+    with pytest.raises(harness.VariantIncorrect, match="1 of 160 output rows hold NaN"):
+        harness.check_variant(inputs, "baseline", -1, sequences=[0])
+
+
+def test_check_variant_poisons_the_output_first(inputs, monkeypatch):
+    harness.check_variant(inputs, "baseline", -1)  # leaves right answers in the output
+    monkeypatch.setattr(kernels, "extend_attention_fwd", lambda *args, **kwargs: None)
+    with pytest.raises(harness.VariantIncorrect, match="160 of 160 output rows hold NaN"):
+        harness.check_variant(inputs, "baseline", -1)
+
+
+def test_check_variant_rejects_bad_arguments(inputs):
+    with pytest.raises(ValueError, match="variant='nope'"):
+        harness.check_variant(inputs, "nope", -1)
+    with pytest.raises(ValueError, match="window=0"):
+        harness.check_variant(inputs, "baseline", 0)
+    with pytest.raises(ValueError, match="sequences="):
+        harness.check_variant(inputs, "baseline", -1, sequences=[len(EXTEND_LENS)])
+    reference = harness.reference_for(inputs, WINDOW)
+    with pytest.raises(ValueError, match="reference: computed for window=8"):
+        harness.check_variant(inputs, "baseline", -1, reference=reference)
+
+
+def test_default_check_sequences_spread_and_include_the_longest():
+    prefix, extend = (1, 2, 900, 4, 5, 6, 7), (3, 0, 2, 3, 3, 400, 3)
+    # first, middle and last non-empty sequences (0, 3, 6); the longest extend (5) and context (2)
+    assert harness.default_check_sequences(prefix, extend) == (0, 2, 3, 5, 6)
+    assert harness.default_check_sequences((1,), (0,)) == ()
+
+
+def test_reference_slice_matches_the_full_reference(inputs):
+    reference = harness.reference_for(inputs, WINDOW, sequences=[4, 2])
+    full = kernels.extend_attention_reference(*inputs.reference_args, sliding_window_size=WINDOW)
+    torch.testing.assert_close(reference.expected, full[reference.rows], rtol=1e-12, atol=1e-12)
+    assert reference.rows.tolist() == list(range(140, 160)) + list(range(7, 10))
+
+
+def test_timing_needs_cuda(inputs, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(NotImplementedError, match="needs a CUDA device"):
+        harness.device_times(lambda: None, rep_ms=1, warmup_ms=0)
+    with pytest.raises(NotImplementedError, match="needs a CUDA device"):
+        harness.measure_point(inputs, -1, ["cg"])
+
+
+def test_measure_point_reports_a_failed_variant_untimed(inputs, monkeypatch):
+    """The bookkeeping of measure_point, with the device timing faked."""
+    real, broken = kernels.extend_attention_fwd, _run_with(window_shift=3)
+    launched = []
+
+    def cg_broken(*args, config, **kwargs):
+        launched.append(config)
+        (broken if config == "cg" else real)(*args, config=config, **kwargs)
+
+    fake_seconds = {"baseline": 2e-3, "stages2": 1e-3}
+    timed = []
+
+    def fake_device_times(fn, *, rep_ms, warmup_ms):
+        fn()
+        timed.append(launched[-1])
+        return [fake_seconds[launched[-1]]] * 3
+
+    monkeypatch.setattr(kernels, "extend_attention_fwd", cg_broken)
+    monkeypatch.setattr(harness, "_require_cuda", lambda inputs=None: None)
+    monkeypatch.setattr(harness, "device_times", fake_device_times)
+    monkeypatch.setattr(harness, "_peak_memory_mb", lambda fn: 0.0)
+
+    results = harness.measure_point(inputs, WINDOW, ["cg", "stages2"], rounds=2)
+
+    assert list(results) == ["baseline", "cg", "stages2"]
+    assert timed == ["baseline", "stages2", "stages2", "baseline"]  # cg untimed; order rotates
+    assert results["stages2"].correct and results["stages2"].speedup_vs_baseline == pytest.approx(2.0)
+    assert results["stages2"].tflops == pytest.approx(inputs.cost(WINDOW).flops / 1e-3 / 1e12)
+    cg = results["cg"]
+    assert not cg.correct and "'cg' at window=8" in cg.failure and cg.error > 5e-3
+    assert math.isnan(cg.seconds) and math.isnan(cg.speedup_vs_baseline) and cg.samples == ()
+
+
+def test_config_override_parses_into_a_launch_config():
+    name, config = quick_bench.parse_config_override("default:block_m=64,num_warps=4,q_cache=.cg")
+    assert name == "default"
+    assert config == dataclasses.replace(kernels.VARIANTS["default"], block_m=64, num_warps=4,
+                                         q_cache=".cg")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("default", "expected 'VARIANT:knob=value"),
+    ("nope:block_m=64", "expected 'VARIANT:knob=value"),
+    ("baseline:num_stages=2", "the baseline"),
+    ("cg:blockm=64", "'blockm=64' is not knob=value"),
+    ("cg:block_m=big", "block_m needs an integer"),
+    ("cg:block_m=48", "config.block_m=48"),
+    ("cg:", "no knob=value"),
+])
+def test_config_override_rejects_bad_text(text, message):
+    with pytest.raises(ValueError, match=message) as bad:
+        quick_bench.parse_config_override(text)
+    assert "--config-override" in str(bad.value)
+
+
+def test_parse_args_defaults_are_the_pr_matrix():
+    options = quick_bench.parse_args([])
+    assert options.variants == tuple(kernels.VARIANTS)
+    assert options.n_ctx == (1024, 2048, 4096, 8192) and options.windows == (-1, 127, 256, 512)
+    assert options.pools == ("contiguous",) and options.overrides == {}
+    assert (options.heads, options.head_dim, options.dtype) == ("64/8", 128, "bf16")
+
+
+def test_parse_args_converts_every_flag():
+    options = quick_bench.parse_args(["--variants", "cg,default", "--n-ctx", "2048", "--windows", "-1,64",
+                                      "--pool", "both", "--heads", "32/4", "--head-dim", "64",
+                                      "--dtype", "fp16", "--config-override", "default:block_n=32"])
+    assert options.variants == ("cg", "default") and options.n_ctx == (2048,) and options.windows == (-1, 64)
+    assert options.pools == ("contiguous", "fragmented")
+    assert options.overrides["default"].block_n == 32
+
+
+@pytest.mark.parametrize("argv", [["--variants", "cg,nope"], ["--n-ctx", "2k"], ["--windows", "0"],
+                                  ["--heads", "64"], ["--pool", "mixed"],
+                                  ["--variants", "cg", "--config-override", "default:block_m=64"]])
+def test_parse_args_rejects_bad_flags(argv):
+    with pytest.raises(SystemExit):
+        quick_bench.parse_args(argv)
+
+
+def test_table_row_marks_failures_and_geomean_skips_them():
+    nan = math.nan
+    ok = harness.PointResult(seconds=1e-3, samples=(1e-3,), tflops=100.0, gbps=1.0, speedup_vs_baseline=2.0,
+                             peak_memory_mb=0.0, correct=True, error=1e-3)
+    bad = harness.PointResult(seconds=nan, samples=(), tflops=nan, gbps=nan, speedup_vs_baseline=nan,
+                              peak_memory_mb=nan, correct=False, error=0.3, failure="wrong")
+    points = [quick_bench.Point(1024, -1, "contiguous", {"cg": ok, "stages2": bad}),
+              quick_bench.Point(2048, -1, "contiguous", {"cg": dataclasses.replace(ok, speedup_vs_baseline=0.5),
+                                                         "stages2": ok})]
+    assert quick_bench.table_row(points[0]) == "| 1024 | -1 | contiguous | 1.000 · 100 · 2.00× | FAIL (err 0.3) |"
+    geomeans = quick_bench.geomean_speedups(points)
+    assert geomeans["cg"] == (pytest.approx(1.0), 2) and geomeans["stages2"] == (pytest.approx(2.0), 1)
+
+
+
+def test_harness_defines_nothing_asv_would_take_for_a_benchmark():
+    # asv imports every module under benchmarks/ and runs each free function named like these
+    prefixes = ("time_", "timeraw_", "mem_", "peakmem_", "track_")
+    assert [name for name in vars(harness) if name.startswith(prefixes)] == []
