@@ -1,0 +1,1 @@
+"""Pictures of the stored asv history: trends, knob attribution, roofline and codegen (plots/render.py)."""

@@ -1,0 +1,403 @@
+"""Draw the stored benchmark history: trends, knob attribution, roofline and codegen, per machine.
+
+    python plots/render.py [--results DIR] [--out DIR] [--variant NAME] [--pool NAME]
+                           [--head-dim N] [--env NAME]
+
+Reads asv's results folder (no GPU needed) and writes ``<picture>-<machine>.png`` and
+``.svg`` for each machine. Each ``*_figure`` function returns a matplotlib ``Figure`` so that
+the tests can check what is drawn, not only that a file appeared. Exit status 2 with a
+message naming the folder or file when there are no results or one cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import math
+import re
+import sys
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence
+
+if __package__ in (None, ""):  # run as `python plots/render.py`: make the repo's packages importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import matplotlib  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, StrMethodFormatter  # noqa: E402
+
+from benchmarks.cost import attention_cost  # noqa: E402
+from benchmarks.workloads import DTYPES, PR_DTYPE, PR_HEAD_DIM, PR_HEADS, parse_heads, pr_lengths  # noqa: E402
+from ci.rule import DEFAULT_THRESHOLD  # noqa: E402
+from plots.history import (CODEGEN, COPY_GBPS, MATMUL_TFLOPS, SPEEDUP, TFLOPS, TIME, History,  # noqa: E402
+                           PRKey, ResultsError, load_histories, points, pr_points, regressed_steps)
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_RESULTS = REPO / "results"
+DEFAULT_OUT = REPO / "plots" / "out"
+
+# 10 x 6 inches at 120 dpi is 1200 x 720 px: the fonts stay legible when a README scales it down
+FIGSIZE = (10.0, 6.0)
+DPI = 120
+RC = {
+    "font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "xtick.labelsize": 10,
+    "ytick.labelsize": 10, "legend.fontsize": 10, "figure.titlesize": 13,
+    "axes.grid": True, "grid.alpha": 0.3,
+    "svg.hashsalt": "plots",  # stable SVG ids, so regenerating unchanged pictures changes no bytes
+}
+NOTE_SIZE = 9.5
+MAX_COMMIT_LABELS = 16
+REGRESSION_COLOR = "crimson"
+POOL_MARKERS = ("o", "^", "s", "D")
+CODEGEN_METRICS = (  # benchmark, panel title, y label (the unit), scale from the stored value
+    ("track_registers", "registers", "registers per thread", 1.0),
+    ("track_stack_bytes", "spills", "stack bytes per thread", 1.0),
+    ("track_shared_bytes", "shared memory", "KiB per block", 1 / 1024),
+    ("track_ld_global_cg", "ld.global.cg", "instructions in the PTX", 1.0),
+)
+
+
+class NothingToDraw(Exception):
+    """This machine's results lack what a picture needs; the message says what."""
+
+
+def _readable(draw):
+    """Draw under the project's font sizes (ticks are made at save time, so saving uses them too)."""
+    return matplotlib.rc_context(RC)(draw)
+
+
+def _figure(nrows: int = 1, ncols: int = 1, **subplot_kw):
+    fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
+    return fig, fig.subplots(nrows, ncols, squeeze=False, **subplot_kw)
+
+
+def _note(fig: Figure, *lines: str) -> None:
+    """Say under the plot where the numbers come from, in a band the layout keeps free for it."""
+    fig.text(0.01, 0.01, "\n".join(lines), fontsize=NOTE_SIZE, ha="left", va="bottom")
+    band = (len(lines) * NOTE_SIZE * 1.3 + 10) / (FIGSIZE[1] * 72)  # points over the figure's height
+    fig.get_layout_engine().set(rect=(0, band, 1, 1 - band))
+
+
+def _title(fig: Figure, what: str, history: History, newest_only: bool = False) -> None:
+    span = history.commit_range()
+    if newest_only and len(history.runs) > 1:
+        span = f"commit {history.newest.short}, the newest of {len(history.runs)} since {history.runs[0].short}"
+    fig.suptitle(f"{what}\nmachine {history.machine}  ·  {span}")
+
+
+def _unique(values: Iterable) -> list:
+    """Distinct values in order of first appearance: asv keeps the benchmark's parameter order."""
+    return list(dict.fromkeys(values))
+
+
+def _variant_colors(variants: Sequence[str]) -> Dict[str, tuple]:
+    palette = matplotlib.colormaps["tab10"].colors
+    return {variant: palette[i % len(palette)] for i, variant in enumerate(variants)}
+
+
+def _window_label(window: int) -> str:
+    return "none" if window < 0 else f"{window} tokens"
+
+
+def _commit_axis(ax, history: History) -> None:
+    """Commits in date order, labelled with short hashes; the newest is always labelled."""
+    count = len(history.runs)
+    stride = max(1, math.ceil(count / MAX_COMMIT_LABELS))
+    ticks = sorted(range(count - 1, -1, -stride))
+    ax.set_xticks(ticks, [history.runs[i].short for i in ticks], rotation=45, ha="right",
+                  fontfamily="monospace")
+    ax.set_xlim(-0.5, count - 0.5)
+
+
+def _plain_log_scale(ax, which: str) -> None:
+    """Log scale on axis "x" or "y", labelled 0.2, 0.3, 0.5, 1, 2 ... rather than 2x10^-1."""
+    getattr(ax, f"set_{which}scale")("log")
+    axis = getattr(ax, f"{which}axis")
+    axis.set_major_locator(LogLocator(subs=(1, 2, 3, 5)))
+    axis.set_major_formatter(StrMethodFormatter("{x:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _grid(panels: int) -> tuple:
+    cols = 1 if panels == 1 else 2
+    return math.ceil(panels / cols), cols
+
+
+@_readable
+def trends_figure(history: History, variant: str = "default", pool: str = "contiguous",
+                  threshold: float = DEFAULT_THRESHOLD) -> Figure:
+    """Time per commit of the PR matrix for one variant: a panel per window, a line per n_ctx."""
+    times = [pr_points(run, TIME) for run in history.runs]
+    keys = _unique(key for at_commit in times for key in at_commit)
+    shown = [key for key in keys if (key.variant, key.pool) == (variant, pool)]
+    if not shown:
+        stored = sorted({(k.variant, k.pool) for k in keys})
+        raise NothingToDraw(f"no {TIME} for variant {variant!r}, pool {pool!r} (stored: {stored})")
+    steps = {key: regressed_steps([at_commit.get(key) for at_commit in times], threshold) for key in keys}
+    windows, n_ctxs = _unique(k.window for k in shown), _unique(k.n_ctx for k in shown)
+    colors = matplotlib.colormaps["viridis"](np.linspace(0, 0.85, len(n_ctxs)))
+
+    fig, axes = _figure(*_grid(len(windows)), sharex=True)
+    for ax, window in zip(axes.ravel(), windows):
+        for n_ctx, color in zip(n_ctxs, colors):
+            key = PRKey(n_ctx, window, pool, variant)
+            _draw_trend(ax, [at_commit.get(key) for at_commit in times], steps[key], color, f"n_ctx {n_ctx}")
+        ax.set_title(f"window: {_window_label(window)}")
+        _plain_log_scale(ax, "y")
+        ax.set_ylabel("time per call (ms)")
+        _commit_axis(ax, history)
+    for ax in axes.ravel()[len(windows):]:
+        ax.remove()
+    for ax in axes[-1]:
+        ax.set_xlabel("commit (oldest to newest)")
+
+    regression = Line2D([], [], ls="none", marker="o", ms=12, mfc="none", mec=REGRESSION_COLOR, mew=2,
+                        label=f"regressed\n(> {threshold:.0%} slower\nand significant)")
+    fig.legend(handles=axes[0, 0].get_lines() + [regression], loc="outside right center")
+    _title(fig, f"Extend-attention time per commit: variant {variant}, pool {pool} (log scale)", history)
+    elsewhere = sum(len(found) for key, found in steps.items() if key not in shown)
+    _note(fig, f"{TIME}, heads {PR_HEADS}, head_dim {PR_HEAD_DIM}, {PR_DTYPE}. Shaded: the interquartile "
+               "range of the samples.",
+          "A ring: slower than the commit before it by ci.rule.judge, the rule the gate fails on.",
+          f"Regressed steps elsewhere in the PR matrix (other variants and pools): {elsewhere}.")
+    return fig
+
+
+def _draw_trend(ax, series, steps, color, label: str) -> None:
+    ms = [point.value * 1e3 if point is not None else math.nan for point in series]
+    ax.plot(range(len(ms)), ms, marker="o", ms=4, color=color, label=label)
+    # the spread of the samples shows why a large step inside the noise is left unmarked
+    ax.fill_between(range(len(ms)), [_quartile(p, "q_25") for p in series],
+                    [_quartile(p, "q_75") for p in series], color=color, alpha=0.25, lw=0)
+    if not steps:
+        return
+    ax.scatter(list(steps), [ms[i] for i in steps], s=160, facecolors="none", edgecolors=REGRESSION_COLOR,
+               linewidths=2, zorder=3, gid="regression")
+    for index, verdict in steps.items():
+        ax.annotate(f"+{(verdict.ratio - 1) * 100:.0f}%", (index, ms[index]), xytext=(0, 9),
+                    textcoords="offset points", ha="center", va="bottom", color=REGRESSION_COLOR,
+                    fontweight="bold")
+
+
+def _quartile(point, which: str) -> float:
+    """A quartile of the point's samples in ms (its value where asv stored no stats)."""
+    if point is None:
+        return math.nan
+    return (point.stats or {}).get(which, point.value) * 1e3
+
+
+@_readable
+def attribution_figure(history: History) -> Figure:
+    """Speedup of every variant over baseline at the newest commit: a panel per pool."""
+    speedups = pr_points(history.newest, SPEEDUP)
+    if not speedups:
+        raise NothingToDraw(f"no {SPEEDUP} at the newest commit {history.newest.short}")
+    all_variants = _unique(k.variant for k in speedups)
+    colors = _variant_colors(all_variants)
+    variants = [v for v in all_variants if v != "baseline"]
+    pools = _unique(k.pool for k in speedups)
+    windows, n_ctxs = _unique(k.window for k in speedups), _unique(k.n_ctx for k in speedups)
+    groups = [(window, n_ctx) for window in windows for n_ctx in n_ctxs]
+    width = 0.8 / max(1, len(variants))
+
+    fig, axes = _figure(len(pools), 1, sharex=True, sharey=True)
+    for ax, pool in zip(axes[:, 0], pools):
+        for j, variant in enumerate(variants):
+            found = [speedups.get(PRKey(n_ctx, window, pool, variant)) for window, n_ctx in groups]
+            # bars grow from 1.0: up is faster than baseline, down is slower
+            heights = [point.value - 1.0 if point is not None else math.nan for point in found]
+            offset = (j - (len(variants) - 1) / 2) * width
+            ax.bar(np.arange(len(groups)) + offset, heights, width, bottom=1.0, color=colors[variant],
+                   label=variant)
+        ax.axhline(1.0, color="black", lw=1)
+        ax.set_title(f"pool: {pool}")
+        ax.set_ylabel("speedup over baseline (×)")
+    bottom, top = axes[0, 0].get_ylim()
+    axes[0, 0].set_ylim(bottom, top + 0.15 * (top - bottom))  # headroom for the window names (y is shared)
+    for ax in axes[:, 0]:
+        _window_blocks(ax, windows, len(n_ctxs))
+    axes[-1, 0].set_xticks(range(len(groups)), [str(n_ctx) for _, n_ctx in groups])
+    axes[-1, 0].set_xlabel("n_ctx (tokens), in blocks by sliding window")
+    fig.legend(handles=axes[0, 0].containers, labels=variants, loc="outside right center", title="variant")
+    _title(fig, "Which knob buys the speedup? Each variant over baseline", history, newest_only=True)
+    _note(fig, f"{SPEEDUP}: baseline time / variant time, both measured in the same process.",
+          f"PR matrix: the PR's batch of lengths, heads {PR_HEADS}, head_dim {PR_HEAD_DIM}, {PR_DTYPE}.")
+    return fig
+
+
+def _window_blocks(ax, windows: Sequence[int], per_block: int) -> None:
+    """Separate and name the blocks of bars that share a window."""
+    for b, window in enumerate(windows):
+        if b:
+            ax.axvline(b * per_block - 0.5, color="grey", lw=1)
+        ax.text(b * per_block + (per_block - 1) / 2, 0.97, f"window {_window_label(window)}",
+                transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=10)
+    ax.grid(False, axis="x")
+
+
+@functools.lru_cache(maxsize=None)
+def pr_intensity(n_ctx: int, window: int) -> float:
+    """FLOPs per byte of a PR-matrix call: the counts the benchmarks themselves use."""
+    heads_q, heads_kv = parse_heads(PR_HEADS)
+    prefix_lens, extend_lens = pr_lengths(n_ctx)
+    return attention_cost(prefix_lens, extend_lens, heads_q=heads_q, heads_kv=heads_kv,
+                          head_dim=PR_HEAD_DIM, window=window,
+                          element_bytes=DTYPES[PR_DTYPE].itemsize).intensity
+
+
+@_readable
+def roofline_figure(history: History) -> Figure:
+    """Achieved TFLOP/s against intensity for every PR-matrix point at the newest commit."""
+    tflops = pr_points(history.newest, TFLOPS)
+    if not tflops:
+        raise NothingToDraw(f"no {TFLOPS} at the newest commit {history.newest.short}")
+    variants, pools = _unique(k.variant for k in tflops), _unique(k.pool for k in tflops)
+    colors = _variant_colors(variants)
+    fig, axes = _figure()
+    ax = axes[0, 0]
+    for variant in variants:
+        for pool, marker in zip(pools, POOL_MARKERS):
+            chosen = [(pr_intensity(k.n_ctx, k.window), p.value) for k, p in tflops.items()
+                      if (k.variant, k.pool) == (variant, pool)]
+            if chosen:
+                ax.scatter(*zip(*chosen), color=colors[variant], marker=marker, s=40, alpha=0.8,
+                           gid="points")
+    _plain_log_scale(ax, "x")
+    _plain_log_scale(ax, "y")
+    ax.set_xlabel("arithmetic intensity (FLOP/byte)")
+    ax.set_ylabel("achieved TFLOP/s")
+
+    intensities = [pr_intensity(k.n_ctx, k.window) for k in tflops]
+    ceilings = _ceilings(history)
+    roof = _draw_roof(ax, *ceilings[1:], min(intensities), max(intensities)) if ceilings else []
+    handles = ([Line2D([], [], ls="none", marker="o", color=colors[v], label=v) for v in variants]
+               + [Line2D([], [], ls="none", marker=m, color="grey", label=f"pool {p}")
+                  for p, m in zip(pools, POOL_MARKERS)] + roof)
+    fig.legend(handles=handles, loc="outside right center")
+    _title(fig, "Roofline of the PR matrix", history, newest_only=True)
+    measured = (f"Ceilings measured at commit {ceilings[0].short} by bench_ceilings.Ceilings: a large bf16 "
+                "matmul, and a device-to-device copy counting bytes read + written."
+                if ceilings else "No ceilings stored for this machine (bench_ceilings.Ceilings).")
+    _note(fig, f"One point per n_ctx × window × pool × variant, TFLOP/s from {TFLOPS}.",
+          "Intensity: FLOPs / fewest bytes, from benchmarks.cost.attention_cost over the PR's lengths.",
+          measured)
+    return fig
+
+
+def _ceilings(history: History):
+    """(run, matmul TFLOP/s, copy GB/s) from the newest commit that stored both, or None."""
+    for run in reversed(history.runs):
+        matmul, copy = points(run, MATMUL_TFLOPS).get(()), points(run, COPY_GBPS).get(())
+        if matmul is not None and copy is not None:
+            return run, matmul.value, copy.value
+    return None
+
+
+def _draw_roof(ax, peak_tflops: float, copy_gbps: float, lowest: float, highest: float) -> List[Line2D]:
+    ridge = peak_tflops * 1e3 / copy_gbps  # FLOP/byte where bandwidth stops being the limit
+    left, right = min(lowest, ridge) / 2, max(highest, ridge) * 2
+    memory, = ax.plot([left, ridge], [copy_gbps * left / 1e3, peak_tflops], ls="--", lw=2, color="dimgrey",
+                      gid="memory-ceiling", label=f"memory ceiling\n{copy_gbps:,.0f} GB/s (copy)")
+    compute, = ax.plot([ridge, right], [peak_tflops, peak_tflops], ls="-", lw=2, color="black",
+                       gid="compute-ceiling", label=f"compute ceiling\n{peak_tflops:,.0f} TFLOP/s (matmul)")
+    return [compute, memory]
+
+
+@_readable
+def codegen_figure(history: History, head_dim: int = PR_HEAD_DIM) -> Figure:
+    """Registers, spills, shared memory and .cg loads per commit: a line per variant."""
+    stored = {name: [points(run, f"{CODEGEN}.{name}") for run in history.runs]
+              for name, *_ in CODEGEN_METRICS}
+    variants = _unique(values[0] for series in stored.values() for at_commit in series
+                       for values in at_commit if values[1:] == (head_dim,))
+    if not variants:
+        raise NothingToDraw(f"no {CODEGEN} results for head_dim {head_dim}")
+    colors = _variant_colors(variants)
+    # variants often compile to the same numbers: shift each a little so none hides another
+    offsets = (np.arange(len(variants)) - (len(variants) - 1) / 2) * 0.07
+    x = np.arange(len(history.runs))
+
+    fig, axes = _figure(2, 2, sharex=True)
+    for ax, (name, title, unit, scale) in zip(axes.ravel(), CODEGEN_METRICS):
+        for variant, offset, marker in zip(variants, offsets, "osD^vP*X"):
+            found = [at_commit.get((variant, head_dim)) for at_commit in stored[name]]
+            ax.plot(x + offset, [p.value * scale if p is not None else math.nan for p in found],
+                    marker=marker, ms=5, color=colors[variant], label=variant)
+        ax.set_title(title)
+        ax.set_ylabel(unit)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        _commit_axis(ax, history)
+    for ax in axes[-1]:
+        ax.set_xlabel("commit (oldest to newest)")
+    fig.legend(handles=axes[0, 0].get_lines(), loc="outside right center", title="variant")
+    _title(fig, f"Kernel codegen per commit (head_dim {head_dim})", history)
+    _note(fig, f"{CODEGEN}.track_*, compiled without a GPU by kernels/codegen.py. Spills: the per-thread "
+               "stack frame;", "shared memory: static + dynamic, per block.")
+    return fig
+
+
+def _file_safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
+@_readable
+def save(fig: Figure, stem: Path) -> List[Path]:
+    """Write the figure as PNG (for the README) and SVG."""
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    fig.savefig(paths[0], dpi=DPI)
+    fig.savefig(paths[1], metadata={"Date": None})  # no timestamp: unchanged pictures stay unchanged
+    return paths
+
+
+def render(histories: Sequence[History], out_dir: Path, variant: str, pool: str, head_dim: int) -> List[Path]:
+    """Draw every picture for every machine; say which ones the stored results cannot make."""
+    pictures = {
+        "trends": lambda h: trends_figure(h, variant, pool),
+        "attribution": attribution_figure,
+        "roofline": roofline_figure,
+        "codegen": lambda h: codegen_figure(h, head_dim),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for history in histories:
+        for picture, draw in pictures.items():
+            try:
+                fig = draw(history)
+            except NothingToDraw as exc:
+                print(f"skipped {picture} for machine {history.machine}: {exc}", file=sys.stderr)
+                continue
+            written += save(fig, out_dir / f"{picture}-{_file_safe(history.machine)}")
+    return written
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="asv results folder")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the PNG and SVG files go")
+    parser.add_argument("--variant", default="default", help="variant whose trend is drawn")
+    parser.add_argument("--pool", default="contiguous", help="KV pool layout of the trend")
+    parser.add_argument("--head-dim", type=int, default=PR_HEAD_DIM, help="head_dim of the codegen history")
+    parser.add_argument("--env", help="asv environment name, when a commit was measured in several")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        histories = load_histories(args.results, env=args.env)
+        written = render(histories, args.out, args.variant, args.pool, args.head_dim)
+    except ResultsError as exc:
+        print(f"plots: {exc}", file=sys.stderr)
+        return 2
+    if not written:
+        print(f"plots: nothing to draw from the results in {args.results}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,344 @@
+"""The pictures from stored history: what they draw, not only that a file appears.
+
+The results are synthetic but genuine asv results files (written through asv's own
+``Results`` API) for several commits on two machines, with planted changes: a tight 15%
+slowdown (must be marked), a 15% speedup and a noisy 20% slowdown (must not be).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import itertools
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from asv import util
+from asv.results import Results
+from asv.runner import BenchmarkResult
+from matplotlib.image import imread
+
+from benchmarks.cost import attention_cost
+from benchmarks.workloads import PR_DTYPE, PR_HEAD_DIM, PR_HEADS, PR_N_CTX, PR_WINDOWS, POOLS, parse_heads, pr_lengths
+from ci.rule import judge
+from plots import render
+from plots.history import (CODEGEN, COPY_GBPS, MATMUL_TFLOPS, SPEEDUP, TFLOPS, TIME, PRKey, ResultsError,
+                           load_histories, pr_points, regressed_steps)
+
+REPO = Path(__file__).resolve().parents[1]
+VARIANTS = ("baseline", "cg", "stages2", "cg_stages2", "default")
+HEAD_DIMS = (64, 128)
+COMMITS = [hashlib.sha1(f"commit {i}".encode()).hexdigest() for i in range(6)]
+MACHINES = {  # name: (indices of the commits it measured, matmul TFLOP/s, copy GB/s)
+    "h100-sxm-80gb": (range(6), 700.0, 3000.0),
+    "h200-sxm-141gb": (range(2, 6), 720.0, 4300.0),
+}
+STEP_MACHINE = "h100-sxm-80gb"
+STEP_AT, STEP_KEY = 3, PRKey(4096, 256, "contiguous", "default")  # tight +15%: regressed
+FASTER_AT, FASTER_KEY = 2, PRKey(2048, 127, "contiguous", "default")  # tight -15%: improved, not marked
+NOISY_AT, NOISY_KEY = 4, PRKey(8192, 512, "contiguous", "default")  # +20% inside the noise: not marked
+REGISTERS_AT = 2  # stages2 grows from 200 to 232 registers per thread here
+EFFICIENCY = {"baseline": 0.40, "cg": 0.43, "stages2": 0.45, "cg_stages2": 0.50, "default": 0.50}
+SAMPLES = 12
+
+
+def _flops(n_ctx: int, window: int) -> int:
+    heads_q, heads_kv = parse_heads(PR_HEADS)
+    prefix, extend = pr_lengths(n_ctx)
+    return attention_cost(prefix, extend, heads_q=heads_q, heads_kv=heads_kv, head_dim=PR_HEAD_DIM,
+                          window=window).flops
+
+
+def _seconds(key: PRKey, commit: int, peak_tflops: float, copy_gbps: float, planted: bool) -> float:
+    """A roofline-shaped time: each variant and pool reaches a fraction of the roof."""
+    intensity = render.pr_intensity(key.n_ctx, key.window)
+    roof = min(peak_tflops, copy_gbps * intensity / 1e3)
+    pool_factor = 0.8 if key.pool == "fragmented" and "cg" not in key.variant else 1.0
+    seconds = _flops(key.n_ctx, key.window) / (roof * EFFICIENCY[key.variant] * pool_factor * 1e12)
+    for at, changed, factor in ((STEP_AT, STEP_KEY, 1.15), (FASTER_AT, FASTER_KEY, 0.85),
+                                (NOISY_AT, NOISY_KEY, 1.2)):
+        if planted and key == changed and commit >= at:
+            seconds *= factor
+    return seconds
+
+
+def _samples(key: PRKey, seconds: float, rng) -> list:
+    if key == NOISY_KEY:  # the median is exactly `seconds`, the spread +-40%
+        return list(seconds * rng.permutation(np.linspace(0.6, 1.4, SAMPLES + 1)))
+    return list(seconds * (1 + 0.003 * rng.standard_normal(SAMPLES)))
+
+
+def _codegen(metric: str, variant: str, commit: int) -> float:
+    staged = "stages2" in variant or variant == "default"
+    if metric == "track_registers":
+        return 232 if variant == "stages2" and commit >= REGISTERS_AT else (200 if staged else 168)
+    if metric == "track_stack_bytes":
+        return 16 if variant == "stages2" and commit >= REGISTERS_AT else 0
+    if metric == "track_shared_bytes":
+        return 98304 if staged else 49152
+    return 8 if "cg" in variant or variant == "default" else 0
+
+
+def _param_reprs(*values) -> list:
+    return [[repr(v) for v in axis] for axis in values]
+
+
+def _add(results: Results, name: str, params: list, values: list, samples=None) -> None:
+    """Store one benchmark the way `asv run --record-samples` does (stats computed by asv)."""
+    count = len(values)
+    result = BenchmarkResult(result=values, samples=samples or [None] * count,
+                             number=[1 if samples else None] * count, errcode=0, stderr="", profile=None)
+    results.add_result({"name": name, "version": "1", "params": params}, result, record_samples=True)
+
+
+def _write_run(results_dir: Path, machine: str, commit: int, peak: float, copy: float, rng) -> None:
+    date = datetime.datetime(2025, 1, 1 + commit, tzinfo=datetime.timezone.utc)
+    results = Results({"machine": machine, "python": "3.11"}, {}, COMMITS[commit],
+                      util.datetime_to_js_timestamp(date), "3.11", "virtualenv-py3.11", {})
+    extend_params = _param_reprs(PR_N_CTX, PR_WINDOWS, [PR_HEADS], [PR_HEAD_DIM], [PR_DTYPE], POOLS, VARIANTS)
+    keys = [PRKey(n, w, pool, v) for n, w, _, _, _, pool, v in itertools.product(
+        PR_N_CTX, PR_WINDOWS, [PR_HEADS], [PR_HEAD_DIM], [PR_DTYPE], POOLS, VARIANTS)]
+    seconds = [_seconds(key, commit, peak, copy, planted=machine == STEP_MACHINE) for key in keys]
+    by_key = dict(zip(keys, seconds))
+    _add(results, TIME, extend_params, seconds, [_samples(k, s, rng) for k, s in zip(keys, seconds)])
+    _add(results, TFLOPS, extend_params, [_flops(k.n_ctx, k.window) / s / 1e12 for k, s in zip(keys, seconds)])
+    _add(results, SPEEDUP, extend_params, [by_key[k._replace(variant="baseline")] / s for k, s in zip(keys, seconds)])
+    for metric, *_ in render.CODEGEN_METRICS:
+        _add(results, f"{CODEGEN}.{metric}", _param_reprs(VARIANTS, HEAD_DIMS),
+             [_codegen(metric, v, commit) for v, _ in itertools.product(VARIANTS, HEAD_DIMS)])
+    _add(results, MATMUL_TFLOPS, [], [peak * (1 + 0.01 * rng.standard_normal())])
+    _add(results, COPY_GBPS, [], [copy * (1 + 0.01 * rng.standard_normal())])
+    results.save(str(results_dir))
+
+
+def write_synthetic_results(results_dir: Path) -> None:
+    rng = np.random.default_rng(7)
+    for machine, (commits, peak, copy) in MACHINES.items():
+        util.write_json(str(results_dir / machine / "machine.json"), {"machine": machine, "arch": "x86_64"},
+                        api_version=1)
+        for commit in commits:
+            _write_run(results_dir, machine, commit, peak, copy, rng)
+
+
+@pytest.fixture(scope="module")
+def results_dir(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("results")
+    write_synthetic_results(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def histories(results_dir):
+    return {history.machine: history for history in load_histories(results_dir)}
+
+
+def _panel(fig, title_part: str):
+    (ax,) = [ax for ax in fig.axes if title_part in ax.get_title()]
+    return ax
+
+
+def _regression_marks(ax) -> list:
+    return [tuple(xy) for c in ax.collections if c.get_gid() == "regression" for xy in c.get_offsets()]
+
+
+def test_histories_are_per_machine_in_commit_date_order(histories):
+    assert sorted(histories) == sorted(MACHINES)
+    for machine, (commits, _, _) in MACHINES.items():
+        assert [run.commit for run in histories[machine].runs] == [COMMITS[i] for i in commits]
+    # the hashes are not in date order, so this checks the dates were used
+    assert [c[:8] for c in COMMITS] != sorted(c[:8] for c in COMMITS)
+
+
+def test_planted_changes_are_as_the_rule_sees_them(histories):
+    """Guards the fixture: the noisy step is large but not significant, the tight ones are."""
+    times = [pr_points(run, TIME) for run in histories[STEP_MACHINE].runs]
+    assert set(regressed_steps([t[STEP_KEY] for t in times])) == {STEP_AT}
+    assert regressed_steps([t[FASTER_KEY] for t in times]) == {}
+    assert judge(times[FASTER_AT - 1][FASTER_KEY], times[FASTER_AT][FASTER_KEY]).improved
+    noisy = judge(times[NOISY_AT - 1][NOISY_KEY], times[NOISY_AT][NOISY_KEY])
+    assert noisy.ratio == pytest.approx(1.2, rel=1e-6) and not noisy.significant
+
+
+def test_trends_have_a_panel_per_window_and_a_line_per_n_ctx(histories):
+    history = histories[STEP_MACHINE]
+    fig = render.trends_figure(history)
+    assert len(fig.axes) == len(PR_WINDOWS)
+    for ax, window in zip(fig.axes, PR_WINDOWS):
+        assert ax.get_title() == f"window: {render._window_label(window)}"
+        assert [line.get_label() for line in ax.get_lines()] == [f"n_ctx {n}" for n in PR_N_CTX]
+        assert all(len(line.get_xdata()) == len(history.runs) for line in ax.get_lines())
+        assert ax.get_ylabel() == "time per call (ms)" and ax.get_yscale() == "log"
+    for bottom in fig.axes[-2:]:  # the shared commit axis is labelled under the bottom row
+        assert [t.get_text() for t in bottom.get_xticklabels()] == [run.short for run in history.runs]
+        assert bottom.get_xlabel() == "commit (oldest to newest)"
+    title = fig._suptitle.get_text()
+    assert "variant default" in title and STEP_MACHINE in title
+    assert f"{COMMITS[0][:8]}..{COMMITS[5][:8]}" in title
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[:4] == [f"n_ctx {n}" for n in PR_N_CTX] and "regressed" in legend[4]
+
+
+def test_trends_mark_the_planted_step_and_nothing_else(histories):
+    fig = render.trends_figure(histories[STEP_MACHINE])
+    stepped = _panel(fig, "256")
+    step_ms = pr_points(histories[STEP_MACHINE].runs[STEP_AT], TIME)[STEP_KEY].value * 1e3
+    assert _regression_marks(stepped) == [pytest.approx((STEP_AT, step_ms))]
+    assert [t.get_text() for t in stepped.texts] == ["+15%"]
+    for ax in fig.axes:
+        if ax is not stepped:  # the 15% speedup (window 127) and the noisy 20% step (window 512)
+            assert _regression_marks(ax) == [] and len(ax.texts) == 0
+    # the line really moves 15% at the ring, so the ring sits on the step
+    (line,) = [ln for ln in stepped.get_lines() if ln.get_label() == "n_ctx 4096"]
+    y = line.get_ydata()
+    assert y[STEP_AT] / y[STEP_AT - 1] == pytest.approx(1.15, rel=0.02)
+
+
+def test_trends_of_another_machine_or_variant_have_no_marks(histories):
+    for fig in (render.trends_figure(histories["h200-sxm-141gb"]),
+                render.trends_figure(histories[STEP_MACHINE], variant="cg", pool="fragmented")):
+        assert all(_regression_marks(ax) == [] for ax in fig.axes)
+        assert len(fig.axes) == len(PR_WINDOWS)
+    with pytest.raises(render.NothingToDraw, match="no-such-variant"):
+        render.trends_figure(histories[STEP_MACHINE], variant="no-such-variant")
+
+
+def test_attribution_shows_each_knob_over_baseline_per_pool(histories):
+    history = histories[STEP_MACHINE]
+    fig = render.attribution_figure(history)
+    assert [ax.get_title() for ax in fig.axes] == [f"pool: {p}" for p in POOLS]
+    stored = pr_points(history.newest, SPEEDUP)
+    groups = list(itertools.product(PR_WINDOWS, PR_N_CTX))
+    for ax, pool in zip(fig.axes, POOLS):
+        assert [c.get_label() for c in ax.containers] == list(VARIANTS[1:])
+        assert ax.get_ylabel() == "speedup over baseline (×)"
+        for container, variant in zip(ax.containers, VARIANTS[1:]):
+            tops = [bar.get_y() + bar.get_height() for bar in container]
+            assert tops == pytest.approx([stored[PRKey(n, w, pool, variant)].value for w, n in groups])
+    assert [t.get_text() for t in fig.axes[-1].get_xticklabels()] == [str(n) for _, n in groups]
+    title = fig._suptitle.get_text()
+    assert STEP_MACHINE in title and f"commit {COMMITS[5][:8]}, the newest of 6 since {COMMITS[0][:8]}" in title
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == list(VARIANTS[1:])
+
+
+def test_roofline_has_every_point_under_both_measured_ceilings(histories):
+    history = histories["h200-sxm-141gb"]
+    fig = render.roofline_figure(history)
+    (ax,) = fig.axes
+    offsets = np.concatenate([c.get_offsets() for c in ax.collections if c.get_gid() == "points"])
+    assert len(offsets) == len(PR_N_CTX) * len(PR_WINDOWS) * len(POOLS) * len(VARIANTS)
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    assert ax.get_xlabel() == "arithmetic intensity (FLOP/byte)" and ax.get_ylabel() == "achieved TFLOP/s"
+    newest = history.newest.results
+    peak = newest.get_result_value(MATMUL_TFLOPS, [])[0]
+    copy = newest.get_result_value(COPY_GBPS, [])[0]
+    lines = {line.get_gid(): line for line in ax.get_lines()}
+    compute, memory = lines["compute-ceiling"], lines["memory-ceiling"]
+    assert list(compute.get_ydata()) == pytest.approx([peak, peak])
+    assert np.asarray(memory.get_ydata()) / np.asarray(memory.get_xdata()) == pytest.approx(copy / 1e3)
+    roof = np.minimum(peak, copy * offsets[:, 0] / 1e3)
+    assert np.all(offsets[:, 1] <= roof) and np.all(offsets[:, 1] >= 0.2 * roof)
+    legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    assert "compute ceiling" in legend and "memory ceiling" in legend and "GB/s" in legend
+    assert "h200-sxm-141gb" in fig._suptitle.get_text()
+    assert "ceilings measured at commit".lower() in fig.texts[-1].get_text().lower()
+
+
+def test_codegen_history_has_a_line_per_variant_and_shows_the_planted_change(histories):
+    history = histories[STEP_MACHINE]
+    fig = render.codegen_figure(history)
+    assert [ax.get_title() for ax in fig.axes] == ["registers", "spills", "shared memory", "ld.global.cg"]
+    assert [ax.get_ylabel() for ax in fig.axes] == ["registers per thread", "stack bytes per thread",
+                                                     "KiB per block", "instructions in the PTX"]
+    for ax in fig.axes:
+        assert [line.get_label() for line in ax.get_lines()] == list(VARIANTS)
+        assert all(len(line.get_ydata()) == len(history.runs) for line in ax.get_lines())
+    registers = {line.get_label(): list(line.get_ydata()) for line in fig.axes[0].get_lines()}
+    assert registers["stages2"] == [200] * REGISTERS_AT + [232] * (6 - REGISTERS_AT)
+    assert registers["baseline"] == [168] * 6
+    shared = {line.get_label(): list(line.get_ydata()) for line in fig.axes[2].get_lines()}
+    assert shared["default"] == [96.0] * 6
+    assert "head_dim 128" in fig._suptitle.get_text()
+
+
+def _png_looks_drawn(path: Path) -> None:
+    pixels = imread(path)
+    assert pixels.shape[:2] == (720, 1200)
+    assert pixels[..., :3].std() > 0.05  # a blank or nearly blank canvas has almost no variance
+
+
+def test_cli_draws_four_pictures_per_machine(results_dir, tmp_path):
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, str(REPO / "plots" / "render.py"), "--results", str(results_dir),
+                           "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    expected = {f"{picture}-{machine}.{ext}" for picture in ("trends", "attribution", "roofline", "codegen")
+                for machine in MACHINES for ext in ("png", "svg")}
+    assert {p.name for p in out.iterdir()} == expected
+    for png in out.glob("*.png"):
+        _png_looks_drawn(png)
+    for svg in out.glob("*.svg"):
+        assert "<svg" in svg.read_text()[:1000]
+
+
+def test_no_results_is_an_error_naming_the_folder(tmp_path, capsys):
+    assert render.main(["--results", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert str(tmp_path) in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_corrupt_results_file_is_named(results_dir, tmp_path, capsys):
+    copy = tmp_path / "results"
+    shutil.copytree(results_dir, copy)
+    broken = sorted((copy / STEP_MACHINE).glob(f"{COMMITS[3][:8]}-*.json"))[0]
+    broken.write_text('{"commit_hash": ')
+    assert render.main(["--results", str(copy), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert str(broken) in err and "Traceback" not in err
+    with pytest.raises(ResultsError, match="machine.json"):
+        (copy / STEP_MACHINE / "machine.json").write_text("not json")
+        load_histories(copy)
+
+
+def _keep_only(results_dir: Path, dest: Path, machine: str, keep) -> Path:
+    """A copy of one machine's results with only the benchmarks `keep(name)` accepts (via asv's API)."""
+    shutil.copytree(results_dir / machine, dest / machine)
+    for path in (dest / machine).glob("*-*.json"):
+        results = Results.load(str(path))
+        for name in [n for n in results.get_all_result_keys() if not keep(n)]:
+            results.remove_result(name)
+        results.save(str(dest))
+    return dest
+
+
+def test_a_machine_with_only_codegen_gets_only_the_codegen_picture(results_dir, tmp_path, capsys):
+    only_codegen = _keep_only(results_dir, tmp_path / "results", "h200-sxm-141gb",
+                              lambda name: name.startswith(CODEGEN))
+    assert render.main(["--results", str(only_codegen), "--out", str(tmp_path / "out")]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["codegen-h200-sxm-141gb.png",
+                                                                    "codegen-h200-sxm-141gb.svg"]
+    err = capsys.readouterr().err
+    assert all(f"skipped {picture} for machine h200-sxm-141gb" in err
+               for picture in ("trends", "attribution", "roofline"))
+
+
+def test_a_roofline_without_stored_ceilings_says_so(results_dir, tmp_path):
+    no_ceilings = _keep_only(results_dir, tmp_path, "h200-sxm-141gb", lambda name: "Ceilings" not in name)
+    fig = render.roofline_figure(load_histories(no_ceilings)[0])
+    assert not [line for line in fig.axes[0].get_lines() if "ceiling" in (line.get_gid() or "")]
+    assert "No ceilings stored" in fig.texts[-1].get_text()
+
+
+def test_a_commit_measured_in_two_environments_needs_env(results_dir, tmp_path):
+    machine = _keep_only(results_dir, tmp_path, "h200-sxm-141gb", lambda name: True) / "h200-sxm-141gb"
+    original = sorted(machine.glob(f"{COMMITS[5][:8]}-*.json"))[0]
+    data = util.load_json(str(original), api_version=Results.api_version)
+    data["env_name"] = "conda-py3.12"
+    util.write_json(str(machine / f"{COMMITS[5][:8]}-conda-py3.12.json"), data, api_version=Results.api_version)
+    with pytest.raises(ResultsError, match="--env"):
+        load_histories(tmp_path)
+    (history,) = load_histories(tmp_path, env="conda-py3.12")
+    assert [run.commit for run in history.runs] == [COMMITS[5]]
