@@ -78,7 +78,7 @@ def compile_for_target(config: Union[str, LaunchConfig] = "default", *, head_dim
         raise ValueError(f"head_dim={head_dim}: expected one of {SUPPORTED_HEAD_DIMS}")
     if dtype not in _TRITON_DTYPES:
         raise ValueError(f"dtype={dtype!r}: expected one of {sorted(_TRITON_DTYPES)}")
-    cfg = resolve_config(config, head_dim)
+    cfg = resolve_config(config, head_dim, use_window)
     options = dict(head_dim=head_dim, dtype=dtype, gqa_group=gqa_group, use_window=use_window,
                    use_logit_cap=use_logit_cap, arch=arch)
     if not isinstance(_extend_attention_kernel, JITFunction):

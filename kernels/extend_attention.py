@@ -32,16 +32,22 @@ _LOG2E = tl.constexpr(LOG2E)  # the jit functions may only read constexpr global
 
 @dataclasses.dataclass(frozen=True)
 class LaunchConfig:
-    """Every knob of one launch. ``None`` blocks mean the per-head-dim default."""
+    """Every knob of one launch.
+
+    Knobs left ``None`` are filled per head dim (and, when ``tuned``, per window class):
+    from ``UPSTREAM_BLOCKS`` with ``num_stages=1`` (the upstream kernel's choice) or, with
+    ``tuned=True``, from ``TUNED_BLOCKS``, measured on the H100.
+    """
 
     prefix_kv_cache: str = ""  # the gathered prefix K/V loads (k_buffer, v_buffer)
     extend_kv_cache: str = ""  # the extend K/V loads (k_extend, v_extend)
     q_cache: str = ""  # the query tile load
     index_cache: str = ""  # kv_indices / indptr loads
-    num_stages: int = 1
+    num_stages: Optional[int] = None
     num_warps: Optional[int] = None
     block_m: Optional[int] = None
     block_n: Optional[int] = None
+    tuned: bool = False
 
     def __post_init__(self):
         for field in ("prefix_kv_cache", "extend_kv_cache", "q_cache", "index_cache"):
@@ -50,7 +56,8 @@ class LaunchConfig:
                 raise ValueError(
                     f"config.{field}={value!r}: not a load cache modifier; "
                     f"expected one of {LOAD_CACHE_MODIFIERS}")
-        if not isinstance(self.num_stages, int) or not 1 <= self.num_stages <= 8:
+        if self.num_stages is not None and (not isinstance(self.num_stages, int)
+                                            or not 1 <= self.num_stages <= 8):
             raise ValueError(f"config.num_stages={self.num_stages!r}: expected an int in [1, 8]")
         if self.num_warps is not None and self.num_warps not in (1, 2, 4, 8, 16):
             raise ValueError(f"config.num_warps={self.num_warps!r}: expected 1, 2, 4, 8 or 16")
@@ -60,25 +67,48 @@ class LaunchConfig:
                                       or value & (value - 1)):
                 raise ValueError(f"config.{field}={value!r}: expected a power of two in [16, 256]")
 
-    def resolved(self, head_dim: int) -> "LaunchConfig":
-        """This config with the per-head-dim defaults filled in."""
-        block_m, block_n, num_warps = DEFAULT_BLOCKS[head_dim]
+    def resolved(self, head_dim: int, windowed: bool = False) -> "LaunchConfig":
+        """This config with every ``None`` knob filled in for the head dim and window class."""
+        if self.tuned:
+            block_m, block_n, num_warps, num_stages = TUNED_BLOCKS[head_dim, windowed]
+        else:
+            (block_m, block_n, num_warps), num_stages = UPSTREAM_BLOCKS[head_dim], 1
         return dataclasses.replace(
             self,
             block_m=self.block_m or block_m,
             block_n=self.block_n or block_n,
             num_warps=self.num_warps or num_warps,
+            num_stages=self.num_stages or num_stages,
         )
 
 
-# (BLOCK_M, BLOCK_N, num_warps) per head dim, sized for the H100 (sm_90): the
-# fp32 accumulator (BLOCK_M x D) and the score tile (BLOCK_M x BLOCK_N) must stay in
-# registers without spilling; see the codegen benchmarks for the evidence.
-DEFAULT_BLOCKS = {
+# (BLOCK_M, BLOCK_N, num_warps) per head dim of the upstream kernel on sm_90.
+UPSTREAM_BLOCKS = {
     64: (128, 64, 4),
     128: (128, 64, 8),
     256: (64, 64, 8),
 }
+
+# (BLOCK_M, BLOCK_N, num_warps, num_stages) per (head dim, windowed), from sweeps on the
+# H100 (docs/MEASUREMENTS.md, 2026-11-24). With a small window each program has only a
+# few tiles, so smaller query blocks (more programs in flight) win; deeper pipelines hide
+# the gathered loads' latency everywhere.
+TUNED_BLOCKS = {
+    (64, False): (128, 64, 4, 3),
+    (64, True): (64, 32, 4, 3),
+    (128, False): (128, 32, 4, 3),
+    (128, True): (64, 64, 4, 3),
+    (256, False): (128, 32, 8, 3),
+    (256, True): (64, 32, 4, 2),
+}
+# The largest window the windowed tuning was measured with; larger windows count as none.
+TUNED_WINDOW_MAX = 512
+
+
+def is_windowed(sliding_window_size: int) -> bool:
+    """Whether a call falls in the small-window class of ``TUNED_BLOCKS``."""
+    return 0 < sliding_window_size <= TUNED_WINDOW_MAX
+
 
 VARIANTS: Mapping[str, LaunchConfig] = {
     # the kernel as it stood before the upstream change
@@ -89,8 +119,9 @@ VARIANTS: Mapping[str, LaunchConfig] = {
     "stages2": LaunchConfig(num_stages=2),
     # the upstream change as proposed: both knobs at once
     "cg_stages2": LaunchConfig(prefix_kv_cache=".cg", num_stages=2),
-    # the project's best setting
-    "default": LaunchConfig(prefix_kv_cache=".cg", num_stages=2),
+    # the project's best setting: H100-tuned blocks, warps and pipeline depth. No .cg: with
+    # num_stages >= 2 the pipeliner issues the gathered loads as cp.async.cg anyway.
+    "default": LaunchConfig(tuned=True),
 }
 
 
@@ -208,15 +239,15 @@ def _extend_attention_kernel(
     tl.store(o_ptrs, out.to(O.dtype.element_ty), mask=mask_m[:, None])
 
 
-def resolve_config(config: Union[str, LaunchConfig], head_dim: int) -> LaunchConfig:
-    """A variant name or a LaunchConfig -> a LaunchConfig with blocks filled in."""
+def resolve_config(config: Union[str, LaunchConfig], head_dim: int, windowed: bool = False) -> LaunchConfig:
+    """A variant name or a LaunchConfig -> a LaunchConfig with every knob filled in."""
     if isinstance(config, str):
         if config not in VARIANTS:
             raise ValueError(f"config={config!r}: unknown variant; expected one of {sorted(VARIANTS)}")
         config = VARIANTS[config]
     elif not isinstance(config, LaunchConfig):
         raise ValueError(f"config: expected a variant name or a LaunchConfig, got {type(config).__name__}")
-    return config.resolved(head_dim)
+    return config.resolved(head_dim, windowed)
 
 
 def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
@@ -307,7 +338,7 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
         raise ValueError(f"logit_cap: expected a finite number >= 0, got {logit_cap!r}")
     if max_len_extend is not None and (not isinstance(max_len_extend, int) or max_len_extend < 0):
         raise ValueError(f"max_len_extend: expected an int >= 0, got {max_len_extend!r}")
-    cfg = resolve_config(config, head_dim)
+    cfg = resolve_config(config, head_dim, is_windowed(sliding_window_size))
 
     batch = qo_indptr.numel() - 1
     if validate or max_len_extend is None:

