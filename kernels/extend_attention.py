@@ -126,27 +126,88 @@ VARIANTS: Mapping[str, LaunchConfig] = {
 
 
 @triton.jit
-def _scores(q, k, sm_scale_log2, logit_cap, USE_LOGIT_CAP: tl.constexpr):
-    """q @ k in the log2 domain, soft-capped as cap * tanh(s / cap) when asked."""
-    s = tl.dot(q, k)
-    if USE_LOGIT_CAP:
-        # tanh(x) = 1 - 2 / (exp(2x) + 1), written with exp2 so the interpreter runs it too
-        x = s * (sm_scale_log2 / (_LOG2E * logit_cap))
-        s = logit_cap * _LOG2E * (1.0 - 2.0 / (tl.exp2(2.0 * _LOG2E * x) + 1.0))
-    else:
-        s = s * sm_scale_log2
-    return s
+def _soft_cap(s, qk_scale, logit_cap):
+    """cap * tanh(s * scale / cap) in the log2 domain (``qk_scale`` already holds log2(e))."""
+    # tanh(x) = 1 - 2 / (exp(2x) + 1), written with exp2 so the interpreter runs it too
+    x = s * (qk_scale / (_LOG2E * logit_cap))
+    return logit_cap * _LOG2E * (1.0 - 2.0 / (tl.exp2(2.0 * _LOG2E * x) + 1.0))
 
 
 @triton.jit
-def _online_softmax_step(acc, m_i, l_i, s, v):
-    """Fold one tile of log2-domain scores ``s`` and values ``v`` into the running state."""
-    m_new = tl.maximum(m_i, tl.max(s, 1))
+def _attend(acc, m_i, l_i, q, k, v, visible, qk_scale, logit_cap,
+            USE_LOGIT_CAP: tl.constexpr, MASKED: tl.constexpr):
+    """Fold one key tile into the running softmax state (``m_i`` in the scaled log2 domain).
+
+    ``visible`` is applied only when ``MASKED``: tiles that every row sees whole skip the
+    select over the score tile.
+    """
+    s = tl.dot(q, k)
+    if USE_LOGIT_CAP:
+        s = _soft_cap(s, qk_scale, logit_cap)
+        if MASKED:
+            s = tl.where(visible, s, float("-inf"))
+        m_new = tl.maximum(m_i, tl.max(s, 1))
+        p = tl.exp2(s - m_new[:, None])
+    else:
+        if MASKED:
+            s = tl.where(visible, s, float("-inf"))
+        # the scale folded into the exponent: one FMA per score, not a multiply and a subtract
+        m_new = tl.maximum(m_i, tl.max(s, 1) * qk_scale)
+        p = tl.exp2(s * qk_scale - m_new[:, None])
     alpha = tl.exp2(m_i - m_new)
-    p = tl.exp2(s - m_new[:, None])
     l_i = l_i * alpha + tl.sum(p, 1)
     acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)
     return acc, m_new, l_i
+
+
+@triton.jit
+def _prefix_tiles(acc, m_i, l_i, q, q_pos, lo, hi, K_buf, V_buf, kv_indices, kv_start, len_prefix,
+                  kv_head, stride_kbt, stride_kbh, stride_vbt, stride_vbh, qk_scale, logit_cap,
+                  sliding_window, BLOCK_N: tl.constexpr, HEAD_DIM: tl.constexpr,
+                  USE_WINDOW: tl.constexpr, USE_LOGIT_CAP: tl.constexpr, MASKED: tl.constexpr,
+                  PREFIX_KV_CACHE: tl.constexpr, INDEX_CACHE: tl.constexpr):
+    """Prefix keys [lo, hi), a tile at a time, gathered row by row through kv_indices."""
+    offs_d = tl.arange(0, HEAD_DIM)
+    for start_n in range(lo, hi, BLOCK_N):
+        cols = start_n + tl.arange(0, BLOCK_N)
+        in_range = cols < len_prefix
+        rows = tl.load(kv_indices + kv_start + cols, mask=in_range, other=0,
+                       cache_modifier=INDEX_CACHE).to(tl.int64)
+        k = tl.load(K_buf + rows[None, :] * stride_kbt + kv_head * stride_kbh + offs_d[:, None],
+                    mask=in_range[None, :], other=0.0, cache_modifier=PREFIX_KV_CACHE)
+        v = tl.load(V_buf + rows[:, None] * stride_vbt + kv_head * stride_vbh + offs_d[None, :],
+                    mask=in_range[:, None], other=0.0, cache_modifier=PREFIX_KV_CACHE)
+        # rows past the sequence's end need no mask: their queries are zeros and never stored
+        visible = in_range[None, :]
+        if USE_WINDOW:
+            visible &= (q_pos[:, None] - cols[None, :]) <= sliding_window
+        acc, m_i, l_i = _attend(acc, m_i, l_i, q, k, v, visible, qk_scale, logit_cap,
+                                USE_LOGIT_CAP, MASKED)
+    return acc, m_i, l_i
+
+
+@triton.jit
+def _extend_tiles(acc, m_i, l_i, q, offs_m, lo, hi, K_ext, V_ext, qo_start, kv_head,
+                  stride_kt, stride_kh, stride_vt, stride_vh, qk_scale, logit_cap, sliding_window,
+                  BLOCK_N: tl.constexpr, HEAD_DIM: tl.constexpr, USE_WINDOW: tl.constexpr,
+                  USE_LOGIT_CAP: tl.constexpr, MASKED: tl.constexpr, EXTEND_KV_CACHE: tl.constexpr):
+    """The new tokens' own keys [lo, hi), a tile at a time, causal."""
+    offs_d = tl.arange(0, HEAD_DIM)
+    for start_n in range(lo, hi, BLOCK_N):
+        cols = start_n + tl.arange(0, BLOCK_N)
+        in_range = cols < hi
+        k = tl.load(K_ext + (qo_start + cols)[None, :] * stride_kt + kv_head * stride_kh
+                    + offs_d[:, None], mask=in_range[None, :], other=0.0,
+                    cache_modifier=EXTEND_KV_CACHE)
+        v = tl.load(V_ext + (qo_start + cols)[:, None] * stride_vt + kv_head * stride_vh
+                    + offs_d[None, :], mask=in_range[:, None], other=0.0,
+                    cache_modifier=EXTEND_KV_CACHE)
+        visible = in_range[None, :] & (offs_m[:, None] >= cols[None, :])
+        if USE_WINDOW:
+            visible &= (offs_m[:, None] - cols[None, :]) <= sliding_window
+        acc, m_i, l_i = _attend(acc, m_i, l_i, q, k, v, visible, qk_scale, logit_cap,
+                                USE_LOGIT_CAP, MASKED)
+    return acc, m_i, l_i
 
 
 @triton.jit
@@ -180,7 +241,6 @@ def _extend_attention_kernel(
         return
 
     offs_m = block * BLOCK_M + tl.arange(0, BLOCK_M)
-    offs_n = tl.arange(0, BLOCK_N)
     offs_d = tl.arange(0, HEAD_DIM)
     mask_m = offs_m < len_extend
     q_pos = len_prefix + offs_m  # absolute positions of this block's queries
@@ -192,47 +252,38 @@ def _extend_attention_kernel(
     # finite start so that a row masked across a whole tile gives exp2(-inf - m) = 0, not NaN
     m_i = tl.full([BLOCK_M], -1.0e30, dtype=tl.float32)
     l_i = tl.zeros([BLOCK_M], dtype=tl.float32)
+    end_n = tl.minimum((block + 1) * BLOCK_M, len_extend)  # the block's last query, causal
 
-    # With a window, keys before the block's first query position minus the window are
-    # invisible to every row of the block: start both loops there instead of masking them.
-    first_key = 0
     if USE_WINDOW:
+        # Keys before the block's first query position minus the window are invisible to
+        # every row: start both loops there instead of masking them.
         first_key = tl.maximum(len_prefix + block * BLOCK_M - sliding_window, 0)
-
-    # Stage 1: the cached prefix, gathered row by row through kv_indices.
-    for start_n in range(tl.minimum(first_key, len_prefix), len_prefix, BLOCK_N):
-        cols = start_n + offs_n
-        mask_n = cols < len_prefix
-        rows = tl.load(kv_indices + kv_start + cols, mask=mask_n, other=0,
-                       cache_modifier=INDEX_CACHE).to(tl.int64)
-        k = tl.load(K_buf + rows[None, :] * stride_kbt + kv_head * stride_kbh + offs_d[:, None],
-                    mask=mask_n[None, :], other=0.0, cache_modifier=PREFIX_KV_CACHE)
-        s = _scores(q, k, sm_scale_log2, logit_cap, USE_LOGIT_CAP)
-        visible = mask_m[:, None] & mask_n[None, :]
-        if USE_WINDOW:
-            visible &= (q_pos[:, None] - cols[None, :]) <= sliding_window
-        s = tl.where(visible, s, float("-inf"))
-        v = tl.load(V_buf + rows[:, None] * stride_vbt + kv_head * stride_vbh + offs_d[None, :],
-                    mask=mask_n[:, None], other=0.0, cache_modifier=PREFIX_KV_CACHE)
-        acc, m_i, l_i = _online_softmax_step(acc, m_i, l_i, s, v)
-
-    # Stage 2: the new tokens themselves, causal, up to this block's last query.
-    end_n = tl.minimum((block + 1) * BLOCK_M, len_extend)
-    for start_n in range(tl.maximum(first_key - len_prefix, 0), end_n, BLOCK_N):
-        cols = start_n + offs_n
-        mask_n = cols < end_n
-        k = tl.load(K_ext + (qo_start + cols)[None, :] * stride_kt + kv_head * stride_kh
-                    + offs_d[:, None], mask=mask_n[None, :], other=0.0,
-                    cache_modifier=EXTEND_KV_CACHE)
-        s = _scores(q, k, sm_scale_log2, logit_cap, USE_LOGIT_CAP)
-        visible = mask_m[:, None] & mask_n[None, :] & (offs_m[:, None] >= cols[None, :])
-        if USE_WINDOW:
-            visible &= (offs_m[:, None] - cols[None, :]) <= sliding_window
-        s = tl.where(visible, s, float("-inf"))
-        v = tl.load(V_ext + (qo_start + cols)[:, None] * stride_vt + kv_head * stride_vh
-                    + offs_d[None, :], mask=mask_n[:, None], other=0.0,
-                    cache_modifier=EXTEND_KV_CACHE)
-        acc, m_i, l_i = _online_softmax_step(acc, m_i, l_i, s, v)
+        prefix_split = tl.minimum(first_key, len_prefix)
+        extend_split = tl.maximum(first_key - len_prefix, 0)
+    else:
+        # Whole prefix tiles and extend tiles left of the block's diagonal are seen whole by
+        # every row: they skip the mask over their scores. Only the last prefix tile and the
+        # diagonal tiles are masked.
+        prefix_split = len_prefix - len_prefix % BLOCK_N
+        extend_split = (block * BLOCK_M) // BLOCK_N * BLOCK_N
+        acc, m_i, l_i = _prefix_tiles(
+            acc, m_i, l_i, q, q_pos, 0, prefix_split, K_buf, V_buf, kv_indices, kv_start,
+            len_prefix, kv_head, stride_kbt, stride_kbh, stride_vbt, stride_vbh, sm_scale_log2,
+            logit_cap, sliding_window, BLOCK_N, HEAD_DIM, USE_WINDOW, USE_LOGIT_CAP, False,
+            PREFIX_KV_CACHE, INDEX_CACHE)
+        acc, m_i, l_i = _extend_tiles(
+            acc, m_i, l_i, q, offs_m, 0, extend_split, K_ext, V_ext, qo_start, kv_head,
+            stride_kt, stride_kh, stride_vt, stride_vh, sm_scale_log2, logit_cap, sliding_window,
+            BLOCK_N, HEAD_DIM, USE_WINDOW, USE_LOGIT_CAP, False, EXTEND_KV_CACHE)
+    acc, m_i, l_i = _prefix_tiles(
+        acc, m_i, l_i, q, q_pos, prefix_split, len_prefix, K_buf, V_buf, kv_indices, kv_start,
+        len_prefix, kv_head, stride_kbt, stride_kbh, stride_vbt, stride_vbh, sm_scale_log2,
+        logit_cap, sliding_window, BLOCK_N, HEAD_DIM, USE_WINDOW, USE_LOGIT_CAP, True,
+        PREFIX_KV_CACHE, INDEX_CACHE)
+    acc, m_i, l_i = _extend_tiles(
+        acc, m_i, l_i, q, offs_m, extend_split, end_n, K_ext, V_ext, qo_start, kv_head,
+        stride_kt, stride_kh, stride_vt, stride_vh, sm_scale_log2, logit_cap, sliding_window,
+        BLOCK_N, HEAD_DIM, USE_WINDOW, USE_LOGIT_CAP, True, EXTEND_KV_CACHE)
 
     out = acc / l_i[:, None]
     o_ptrs = O + (qo_start + offs_m)[:, None] * stride_ot + head * stride_oh + offs_d[None, :]
