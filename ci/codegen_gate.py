@@ -1,0 +1,339 @@
+#!/usr/bin/env python
+"""The codegen gate: what the compiler makes of each variant for sm_90, checked without a GPU.
+
+Every variant in ``kernels.VARIANTS`` is compiled for each head dim, without and with a
+sliding window (the tuned ``default`` picks other blocks for a window), bf16 for sm_90, and
+compared with the checked-in ``ci/codegen_baseline.json``. The gate fails when
+
+* spills appear or grow (the per-thread stack frame),
+* the occupancy drops: the registers per thread (or the shared memory) cross a step, so
+  that fewer warps reside on an SM; a step of one limit that another limit hides is noted,
+* a variant that asks for ``.cg`` on a load group carries fewer ``ld.global.cg`` than
+  its baseline (it vanishing altogether is the case this exists for).
+
+A variant that asks for ``.cg`` but carries none in its baseline is reported, not failed:
+with num_stages >= 2 Triton 3.6 pipelines the gathered loads into ``cp.async.cg`` copies
+and the modifier is gone from the PTX whatever the load asked for.
+
+    python ci/codegen_gate.py            # exit 0 pass, 1 fail, 2 usage or data error
+    python ci/codegen_gate.py --update   # rewrite the baseline from the current kernel
+    python ci/codegen_gate.py --variant cg --head-dim 128 --window none   # a subset
+
+Occupancy on sm_90 (CUDA occupancy calculator, compute capability 9.0), per block of
+``num_warps`` warps with ``R`` registers per thread and ``S`` bytes of shared memory:
+
+    registers per warp   = ceil(32 R / 256) * 256        (allocated per warp in 256-register units)
+    blocks (registers)   = floor(floor(65536 / registers per warp) / num_warps)
+    blocks (shared)      = floor(233472 / (ceil(S / 128) * 128 + 1024))   (228 KiB per SM,
+                           1 KiB reserved per block; 0 when S exceeds the 227 KiB a block may have)
+    blocks (warps)       = floor(64 / num_warps), and at most 32 blocks
+    resident warps / SM  = num_warps * min(blocks (registers), blocks (shared), blocks (warps), 32)
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from typing import List, NamedTuple, Optional, Sequence, Tuple
+
+if __name__ == "__main__":
+    # The gate compiles for sm_90: under the interpreter switch (set for the CPU tests)
+    # every compile would go through a fresh subprocess instead.
+    os.environ.pop("TRITON_INTERPRET", None)
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import triton  # noqa: E402
+
+from kernels import SUPPORTED_HEAD_DIMS, VARIANTS  # noqa: E402
+from kernels.codegen import compile_for_target  # noqa: E402
+
+EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+BASELINE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "codegen_baseline.json")
+DTYPE, ARCH = "bf16", 90
+FIELDS = ("registers", "stack_bytes", "shared_bytes", "ld_global_cg", "ld_global", "num_warps")
+LOAD_GROUPS = ("prefix_kv_cache", "extend_kv_cache", "q_cache", "index_cache")
+
+# sm_90 limits
+REGISTERS_PER_SM = 65536
+REGISTER_UNIT_PER_WARP = 256
+MAX_WARPS_PER_SM = 64
+MAX_BLOCKS_PER_SM = 32
+SHARED_PER_SM = 233472
+SHARED_MAX_PER_BLOCK = 232448
+SHARED_RESERVED_PER_BLOCK = 1024
+SHARED_UNIT = 128
+
+
+def _round_up(value: int, unit: int) -> int:
+    return -(-value // unit) * unit
+
+
+def blocks_by_registers(registers: int, num_warps: int) -> int:
+    per_warp = _round_up(registers * 32, REGISTER_UNIT_PER_WARP)
+    return (REGISTERS_PER_SM // per_warp) // num_warps
+
+
+def blocks_by_shared(shared_bytes: int) -> int:
+    if shared_bytes > SHARED_MAX_PER_BLOCK:
+        return 0
+    return SHARED_PER_SM // (_round_up(shared_bytes, SHARED_UNIT) + SHARED_RESERVED_PER_BLOCK)
+
+
+def _warps(num_warps: int, *block_limits: int) -> int:
+    return num_warps * min(*block_limits, MAX_WARPS_PER_SM // num_warps, MAX_BLOCKS_PER_SM)
+
+
+def resident_warps(entry: dict) -> int:
+    """The most warps of this kernel that one sm_90 SM holds at once."""
+    return _warps(entry["num_warps"], blocks_by_registers(entry["registers"], entry["num_warps"]),
+                  blocks_by_shared(entry["shared_bytes"]))
+
+
+def register_warps(entry: dict) -> int:
+    """Resident warps as the registers alone allow: the register occupancy step."""
+    return _warps(entry["num_warps"], blocks_by_registers(entry["registers"], entry["num_warps"]))
+
+
+def shared_warps(entry: dict) -> int:
+    """Resident warps as the shared memory alone allows."""
+    return _warps(entry["num_warps"], blocks_by_shared(entry["shared_bytes"]))
+
+
+def asks_for_cg(variant: str) -> bool:
+    config = VARIANTS[variant]
+    return any(getattr(config, group) == ".cg" for group in LOAD_GROUPS)
+
+
+# ---------------------------------------------------------------- comparison
+
+WINDOWS = {"none": False, "sliding": True}
+
+
+class Case(NamedTuple):
+    """One compile: a variant at a head dim, without or with a sliding window."""
+
+    variant: str
+    head_dim: int
+    windowed: bool = False
+
+    @property
+    def key(self) -> str:
+        """Its key under the variant in the baseline file: "128" or "128-window"."""
+        return f"{self.head_dim}-window" if self.windowed else str(self.head_dim)
+
+    def __str__(self) -> str:
+        return f"{self.variant} head_dim {self.head_dim}{' window' if self.windowed else ''}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    case: Case
+    failures: Tuple[str, ...]
+    notes: Tuple[str, ...]
+    baseline: Optional[dict]
+    current: Optional[dict]  # None: it did not compile
+
+
+def _steps_down(old: dict, new: dict) -> List[str]:
+    """The limits whose own occupancy step went down, as the report words them."""
+    steps = []
+    if register_warps(new) < register_warps(old):
+        steps.append(f"registers {old['registers']} → {new['registers']} per thread "
+                     f"({register_warps(old)} → {register_warps(new)} warps/SM by registers)")
+    if shared_warps(new) < shared_warps(old):
+        steps.append(f"shared memory {old['shared_bytes']} → {new['shared_bytes']} bytes "
+                     f"({shared_warps(old)} → {shared_warps(new)} warps/SM by shared memory)")
+    return steps
+
+
+def _failures(old: dict, new: dict, cg_requested: bool) -> List[str]:
+    failures = []
+    if new["stack_bytes"] > old["stack_bytes"]:
+        failures.append(f"spills: stack {old['stack_bytes']} → {new['stack_bytes']} bytes per thread")
+    if resident_warps(new) < resident_warps(old):
+        causes = _steps_down(old, new) or [f"num_warps {old['num_warps']} → {new['num_warps']}"]
+        failures.append(f"occupancy dropped from {resident_warps(old)} to {resident_warps(new)} "
+                        f"warps/SM: {'; '.join(causes)}")
+    if cg_requested and new["ld_global_cg"] < old["ld_global_cg"]:
+        failures.append(f"ld.global.cg {old['ld_global_cg']} → {new['ld_global_cg']} although "
+                        "the variant asks for .cg")
+    return failures
+
+
+def _notes(old: dict, new: dict, cg_requested: bool) -> List[str]:
+    notes = []
+    if new["stack_bytes"] < old["stack_bytes"] or resident_warps(new) > resident_warps(old):
+        notes.append("better than the baseline: lock it in with --update")
+    if resident_warps(new) == resident_warps(old):
+        notes += [f"{step}, hidden by another limit: occupancy stays {resident_warps(new)} warps/SM"
+                  for step in _steps_down(old, new)]
+    if cg_requested and new["ld_global_cg"] == 0:
+        notes.append("asks for .cg but carries no ld.global.cg (pipelined into cp.async.cg)")
+    return notes
+
+
+def compare(case: Case, old: Optional[dict], new: Optional[dict], error: str = "") -> Finding:
+    if new is None:
+        return Finding(case, (f"does not compile: {error}",), (), old, None)
+    if old is None:
+        return Finding(case, (), ("not in the baseline: add it with --update",), None, new)
+    cg = asks_for_cg(case.variant)
+    return Finding(case, tuple(_failures(old, new, cg)), tuple(_notes(old, new, cg)), old, new)
+
+
+# ---------------------------------------------------------------- baseline file
+
+class BaselineError(Exception):
+    """The baseline file is missing or corrupt: exit 2 with this message."""
+
+
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def load_baseline(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise BaselineError(f"no codegen baseline at {path}: write it with --update") from None
+    except (OSError, ValueError) as err:
+        raise BaselineError(f"corrupt codegen baseline {path}: {err}") from None
+    variants = data.get("variants") if isinstance(data, dict) else None
+    if not isinstance(variants, dict):
+        raise BaselineError(f"corrupt codegen baseline {path}: no 'variants' object")
+    for variant, per_case in variants.items():
+        for key, entry in (per_case or {}).items():
+            if not (isinstance(entry, dict) and all(_count(entry.get(f)) for f in FIELDS)
+                    and entry["num_warps"] > 0):
+                raise BaselineError(f"corrupt codegen baseline {path}: {variant} {key} "
+                                    f"needs integer {', '.join(FIELDS)} >= 0 (num_warps > 0)")
+    return data
+
+
+def baseline_entry(data: dict, case: Case) -> Optional[dict]:
+    return data["variants"].get(case.variant, {}).get(case.key)
+
+
+def toolchain() -> dict:
+    return {"triton": triton.__version__, "dtype": DTYPE, "arch": f"sm_{ARCH}"}
+
+
+# ---------------------------------------------------------------- compiling
+
+def _one_line(err: Exception) -> str:
+    # Triton's compile errors open with the position and close with the cause
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()] or [type(err).__name__]
+    return lines[0] if len(lines) == 1 else f"{lines[0]} … {lines[-1]}"
+
+
+def compile_entry(case: Case) -> Tuple[Optional[dict], str]:
+    """The compiler's figures for one case, or None and the first line of its error."""
+    try:
+        report = compile_for_target(case.variant, head_dim=case.head_dim, dtype=DTYPE, arch=ARCH,
+                                    use_window=case.windowed)
+    except Exception as err:  # a kernel that no longer compiles fails the gate, named
+        return None, _one_line(err)
+    return {field: getattr(report, field) for field in FIELDS}, ""
+
+
+def update(path: str, cases: Sequence[Case]) -> None:
+    data = load_baseline(path) if os.path.exists(path) else {"variants": {}}
+    # keep the other cases of variants that still exist; drop those of removed variants
+    data["variants"] = {v: entries for v, entries in data["variants"].items() if v in VARIANTS}
+    for case in cases:
+        entry, error = compile_entry(case)
+        if entry is None:
+            raise BaselineError(f"{case} does not compile: {error}")
+        data["variants"].setdefault(case.variant, {})[case.key] = entry
+    data["toolchain"] = toolchain()
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+# ---------------------------------------------------------------- report
+
+def _change(old: Optional[dict], new: Optional[dict], value) -> str:
+    before = value(old) if old is not None else None
+    after = value(new) if new is not None else None
+    if before is None or after is None:
+        return str(after if before is None else before)
+    return str(after) if before == after else f"{before} → {after}"
+
+
+COLUMNS = (
+    ("registers", lambda e: e["registers"]),
+    ("warps/SM by registers", register_warps),
+    ("warps/SM", resident_warps),
+    ("stack bytes", lambda e: e["stack_bytes"]),
+    ("shared bytes", lambda e: e["shared_bytes"]),
+    ("ld.global.cg", lambda e: e["ld_global_cg"]),
+)
+
+
+def report(findings: Sequence[Finding], baseline_toolchain: Optional[dict]) -> str:
+    header = ["variant", "head_dim", "window", *(name for name, _ in COLUMNS), "verdict"]
+    lines = ["### Codegen gate (bf16, sm_90; baseline → now)", "",
+             "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for f in findings:
+        verdict = "**FAIL**" if f.failures else "ok"
+        changes = (_change(f.baseline, f.current, value) for _, value in COLUMNS)
+        window = "sliding" if f.case.windowed else "none"
+        cells = [f.case.variant, str(f.case.head_dim), window, *changes, verdict]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    for f in findings:
+        lines += [f"- **FAIL** {f.case}: {text}" for text in f.failures]
+    for f in findings:
+        lines += [f"- note: {f.case}: {text}" for text in f.notes]
+    if baseline_toolchain != toolchain():
+        lines.append(f"- note: the baseline was written with {baseline_toolchain}, this is "
+                     f"{toolchain()}: a difference may come from the compiler, not the kernel")
+    failed = sum(bool(f.failures) for f in findings)
+    lines += ["", f"**{'FAIL' if failed else 'PASS'}**: {failed} of {len(findings)} compiles regressed."]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- command line
+
+def selection(variants: Sequence[str], head_dims: Sequence[int], windows: Sequence[str]) -> List[Case]:
+    return [Case(v, d, WINDOWS[w]) for v in (variants or VARIANTS)
+            for d in (head_dims or SUPPORTED_HEAD_DIMS) for w in (windows or WINDOWS)]
+
+
+def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--baseline", default=BASELINE_PATH, help="baseline JSON (default: %(default)s)")
+    p.add_argument("--update", action="store_true", help="write the current codegen into the baseline")
+    p.add_argument("--variant", action="append", default=[], choices=sorted(VARIANTS),
+                   help="only this variant; repeatable (default: all)")
+    p.add_argument("--head-dim", action="append", default=[], type=int, choices=SUPPORTED_HEAD_DIMS,
+                   help="only this head dim; repeatable (default: all)")
+    p.add_argument("--window", action="append", default=[], choices=sorted(WINDOWS),
+                   help="only without (none) or with (sliding) a window; repeatable (default: both)")
+    return p.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    chosen = selection(args.variant, args.head_dim, args.window)
+    try:
+        if args.update:
+            update(args.baseline, chosen)
+            print(f"wrote {len(chosen)} entries to {args.baseline}")
+            return EXIT_PASS
+        data = load_baseline(args.baseline)
+    except BaselineError as err:
+        print(f"codegen_gate: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    findings = [compare(case, baseline_entry(data, case), *compile_entry(case)) for case in chosen]
+    sys.stdout.write(report(findings, data.get("toolchain")))
+    return EXIT_FAIL if any(f.failures for f in findings) else EXIT_PASS
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,621 @@
+#!/usr/bin/env python
+"""The regression gate: compare a candidate commit's benchmark results against a baseline's.
+
+Two modes, one comparison (the rule lives in ``ci/rule.py``):
+
+* ``--results-only``: compare results already stored in an asv results directory; no GPU.
+      python ci/gate.py --results-only --results DIR --machine NAME --baseline REV --candidate REV
+* otherwise, on the GPU machine: measure both commits in one session with ``asv run``,
+  rounds interleaved across the two commits (as ``asv continuous`` does) and raw samples
+  recorded, then compare what that run stored.
+      python ci/gate.py --baseline REV --candidate REV [--bench REGEX] [--machine NAME]
+
+Exit 0: no regression (improvements are reported, never failed). Exit 1: some ``time_*``
+point is slower than its threshold allows and the difference is significant, or it failed
+on the candidate after working on the baseline. Exit 2: a usage or data error, named.
+The markdown report goes to stdout; asv's log and the errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import math
+import numbers
+import os
+import re
+import shlex
+import subprocess
+import sys
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from asv import util
+from asv.benchmarks import Benchmarks
+from asv.config import Config
+from asv.machine import MachineCollection
+from asv.results import Results
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from ci.rule import (CI_99, DEFAULT_THRESHOLD, MANN_WHITNEY, P_THRESHOLD, Point,  # noqa: E402
+                     Verdict, judge, threshold_for)
+
+EXIT_PASS, EXIT_REGRESSION, EXIT_ERROR = 0, 1, 2
+DEFAULT_MACHINE = "h100-sxm-80gb"
+DEFAULT_ROUNDS = 2  # asv then runs candidate, baseline, baseline, candidate
+ASV_RUN_OK = (0, 2)  # asv run exits 2 when some benchmark failed: the comparison names it
+
+REGRESSED = "regressed"
+CANDIDATE_FAILED = "failed on candidate"
+IMPROVED = "improved"
+UNCHANGED = "pass"
+BASELINE_FAILED = "failed on baseline"
+FAILED_BOTH = "failed on both"
+SKIPPED = "skipped"
+ONLY_BASELINE = "only in baseline"
+ONLY_CANDIDATE = "only in candidate"
+FAILING = (REGRESSED, CANDIDATE_FAILED)
+_ORDER = {status: rank for rank, status in enumerate(
+    (REGRESSED, CANDIDATE_FAILED, IMPROVED, BASELINE_FAILED, FAILED_BOTH, SKIPPED,
+     ONLY_BASELINE, ONLY_CANDIDATE, UNCHANGED))}
+
+
+class GateError(Exception):
+    """A usage or data error: the gate exits 2 with this message."""
+
+
+# ---------------------------------------------------------------- stored results
+
+Key = Tuple[str, Tuple[str, ...]]  # (benchmark name, parameter values as asv stores them)
+Measurement = Tuple[Optional[float], Optional[dict], Optional[list]]  # value, stats, samples
+
+
+def _result_paths(results_dir: str, machine: str) -> List[str]:
+    machine_dir = os.path.join(results_dir, machine)
+    if not os.path.isfile(os.path.join(machine_dir, "machine.json")):
+        known = sorted(name for name in _listdir(results_dir)
+                       if os.path.isfile(os.path.join(results_dir, name, "machine.json")))
+        raise GateError(f"no results for machine {machine!r} in {results_dir} "
+                        f"(machines there: {', '.join(known) or 'none'})")
+    return sorted(os.path.join(machine_dir, name) for name in _listdir(machine_dir)
+                  if name.endswith(".json") and name not in ("machine.json", "benchmarks.json"))
+
+
+def _listdir(path: str) -> List[str]:
+    return os.listdir(path) if os.path.isdir(path) else []
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _check_consistent(results: Results) -> None:
+    """Raise ValueError where a benchmark's stored lists do not fit its parameter grid.
+
+    asv's public getters pad a short list with None, which would pass off a truncated file
+    as failed benchmark points; asv 0.6 keeps the raw per-point lists in these attributes.
+    """
+    for name in results.get_all_result_keys():
+        size = math.prod(len(values) for values in results.get_result_params(name))
+        for column, stored in (("result", results._results[name]),
+                               ("samples", results._samples[name]),
+                               ("stats", results._stats[name])):
+            if stored is not None and (not isinstance(stored, list) or len(stored) != size):
+                raise ValueError(f"{name}: {column} does not hold {size} points")
+        for value in results._results[name] or ():
+            if value is not None and not _is_number(value):
+                raise ValueError(f"{name}: result {value!r} is not a number")
+        for samples in results._samples[name] or ():
+            if samples is not None and not all(x is None or _is_number(x) for x in samples):
+                raise ValueError(f"{name}: samples {samples!r} are not numbers")
+
+
+def _load(path: str, machine: str) -> Results:
+    try:
+        results = Results.load(path, machine_name=machine)
+        _check_consistent(results)
+    except (util.UserError, OSError, KeyError, TypeError, ValueError, AttributeError) as err:
+        raise GateError(f"corrupt results file {path}: {err}") from None
+    if not isinstance(results.commit_hash, str) or not results.commit_hash:
+        raise GateError(f"corrupt results file {path}: no commit hash")
+    return results
+
+
+def load_machine(results_dir: str, machine: str) -> Dict[str, Dict[str, Results]]:
+    """Every stored result of one machine: commit hash -> environment name -> Results."""
+    stored: Dict[str, Dict[str, Results]] = {}
+    for path in _result_paths(results_dir, machine):
+        results = _load(path, machine)
+        stored.setdefault(results.commit_hash, {})[results.env_name] = results
+    return stored
+
+
+def measurements(results: Results) -> Dict[Key, Measurement]:
+    """Every stored point of one results file, through asv's getters."""
+    points = {}
+    for name in results.get_all_result_keys():
+        params = results.get_result_params(name)
+        for combo, value, stats, samples in zip(itertools.product(*params),
+                                                results.get_result_value(name, params),
+                                                results.get_result_stats(name, params),
+                                                results.get_result_samples(name, params)):
+            points[(name, tuple(combo))] = (value, stats, samples)
+    return points
+
+
+def param_names(results_dir: str) -> Dict[str, List[str]]:
+    """Parameter names per benchmark from asv's benchmarks.json, where the directory has one."""
+    path = Benchmarks.get_benchmark_file_path(results_dir)
+    if not os.path.isfile(path):
+        return {}
+    try:
+        data = util.load_json(path, api_version=Benchmarks.api_version)
+    except util.UserError as err:
+        raise GateError(f"corrupt benchmark list {path}: {err}") from None
+    return {name: list(entry.get("param_names") or []) for name, entry in data.items()
+            if isinstance(entry, dict)}
+
+
+# ---------------------------------------------------------------- commits
+
+def git_commit(rev: str, repo: Optional[str]) -> Optional[str]:
+    """The full hash git resolves ``rev`` to in ``repo``, or None (no repo, unknown name)."""
+    if repo is None:
+        return None
+    try:
+        done = subprocess.run(["git", "-C", repo, "rev-parse", "--verify", "--quiet",
+                               f"{rev}^{{commit}}"], capture_output=True, text=True)
+    except OSError:
+        return None  # no git on this machine: hash prefixes still work
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def resolve_stored(rev: str, stored: Iterable[str], repo: Optional[str], machine: str) -> str:
+    """The stored commit hash ``rev`` names: via git when it knows ``rev``, else as a prefix."""
+    stored = set(stored)
+    full = git_commit(rev, repo)
+    if full in stored:
+        return full
+    prefix = rev.lower() if re.fullmatch(r"[0-9a-fA-F]+", rev) else None
+    matches = sorted(h for h in stored if prefix and h.lower().startswith(prefix))
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise GateError(f"ambiguous commit {rev!r}: stored results of {machine} for "
+                        f"{', '.join(matches)}")
+    if full is not None:
+        raise GateError(f"no results for commit {rev!r} ({full}) on machine {machine}")
+    raise GateError(f"unknown commit {rev!r}: git does not know it and no stored result "
+                    f"of {machine} has a hash starting with it")
+
+
+# ---------------------------------------------------------------- comparison
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    name: str
+    params: Tuple[str, ...]
+    env: str  # "" when only one environment was compared
+    baseline: Optional[float]  # None: failed; NaN: skipped
+    candidate: Optional[float]
+    threshold: float
+    status: str
+    verdict: Optional[Verdict] = None
+    code_changed: bool = False  # the benchmark's source differs between the two results
+
+    @property
+    def label(self) -> str:
+        return point_label(self.name, self.params)
+
+
+def point_label(name: str, params: Tuple[str, ...]) -> str:
+    """A point as asv prints it: name(param, param, ...)."""
+    return f"{name}({', '.join(params)})" if params else name
+
+
+def is_gated(name: str) -> bool:
+    """Only times are judged; track_* values have no fixed better direction here."""
+    return name.rsplit(".", 1)[-1].startswith("time_")
+
+
+def _selected(name: str, params: Tuple[str, ...], bench: Sequence[str]) -> bool:
+    # asv's --bench semantics: a regex searched in "name(params)", or in the bare name
+    # of a benchmark without parameters
+    label = point_label(name, params)
+    return not bench or any(re.search(regex, label) for regex in bench)
+
+
+def _status(base: Optional[float], cand: Optional[float]) -> Optional[str]:
+    """The status of a point that cannot be judged, or None when both sides hold a time."""
+    if base is None and cand is None:
+        return FAILED_BOTH
+    if cand is None:
+        return CANDIDATE_FAILED
+    if base is None:
+        return BASELINE_FAILED
+    if util.is_nan(base) or util.is_nan(cand):
+        return SKIPPED
+    return None
+
+
+def compare_point(base: Measurement, cand: Measurement,
+                  threshold: float) -> Tuple[str, Optional[Verdict]]:
+    status = _status(base[0], cand[0])
+    if status is not None:
+        return status, None
+    verdict = judge(Point(*base), Point(*cand), threshold)  # ValueError: not a time
+    if verdict.regressed:
+        return REGRESSED, verdict
+    return (IMPROVED if verdict.improved else UNCHANGED), verdict
+
+
+def compare_results(baseline: Results, candidate: Results, env: str, default_threshold: float,
+                    overrides: Sequence[Tuple[str, float]],
+                    bench: Sequence[str]) -> Tuple[List[Row], int]:
+    """Rows for every gated point of one pair of results, and the count of ungated points."""
+    base_points, cand_points = measurements(baseline), measurements(candidate)
+    rows, ungated = [], 0
+    for key in sorted(base_points.keys() | cand_points.keys()):
+        name, params = key
+        if not _selected(name, params, bench):
+            continue
+        if not is_gated(name):
+            ungated += 1
+            continue
+        threshold = threshold_for(name, point_label(name, params), default_threshold, overrides)
+        row = Row(name, params, env, None, None, threshold, "")
+        if key not in cand_points:
+            rows.append(dataclasses.replace(row, baseline=base_points[key][0], status=ONLY_BASELINE))
+            continue
+        if key not in base_points:
+            rows.append(dataclasses.replace(row, candidate=cand_points[key][0], status=ONLY_CANDIDATE))
+            continue
+        try:
+            status, verdict = compare_point(base_points[key], cand_points[key], threshold)
+        except ValueError as err:
+            raise GateError(f"{row.label}: {err}") from None
+        code_changed = baseline.benchmark_version.get(name) != candidate.benchmark_version.get(name)
+        rows.append(dataclasses.replace(row, baseline=base_points[key][0],
+                                        candidate=cand_points[key][0], status=status,
+                                        verdict=verdict, code_changed=code_changed))
+    return rows, ungated
+
+
+def pair_environments(base_envs: Dict[str, Results], cand_envs: Dict[str, Results]
+                      ) -> List[Tuple[str, Results, Results]]:
+    """Results of the same environment side by side; two lone environments pair regardless."""
+    common = sorted(base_envs.keys() & cand_envs.keys())
+    if common:
+        return [(env, base_envs[env], cand_envs[env]) for env in common]
+    if len(base_envs) == len(cand_envs) == 1:
+        (base_env, base), (cand_env, cand) = *base_envs.items(), *cand_envs.items()
+        return [(f"{base_env} vs {cand_env}", base, cand)]
+    raise GateError(f"no environment in common: baseline has {sorted(base_envs)}, "
+                    f"candidate has {sorted(cand_envs)}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    baseline: str  # full commit hashes
+    candidate: str
+    machine: str
+    rows: List[Row]
+    ungated: int
+    param_names: Dict[str, List[str]]
+    default_threshold: float
+
+    @property
+    def failing(self) -> List[Row]:
+        return [row for row in self.rows if row.status in FAILING]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_REGRESSION if self.failing else EXIT_PASS
+
+
+def compare_stored(results_dir: str, machine: str, baseline_rev: str, candidate_rev: str, *,
+                   repo: Optional[str] = ".", threshold: float = DEFAULT_THRESHOLD,
+                   overrides: Sequence[Tuple[str, float]] = (), bench: Sequence[str] = ()
+                   ) -> Comparison:
+    stored = load_machine(results_dir, machine)
+    baseline = resolve_stored(baseline_rev, stored, repo, machine)
+    candidate = resolve_stored(candidate_rev, stored, repo, machine)
+    pairs = pair_environments(stored[baseline], stored[candidate])
+    rows, ungated = [], 0
+    for env, base, cand in pairs:
+        pair_rows, pair_ungated = compare_results(base, cand, env if len(pairs) > 1 else "",
+                                                  threshold, overrides, bench)
+        rows += pair_rows
+        ungated += pair_ungated
+    matching = f" matching {list(bench)}" if bench else ""
+    if not rows:
+        raise GateError(f"no time_* benchmark to compare between {baseline[:8]} and "
+                        f"{candidate[:8]} on {machine}{matching}")
+    if not any(row.verdict or row.status in FAILING for row in rows):
+        raise GateError(f"no time_* point{matching} was measured on both {baseline[:8]} and "
+                        f"{candidate[:8]} on {machine} (all skipped or failed): nothing to judge")
+    return Comparison(baseline, candidate, machine, rows, ungated, param_names(results_dir), threshold)
+
+
+# ---------------------------------------------------------------- report
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _time(value: Optional[float]) -> str:
+    return util.human_value(value, "seconds")
+
+
+def _params(row: Row, names: Dict[str, List[str]]) -> str:
+    labels = names.get(row.name, [])
+    if len(labels) != len(row.params):
+        return ", ".join(row.params)
+    return ", ".join(f"{label}={value}" for label, value in zip(labels, row.params))
+
+
+def _significance(verdict: Optional[Verdict]) -> str:
+    if verdict is None:
+        return "-"
+    if verdict.test == MANN_WHITNEY:
+        verdict_text = "" if verdict.significant else ", not significant"
+        return f"p={verdict.p_value:.2g} ({MANN_WHITNEY}){verdict_text}"
+    if verdict.test == CI_99:
+        return f"{CI_99}s {'disjoint' if verdict.significant else 'overlap'}"
+    return "no statistics: not testable"
+
+
+def _verdict(row: Row) -> str:
+    if row.status == REGRESSED:
+        return f"**REGRESSED** (> {row.threshold:.0%})"
+    if row.status == CANDIDATE_FAILED:
+        return "**FAILED on candidate**"
+    return row.status
+
+
+def _table(rows: Sequence[Row], names: Dict[str, List[str]]) -> List[str]:
+    lines = ["| benchmark | parameters | baseline | candidate | ratio | significance | verdict |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for row in rows:
+        name = row.name + (" †" if row.code_changed else "") + (f" [{row.env}]" if row.env else "")
+        ratio = f"{row.verdict.ratio:.3f}" if row.verdict else "-"
+        cells = [f"`{name}`", _params(row, names), _time(row.baseline), _time(row.candidate),
+                 ratio, _significance(row.verdict), _verdict(row)]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _headline(comparison: Comparison) -> List[str]:
+    failing = comparison.failing
+    improved = [row for row in comparison.rows if row.status == IMPROVED]
+    if failing:
+        lines = [f"**FAIL**: {len(failing)} of {_count(len(comparison.rows), 'point')} regressed:"]
+        lines += [f"- `{row.label}`: " + (f"{row.verdict.ratio:.3f}x the baseline time, threshold "
+                                          f"{row.threshold:.0%}, {_significance(row.verdict)}"
+                                          if row.verdict else row.status) for row in failing]
+        return lines
+    return [f"**PASS**: no significant slowdown beyond its threshold in "
+            f"{_count(len(comparison.rows), 'point')}; {len(improved)} improved."]
+
+
+def report(comparison: Comparison) -> str:
+    """The markdown for a pull-request comment or a job summary."""
+    notable = sorted((row for row in comparison.rows if row.status != UNCHANGED),
+                     key=lambda row: _ORDER[row.status])
+    unchanged = [row for row in comparison.rows if row.status == UNCHANGED]
+    lines = [f"### Benchmark gate on `{comparison.machine}`: baseline `{comparison.baseline[:8]}`, "
+             f"candidate `{comparison.candidate[:8]}`", "", *_headline(comparison), ""]
+    if notable:
+        lines += [*_table(notable, comparison.param_names), ""]
+    if unchanged:
+        lines += [f"<details><summary>{_count(len(unchanged), 'point')} that pass</summary>", "",
+                  *_table(unchanged, comparison.param_names),
+                  "", "</details>", ""]
+    lines.append(f"Rule: regressed when candidate/baseline > 1 + threshold (default "
+                 f"{comparison.default_threshold:.0%}) and the difference is significant "
+                 f"({MANN_WHITNEY} p < {P_THRESHOLD} on the raw samples, else disjoint {CI_99}s).")
+    if any(row.code_changed for row in comparison.rows):
+        lines.append("† the benchmark's code differs between the two results.")
+    if comparison.ungated:
+        lines.append(f"{comparison.ungated} non-time points (track_*) are not gated.")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- GPU mode
+
+def asv_base(args) -> List[str]:
+    return [sys.executable, "-m", "asv"] + (["--config", args.config] if args.config else [])
+
+
+def machine_command(args) -> List[str]:
+    """Registers the machine name with asv's defaults, so that asv run does not prompt."""
+    return asv_base(args) + ["machine", "--yes", "--machine", args.machine]
+
+
+def run_command(args) -> List[str]:
+    """asv run over both commits: rounds interleaved across them, raw samples kept."""
+    # Interleaving alternates the commits between rounds; the benchmarks may ask for one
+    # round only (each costs a process and a setup_cache), so the gate sets the count.
+    command = asv_base(args) + ["run", "HASHFILE:-", "--interleave-rounds", "--record-samples",
+                                "--machine", args.machine,
+                                "--attribute", f"rounds={args.rounds or DEFAULT_ROUNDS}"]
+    for regex in args.bench:
+        command += ["--bench", regex]
+    for env in args.environment:
+        command += ["--environment", env]
+    if args.python:
+        command += ["--python", args.python]
+    for attribute in args.attribute:
+        command += ["--attribute", attribute]
+    if args.launch_method:
+        command += ["--launch-method", args.launch_method]
+    if args.show_stderr:
+        command.append("--show-stderr")
+    return command
+
+
+def machine_registered(name: str) -> bool:
+    try:
+        MachineCollection.load(name)
+    except util.UserError:
+        return False
+    return True
+
+
+def config_results_dir(config: Optional[str]) -> str:
+    """The results_dir of the asv configuration, as asv resolves it (beside the config)."""
+    path = config or "asv.conf.json"
+    try:
+        conf = Config.load(path)
+    except util.UserError as err:
+        raise GateError(f"cannot read the asv configuration {path}: {err}") from None
+    return os.path.join(os.path.dirname(os.path.abspath(path)), conf.results_dir)
+
+
+def _run(command: List[str], stdin: Optional[str], ok: Tuple[int, ...]) -> None:
+    # asv's log goes to stderr, so that stdout carries only the report
+    done = subprocess.run(command, input=stdin, text=True, stdout=sys.stderr)
+    if done.returncode not in ok:
+        raise GateError(f"{shlex.join(command)} exited {done.returncode}")
+
+
+def commits_to_measure(args) -> Tuple[str, str]:
+    baseline = git_commit(args.baseline, args.repo)
+    candidate = git_commit(args.candidate, args.repo)
+    for rev, full in ((args.baseline, baseline), (args.candidate, candidate)):
+        if full is None:
+            raise GateError(f"unknown commit {rev!r}: git cannot resolve it in {args.repo}")
+    if baseline == candidate:
+        raise GateError(f"baseline and candidate are the same commit {baseline}; for an A/A "
+                        "run compare it with an empty commit on top (see docs/GATE.md)")
+    return baseline, candidate
+
+
+def measure(args) -> Optional[Comparison]:
+    """Mode (a): run both commits interleaved in one asv session, then compare. None: dry run."""
+    baseline, candidate = commits_to_measure(args)
+    register = [] if machine_registered(args.machine) else [machine_command(args)]
+    run = run_command(args)
+    if args.dry_run:
+        for command in register:
+            print(shlex.join(command))
+        print(f"printf '%s\\n' {baseline} {candidate} | {shlex.join(run)}")
+        return None
+    results_dir = args.results or config_results_dir(args.config)
+    for command in register:
+        _run(command, None, (0,))
+    # asv reads the commits from stdin (HASHFILE:-), in this order
+    _run(run, f"{baseline}\n{candidate}\n", ASV_RUN_OK)
+    return compare_stored(results_dir, args.machine, baseline, candidate, repo=args.repo,
+                          threshold=args.threshold, overrides=args.threshold_for, bench=args.bench)
+
+
+# ---------------------------------------------------------------- command line
+
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a fraction >= 0, e.g. 0.05")
+    return value
+
+
+def pattern_threshold(text: str) -> Tuple[str, float]:
+    pattern, sep, value = text.rpartition("=")
+    if not sep or not pattern:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected GLOB=FRACTION, e.g. '*fragmented*=0.08'")
+    return pattern, fraction(value)
+
+
+def rounds(text: str) -> int:
+    if not text.isdigit() or int(text) < 2:
+        raise argparse.ArgumentTypeError(f"{text!r}: interleaving needs 2 or more rounds")
+    return int(text)
+
+
+def regex(text: str) -> str:
+    try:
+        re.compile(text)
+    except re.error as err:
+        raise argparse.ArgumentTypeError(f"{text!r}: not a regular expression: {err}") from None
+    return text
+
+
+GPU_ONLY = ("config", "environment", "python", "rounds", "attribute", "launch_method", "show_stderr",
+            "dry_run")
+
+
+def parser() -> argparse.ArgumentParser:
+    # no abbreviations: the workflow and outside checks must spell the options out
+    p = argparse.ArgumentParser(prog="ci/gate.py", description=__doc__.split("\n\n")[0],
+                                allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--baseline", required=True, metavar="REV")
+    p.add_argument("--candidate", required=True, metavar="REV")
+    p.add_argument("--results-only", action="store_true",
+                   help="compare stored results; run nothing")
+    p.add_argument("--results", metavar="DIR",
+                   help="asv results directory (default: the asv config's results_dir)")
+    p.add_argument("--machine", default=DEFAULT_MACHINE, help="asv machine name (default %(default)s)")
+    p.add_argument("--threshold", type=fraction, default=DEFAULT_THRESHOLD,
+                   help="allowed slowdown as a fraction (default %(default)s)")
+    p.add_argument("--threshold-for", type=pattern_threshold, action="append", default=[],
+                   metavar="GLOB=FRACTION",
+                   help="per-benchmark threshold; the glob matches the name or name(params); "
+                        "first match wins; repeatable")
+    p.add_argument("--bench", "-b", type=regex, action="append", default=[], metavar="REGEX",
+                   help="only benchmarks matching (asv's --bench semantics); repeatable")
+    p.add_argument("--repo", default=".", help="git repository to resolve REVs in (default .)")
+    gpu = p.add_argument_group("measuring (without --results-only)")
+    gpu.add_argument("--config", help="asv configuration file, passed to asv")
+    gpu.add_argument("--environment", "-E", action="append", default=[], help="passed to asv run")
+    gpu.add_argument("--python", help="passed to asv run")
+    gpu.add_argument("--rounds", type=rounds,
+                     help=f"asv rounds, alternating the two commits (default {DEFAULT_ROUNDS})")
+    gpu.add_argument("--attribute", "-a", action="append", default=[], metavar="KEY=VALUE",
+                     help="passed to asv run, e.g. repeat=20 (rounds: use --rounds)")
+    gpu.add_argument("--launch-method", choices=("auto", "spawn", "forkserver"))
+    gpu.add_argument("--show-stderr", action="store_true")
+    gpu.add_argument("--dry-run", action="store_true", help="print the asv commands, run nothing")
+    return p
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    p = parser()
+    args = p.parse_args(argv)
+    if any(attribute.startswith("rounds=") for attribute in args.attribute):
+        p.error("set the rounds with --rounds N")
+    if args.results_only:
+        misplaced = [name for name in GPU_ONLY if getattr(args, name) not in (None, False, [])]
+        if misplaced:
+            p.error(f"--results-only runs nothing: drop --{misplaced[0].replace('_', '-')}")
+        if not args.results:
+            p.error("--results-only needs --results DIR")
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    try:
+        if args.results_only:
+            comparison = compare_stored(args.results, args.machine, args.baseline, args.candidate,
+                                        repo=args.repo, threshold=args.threshold,
+                                        overrides=args.threshold_for, bench=args.bench)
+        else:
+            comparison = measure(args)
+            if comparison is None:
+                return EXIT_PASS
+    except GateError as err:
+        print(f"gate: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    sys.stdout.write(report(comparison))
+    return comparison.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
