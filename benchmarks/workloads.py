@@ -29,6 +29,29 @@ VALUE_SEED = 0  # torch seed of the tensor contents
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 POOLS = ("contiguous", "fragmented")
 
+# The variants the suite measures, by their names in kernels.VARIANTS. Fixed here rather
+# than read from the kernel so that every commit is measured on the same grid; a commit
+# that lacks one skips it.
+VARIANT_NAMES = ("baseline", "cg", "stages2", "cg_stages2", "default")
+# The sub-grids measure fewer: the kernel as it was, and the project's best setting.
+SUBGRID_VARIANTS = ("baseline", "default")
+
+# Sub-grids beyond the PR matrix: the PR's shape with one axis varied, at one context size,
+# so that the whole suite stays within its per-commit budget (docs/ASV.md).
+SUBGRID_N_CTX = 4096
+SUBGRID_HEADS = ("32/8", "32/32", "64/8")
+SUBGRID_HEAD_DIMS = (64, 128, 256)
+FP16_WINDOWS = (-1, 256)
+
+# The next turn of a chat: a long cached prefix, a short new message, in every sequence.
+CHAT_PREFIX = 16384
+CHAT_EXTEND = 256
+CHAT_N_CTX = CHAT_PREFIX + CHAT_EXTEND
+
+# A handful of PR-matrix points that show a kernel regression fast, for bisection.
+QUICK_N_CTX = 8192
+QUICK_WINDOWS = (-1, 256)
+
 
 def parse_heads(heads: str) -> Tuple[int, int]:
     """ "64/8" -> (64, 8)."""
@@ -45,6 +68,13 @@ def pr_lengths(n_ctx: int, batch: int = PR_BATCH, seed: int = LENGTH_SEED):
     prefix = rng.integers(1, n_ctx // 2, size=batch)
     extend = rng.integers(1, n_ctx // 2, size=batch)
     return tuple(int(x) for x in prefix), tuple(int(x) for x in extend)
+
+
+def chat_turn_lengths(n_ctx: int = CHAT_N_CTX, batch: int = PR_BATCH):
+    """Every sequence: ``n_ctx - CHAT_EXTEND`` cached tokens, then ``CHAT_EXTEND`` new ones."""
+    if n_ctx <= CHAT_EXTEND:
+        raise ValueError(f"n_ctx={n_ctx}: expected more than the {CHAT_EXTEND} new tokens")
+    return (n_ctx - CHAT_EXTEND,) * batch, (CHAT_EXTEND,) * batch
 
 
 @dataclasses.dataclass

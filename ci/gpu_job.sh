@@ -2,18 +2,57 @@
 # One GPU job, end to end, in one call of the device tool (or on any CUDA machine):
 #   bash ci/gpu_job.sh tests            the correctness suite, compiled, bf16 + fp16, larger shapes
 #   bash ci/gpu_job.sh bench [ARGS]     ci/quick_bench.py over the PR matrix (ARGS passed through)
+#   bash ci/gpu_job.sh asv ARGS         `asv run ARGS` on this machine as h100-sxm-80gb, e.g.
+#                                       `asv HEAD^!` (the current commit) or
+#                                       `asv --skip-existing-commits HEAD~8..HEAD` (history)
+#   bash ci/gpu_job.sh agreement        `asv run HEAD^!`, then the PR matrix's times checked
+#                                       against triton.testing.do_bench (ci/timing_agreement.py)
 # What must be kept is written under $OUT (default: ./gpu-out); commit it from there.
+# The asv modes need asv (else the wheels in .whl/: ci/fetch_wheels.sh) and the git history
+# (else .bundle/repo.bundle: ci/prepare_device.sh); they stop asv in time to pack the results
+# into $OUT/asv-results.tgz before the device tool's 10 minutes are up, and
+# ci/import_gpu_results.py merges that file into results/ here.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 PY=${PYTHON:-python3}
+MACHINE=${ASV_MACHINE:-h100-sxm-80gb}
+# The device tool stops a command at 600 s; what is left after this is for packing.
+DEADLINE_S=${ASV_DEADLINE_S:-550}
 
 machine_info() {
     nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,clocks.max.sm,temperature.gpu,power.draw \
         --format=csv 2>&1
     $PY -c "import torch, triton; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'triton', triton.__version__)"
+}
+
+# asv with the time left before the deadline; interrupted, it keeps the commits it finished
+run_asv() {
+    local left=$((DEADLINE_S - SECONDS))
+    if [ "$left" -lt 60 ]; then
+        echo "gpu_job: ${left}s left before the deadline, not starting asv $*" >&2
+        return 124
+    fi
+    timeout -s INT -k 20 "$left" $ASV "$@"
+}
+
+asv_job() {
+    source ci/asv_env.sh
+    asv_prepare "$MACHINE" || return 1
+    run_asv run --machine "$MACHINE" --record-samples --show-stderr --durations all "$@"
+}
+
+agreement_job() {
+    asv_job HEAD^!
+    local status=$? commit src="$ASV_WORK/commit-src"
+    commit=$(git -C "$ASV_REPO" rev-parse HEAD) || return 1
+    # do_bench times the kernels of the commit asv measured, not this checkout's
+    rm -rf "$src" && mkdir -p "$src" && git -C "$ASV_REPO" archive "$commit" kernels | tar -x -C "$src" || return 1
+    PYTHONPATH="$src:$PWD:${PYTHONPATH:-}" $PY ci/timing_agreement.py --machine "$MACHINE" \
+        --commit "$commit" --out "$OUT/agreement.md" --deadline-s $((DEADLINE_S - SECONDS)) || status=$?
+    return "$status"
 }
 
 mode=${1:-tests}
@@ -27,7 +66,12 @@ case "$mode" in
     bench)
         $PY ci/quick_bench.py --json "$OUT/quick_bench.json" "$@" 2>&1 | tee "$OUT/quick_bench.log"
         exit "${PIPESTATUS[0]}" ;;
+    asv|agreement)
+        "${mode}_job" "$@" 2>&1 | tee "$OUT/asv.log"
+        status=${PIPESTATUS[0]}
+        source ci/asv_env.sh && asv_pack_results "$OUT" || status=1
+        exit "$status" ;;
     *)
-        echo "usage: bash ci/gpu_job.sh tests|bench [ARGS]" >&2
+        echo "usage: bash ci/gpu_job.sh tests|bench|asv|agreement [ARGS]" >&2
         exit 2 ;;
 esac

@@ -1,0 +1,64 @@
+"""What the compiler makes of each variant for the H100 (sm_90), per head dim; no GPU needed.
+
+Compiled on the CPU by ``kernels.codegen.compile_for_target`` for the PR shape (bf16, 64/8
+heads, no window): registers per thread, spilled (stack) bytes per thread, shared memory
+per block and the ``ld.global.cg`` instructions in the PTX. They move with the kernel's
+code and the compiler, not with the machine, so they run everywhere, also where the GPU
+benchmarks are skipped.
+"""
+
+import kernels
+from kernels import codegen
+
+from . import workloads as w
+
+REPORTED = ("registers", "stack_bytes", "shared_bytes", "ld_global_cg")
+
+
+def compile_grid(variants, head_dims) -> dict:
+    """{(variant, head_dim): the reported numbers} for the variants this commit has."""
+    reports = {}
+    for variant in variants:
+        if variant not in kernels.VARIANTS:
+            continue  # a commit from before this variant: setup skips its points
+        for head_dim in head_dims:
+            report = codegen.compile_for_target(variant, head_dim=head_dim)
+            reports[(variant, head_dim)] = {field: getattr(report, field) for field in REPORTED}
+    return reports
+
+
+class Codegen:
+    params = [list(w.VARIANT_NAMES), list(w.SUBGRID_HEAD_DIMS)]
+    param_names = ["variant", "head_dim"]
+    timeout = 60
+
+    def setup_cache(self):
+        # one process compiles every point (~1-2 s each); each point's process reads its own
+        return compile_grid(*self.params)
+
+    setup_cache.timeout = 600
+
+    def setup(self, reports, variant, head_dim):
+        if (variant, head_dim) not in reports:
+            raise NotImplementedError(f"variant {variant!r} is not in this commit's kernels.VARIANTS")
+        self.report = reports[(variant, head_dim)]
+
+    def track_registers(self, reports, variant, head_dim):
+        return self.report["registers"]
+
+    track_registers.unit = "registers/thread"
+
+    def track_stack_bytes(self, reports, variant, head_dim):
+        return self.report["stack_bytes"]
+
+    track_stack_bytes.unit = "bytes/thread"
+
+    def track_shared_bytes(self, reports, variant, head_dim):
+        return self.report["shared_bytes"]
+
+    track_shared_bytes.unit = "bytes/block"
+
+    def track_ld_global_cg(self, reports, variant, head_dim):
+        return self.report["ld_global_cg"]
+
+    track_ld_global_cg.unit = "instructions"

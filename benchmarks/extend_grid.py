@@ -1,0 +1,126 @@
+"""What the extend-attention benchmark classes share: their grid, its measurement, their setups.
+
+asv runs every benchmark point in a process of its own (forked from a server that has
+imported the suite), so per-point work is what the budget is made of. The work is split:
+
+* ``measure_grid`` -- the classes' ``setup_cache``, one process per class: builds the inputs
+  of every point, checks every variant against the reference (``harness.measure_point``),
+  times them interleaved in that one process, and keeps the numbers that the ``track_*``
+  benchmarks report (TFLOP/s, GB/s, speedup over baseline, peak memory).
+* ``point_result`` -- the classes' ``setup``, every point's process: cheap. Skips what does
+  not apply (no GPU, a variant this commit lacks) with ``NotImplementedError``, and fails
+  loudly on a variant that ``measure_grid`` found wrong.
+* ``prepare_timed_call`` -- the setup of ``time_extend`` alone (a setup attached to the
+  method; asv calls it without ``self``): builds the point's inputs on the device and checks
+  the variant on them before asv times it. The ``track_*`` processes skip this 1-2 s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from typing import Callable, Dict, Sequence, Tuple
+
+import torch
+
+import kernels
+
+from . import harness
+from .workloads import make_inputs
+
+# The parameters of every extend-attention benchmark, in this order (docs/DESIGN.md).
+EXTEND_PARAMS = ("n_ctx", "window", "heads", "head_dim", "dtype", "pool", "variant")
+
+# setup_cache's timing of each variant at each point: interleaved rounds, device time.
+MEASURE_ROUNDS = 2
+MEASURE_REP_MS = 40.0
+
+Point = Tuple  # (n_ctx, window, heads, head_dim, dtype, pool, variant)
+Lengths = Callable[[int], Tuple[Sequence[int], Sequence[int]]]
+
+_RESULT_FIELDS = ("seconds", "tflops", "gbps", "speedup_vs_baseline", "peak_memory_mb", "correct",
+                  "error", "failure")
+
+
+class VariantFailedCheck(AssertionError):
+    """A variant that was wrong on this point's inputs: it fails instead of yielding numbers."""
+
+
+def extend_params(*, n_ctx, window, heads, head_dim, dtype, pool, variant) -> list:
+    """asv ``params`` in the order of ``EXTEND_PARAMS``."""
+    return [list(n_ctx), list(window), list(heads), list(head_dim), list(dtype), list(pool),
+            list(variant)]
+
+
+def measure_grid(params: Sequence[Sequence], lengths: Lengths) -> dict:
+    """Check, then time, every point of ``params``; the pickled result is asv's setup cache.
+
+    {"unavailable": why} without a GPU. Otherwise {"lengths": {n_ctx: (prefix, extend)},
+    "variants": the measured variants this commit has, "points": {point without its
+    variant: {variant: numbers}}}.
+    """
+    if not torch.cuda.is_available():
+        return {"unavailable": "needs a CUDA device"}
+    n_ctxs, windows, heads_list, head_dims, dtypes, pools, variants = params
+    present = [name for name in variants if name in kernels.VARIANTS]
+    measured = {"lengths": {}, "variants": present, "points": {}}
+    for n_ctx in n_ctxs:
+        measured["lengths"][n_ctx] = lengths(n_ctx)
+        for heads, head_dim, dtype, pool in itertools.product(heads_list, head_dims, dtypes, pools):
+            inputs = make_inputs(*measured["lengths"][n_ctx], heads=heads, head_dim=head_dim,
+                                 dtype=dtype, pool=pool, device="cuda")
+            for window in windows:
+                results = harness.measure_point(inputs, window, present, rounds=MEASURE_ROUNDS,
+                                                rep_ms=MEASURE_REP_MS)
+                measured["points"][(n_ctx, window, heads, head_dim, dtype, pool)] = {
+                    name: _numbers(results[name]) for name in present}
+            del inputs  # the next shape's inputs need the memory
+            torch.cuda.empty_cache()
+    return measured
+
+
+def point_result(measured: dict, point: Point) -> Dict[str, object]:
+    """The numbers ``measure_grid`` kept for ``point``, or why the point is skipped or failed."""
+    if "unavailable" in measured:
+        raise NotImplementedError(measured["unavailable"])
+    *shape, variant = point
+    if variant not in measured["variants"]:
+        raise NotImplementedError(f"variant {variant!r} is not in this commit's kernels.VARIANTS")
+    result = measured["points"][tuple(shape)][variant]
+    if not result["correct"]:
+        raise VariantFailedCheck(result["failure"])
+    return result
+
+
+_prepared_calls: Dict[Point, Callable[[], None]] = {}
+
+
+def prepare_timed_call(measured: dict, *point) -> None:
+    """``time_extend``'s own setup: the point's inputs on the device, the variant checked on them.
+
+    asv re-runs setups before every sample; the inputs are built and checked once.
+    """
+    if point not in _prepared_calls:
+        _prepared_calls[point] = _checked_call(measured, point)
+
+
+def timed_call(point: Point) -> Callable[[], None]:
+    """The kernel call ``prepare_timed_call`` made for ``point`` in this process."""
+    return _prepared_calls[point]
+
+
+def _checked_call(measured: dict, point: Point) -> Callable[[], None]:
+    n_ctx, window, heads, head_dim, dtype, pool, variant = point
+    prefix_lens, extend_lens = measured["lengths"][n_ctx]
+    inputs = make_inputs(prefix_lens, extend_lens, heads=heads, head_dim=head_dim, dtype=dtype,
+                         pool=pool, device="cuda")
+    # measure_grid checked this variant on identical inputs over several sequences; here one,
+    # the longest context (the most tiles), checks that what is timed is still right.
+    longest = max(range(len(extend_lens)), key=lambda i: (extend_lens[i] > 0, prefix_lens[i] + extend_lens[i]))
+    harness.check_variant(inputs, variant, window, sequences=(longest,))
+    return harness.kernel_call(inputs, variant, window)
+
+
+def _numbers(result: harness.PointResult) -> Dict[str, object]:
+    fields = dataclasses.asdict(result)
+    return {name: fields[name] for name in _RESULT_FIELDS}

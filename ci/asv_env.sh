@@ -1,0 +1,77 @@
+# Sourced by ci/gpu_job.sh and ci/main.sh: make `$PY -m asv` run here, also on a machine
+# that reaches no package registry and has no git history (the H100 machine). Defines:
+#   asv_prepare MACHINE   tools, PATH, config and machine registration; sets ASV (the command)
+#                         and ASV_REPO (the git repository asv reads the commits from)
+#   asv_pack_results OUT  the results folder as one file, OUT/asv-results.tgz
+#
+# What it does where asv is not installed: installs the wheels carried in .whl/
+# (ci/fetch_wheels.sh) into a folder of their own, for the asv process only, and points
+# pip at .whl/ alone, so that asv can make its benchmark environment offline. Where the
+# checkout has no git objects (a copy without .git's history), asv reads the history from
+# .bundle/repo.bundle (ci/prepare_device.sh) through a config of its own,
+# asv.device.conf.json, that differs from asv.conf.json only in "repo".
+
+PY=${PYTHON:-python3}
+ASV_WORK=${ASV_WORK:-/tmp/asv-job}
+
+asv_tools() {
+    if $PY -c "import asv" 2>/dev/null; then
+        return 0
+    fi
+    if ! ls .whl/*.whl >/dev/null 2>&1; then
+        echo "asv is not installed and no wheels are carried in .whl/ (run ci/fetch_wheels.sh here" \
+             "and carry .whl)" >&2
+        return 1
+    fi
+    $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target "$ASV_WORK/tools" .whl/*.whl || return 1
+    export PYTHONPATH="$ASV_WORK/tools${PYTHONPATH:+:$PYTHONPATH}"
+    # asv's benchmark environment gets pip, asv_runner, build and wheel from .whl/ alone
+    export PIP_NO_INDEX=1 PIP_FIND_LINKS="$PWD/.whl"
+}
+
+asv_config() {
+    if git rev-parse -q --verify 'HEAD^{commit}' >/dev/null 2>&1; then
+        ASV_CONFIG=asv.conf.json ASV_REPO=.
+        return 0
+    fi
+    if [ ! -f .bundle/repo.bundle ]; then
+        echo "this checkout has no git history and .bundle/repo.bundle is missing" \
+             "(run ci/prepare_device.sh here and carry .bundle)" >&2
+        return 1
+    fi
+    rm -rf "$ASV_WORK/repo.git"
+    git clone -q --bare .bundle/repo.bundle "$ASV_WORK/repo.git" || return 1
+    $PY - "$ASV_WORK/repo.git" <<'EOF' || return 1
+import json, sys
+with open("asv.conf.json") as f:
+    conf = json.load(f)
+conf["repo"] = sys.argv[1]
+with open("asv.device.conf.json", "w") as f:
+    json.dump(conf, f, indent=4)
+EOF
+    ASV_CONFIG=asv.device.conf.json ASV_REPO="$ASV_WORK/repo.git"
+}
+
+asv_prepare() {
+    local machine=$1
+    mkdir -p "$ASV_WORK"
+    asv_tools || return 1
+    # asv makes its environment from the first pythonX.Y on PATH, and ci/asv_host_packages.py
+    # lends it that Python's torch and triton: put this Python's folder first
+    PATH="$(dirname "$(command -v "$PY")"):$PATH"
+    export PATH
+    asv_config || return 1
+    $PY ci/asv_machine.py --machine "$machine" || return 1
+    ASV="$PY -m asv --config $ASV_CONFIG"
+}
+
+asv_pack_results() {
+    local out=$1
+    if [ -d results ]; then
+        tar -czf "$out/asv-results.tgz" results && echo "results packed: $out/asv-results.tgz"
+    else
+        echo "no results folder to pack" >&2
+        return 1
+    fi
+}

@@ -1,0 +1,200 @@
+"""Merge the asv results a GPU job brought back into results/, losing nothing already stored.
+
+    python ci/import_gpu_results.py /work/.device/N/asv-results.tgz [--results results] [--replace]
+
+The archive is ``ci/gpu_job.sh``'s ``asv-results.tgz``: a ``results/`` folder. Per file:
+
+* a results file (one commit, one environment) that is not stored yet is copied;
+* one that is stored already is merged benchmark by benchmark: benchmarks only the
+  incoming file has are added; where both hold a benchmark and differ, the stored one is
+  kept and named, unless ``--replace`` takes the incoming one (a deliberate re-measurement);
+* ``machine.json`` and ``benchmarks.json`` describe the machine and the suite of the newest
+  run and are taken from the archive (``benchmarks.json`` merged, incoming entries winning).
+
+A file that asv cannot read, in the archive or stored, is named and left alone; the exit
+status is then 1. Exit 0: everything readable was merged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+from typing import List
+
+from asv import util
+from asv.results import Results
+
+NOT_RESULTS = ("machine.json", "benchmarks.json")
+# asv's Results keeps each benchmark's data in these, all keyed by benchmark name
+_PER_BENCHMARK = ("_results", "_samples", "_stats", "_benchmark_params", "_profiles", "_started_at",
+                  "_duration", "_benchmark_version")
+
+
+class ImportReport:
+    def __init__(self):
+        self.lines: List[str] = []
+        self.errors = 0
+
+    def say(self, line: str) -> None:
+        self.lines.append(line)
+        print(line)
+
+    def error(self, line: str) -> None:
+        self.errors += 1
+        print(f"error: {line}", file=sys.stderr)
+
+
+def _row(results: Results, name: str) -> tuple:
+    return tuple(getattr(results, attr).get(name) for attr in _PER_BENCHMARK)
+
+
+def load_results(path: str, machine: str) -> Results:
+    """asv's Results of ``path``; ValueError naming the file when asv cannot use it."""
+    try:
+        results = Results.load(path, machine_name=machine)
+    except (util.UserError, OSError, KeyError, TypeError, ValueError, AttributeError) as err:
+        raise ValueError(f"{path}: not a readable asv results file ({err})") from None
+    for name in results.get_all_result_keys():
+        params = results.get_result_params(name) or []
+        expected = 1
+        for values in params:
+            expected *= len(values)
+        stored = results._results.get(name)
+        if stored is not None and (not isinstance(stored, list) or len(stored) != expected):
+            raise ValueError(f"{path}: {name} holds {len(stored) if isinstance(stored, list) else stored!r} "
+                             f"values for {expected} parameter combinations (a partial file?)")
+    return results
+
+
+def merge_results_file(incoming_path: str, stored_path: str, results_dir: str, machine: str,
+                       replace: bool, report: ImportReport) -> None:
+    label = os.path.relpath(stored_path, results_dir)
+    try:
+        incoming = load_results(incoming_path, machine)
+    except ValueError as err:
+        report.error(f"incoming {label}: {err}; not imported")
+        return
+    if not os.path.exists(stored_path):
+        shutil.copyfile(incoming_path, stored_path)
+        report.say(f"added {label}")
+        return
+    try:
+        stored = load_results(stored_path, machine)
+    except ValueError as err:
+        report.error(f"stored {label}: {err}; left as it is, the incoming file not merged")
+        return
+    if (stored.commit_hash, stored.env_name) != (incoming.commit_hash, incoming.env_name):
+        report.error(f"{label}: the stored file is of {stored.commit_hash[:8]}/{stored.env_name}, the "
+                     f"incoming one of {incoming.commit_hash[:8]}/{incoming.env_name}; not merged")
+        return
+    added, replaced, kept = [], [], []
+    for name in incoming.get_all_result_keys():
+        if name not in stored.get_all_result_keys():
+            added.append(name)
+        elif _row(stored, name) != _row(incoming, name):
+            (replaced if replace else kept).append(name)
+    for name in added + replaced:
+        for attr in _PER_BENCHMARK:
+            getattr(stored, attr)[name] = getattr(incoming, attr).get(name)
+    for key, value in incoming._duration.items():  # build and setup_cache durations ("<...>")
+        if key.startswith("<"):
+            stored._duration.setdefault(key, value)
+    if not (added or replaced or kept):
+        report.say(f"unchanged {label}")
+        return
+    if added or replaced:
+        stored.save(results_dir)
+        report.say(f"merged {label}: {len(added)} benchmarks added, {len(replaced)} replaced")
+    for name in kept:
+        report.say(f"  kept the stored {name}: the incoming run differs (--replace takes it)")
+
+
+def merge_benchmarks_json(incoming_path: str, stored_path: str, report: ImportReport) -> None:
+    try:
+        incoming = util.load_json(incoming_path)
+    except (util.UserError, OSError, ValueError) as err:
+        report.error(f"incoming benchmarks.json: {err}; not imported")
+        return
+    stored = {}
+    if os.path.exists(stored_path):
+        try:
+            stored = util.load_json(stored_path)
+        except (util.UserError, OSError, ValueError) as err:
+            report.error(f"stored {stored_path}: {err}; left as it is")
+            return
+    merged = {**stored, **incoming}
+    if merged != stored:
+        with open(stored_path, "w") as out:
+            json.dump(merged, out, indent=4, sort_keys=True)
+        report.say(f"updated {stored_path}")
+
+
+def import_archive(archive: str, results_dir: str, replace: bool = False) -> ImportReport:
+    report = ImportReport()
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            with tarfile.open(archive) as tar:
+                tar.extractall(tmp, filter="data")
+        except (OSError, tarfile.TarError) as err:
+            report.error(f"{archive}: cannot be unpacked ({err})")
+            return report
+        incoming_dir = os.path.join(tmp, "results")
+        if not os.path.isdir(incoming_dir):
+            report.error(f"{archive}: holds no results/ folder")
+            return report
+        os.makedirs(results_dir, exist_ok=True)
+        if os.path.isfile(os.path.join(incoming_dir, "benchmarks.json")):
+            merge_benchmarks_json(os.path.join(incoming_dir, "benchmarks.json"),
+                                  os.path.join(results_dir, "benchmarks.json"), report)
+        for machine in sorted(os.listdir(incoming_dir)):
+            machine_dir = os.path.join(incoming_dir, machine)
+            if not os.path.isdir(machine_dir):
+                continue
+            os.makedirs(os.path.join(results_dir, machine), exist_ok=True)
+            for name in sorted(os.listdir(machine_dir)):
+                source = os.path.join(machine_dir, name)
+                target = os.path.join(results_dir, machine, name)
+                if not name.endswith(".json"):
+                    continue
+                if name == "machine.json":
+                    _take_machine_json(source, target, report)
+                elif name not in NOT_RESULTS:
+                    merge_results_file(source, target, results_dir, machine, replace, report)
+    return report
+
+
+def _take_machine_json(source: str, target: str, report: ImportReport) -> None:
+    try:
+        util.load_json(source)
+    except (util.UserError, OSError, ValueError) as err:
+        report.error(f"incoming {source}: {err}; not imported")
+        return
+    if not os.path.exists(target) or _read(source) != _read(target):
+        shutil.copyfile(source, target)
+        report.say(f"machine info {target} from the archive")
+
+
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("archive", help="asv-results.tgz from ci/gpu_job.sh")
+    parser.add_argument("--results", default=os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), "results"), help="the results folder to merge into")
+    parser.add_argument("--replace", action="store_true",
+                        help="where a stored benchmark and the incoming one differ, take the incoming")
+    args = parser.parse_args(argv)
+    report = import_archive(args.archive, args.results, replace=args.replace)
+    return 1 if report.errors else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,388 @@
+"""The asv suite on a CPU: its grid, its skips and failures, its clock, and asv itself running it.
+
+asv runs end to end here three ways: `asv check` in the suite's own virtualenv environment,
+`asv run --quick` of the codegen metrics for the current commit in that environment, and
+`ci/gpu_job.sh asv` in a copy of the checkout without git history (as the device machine
+receives it), whose packed results ci/import_gpu_results.py then merges.
+"""
+
+import dataclasses
+import inspect
+import itertools
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+import torch
+from asv.results import Results
+from asv.runner import BenchmarkResult
+
+import kernels
+from benchmarks import bench_ceilings, bench_codegen, bench_extend, device_clock, extend_grid, workloads
+from ci import asv_host_packages, import_gpu_results, timing_agreement
+
+REPO = Path(__file__).resolve().parents[1]
+EXTEND_CLASSES = [cls for _, cls in inspect.getmembers(bench_extend, inspect.isclass)
+                  if issubclass(cls, bench_extend._ExtendBenchmark) and cls is not bench_extend._ExtendBenchmark]
+GPU_CLASSES = EXTEND_CLASSES + [bench_ceilings.Ceilings, bench_ceilings.Clocks]
+MACHINE = "cpu-test"
+ASV_NAME = re.compile(r"^(time|track|mem|peakmem|timeraw)_|^(Time|Track|Mem|PeakMem|Timeraw)[A-Z_]")
+
+
+# ---------------------------------------------------------------- the grid
+
+
+def test_extend_classes_have_the_design_parameters_in_order():
+    design = (REPO / "docs" / "DESIGN.md").read_text()
+    order = re.search(r"`(n_ctx, [a-z_, ]+)`", design).group(1).split(", ")
+    assert list(extend_grid.EXTEND_PARAMS) == order
+    assert {cls.__name__ for cls in EXTEND_CLASSES} == {"PRMatrix", "Heads", "HeadDims", "Fp16", "ChatTurn", "Quick"}
+    for cls in EXTEND_CLASSES:
+        assert cls.param_names == order
+        assert len(cls.params) == len(order)
+        assert "setup_cache" in vars(cls), f"{cls.__name__} inherits setup_cache: asv would share one cache"
+
+
+def test_the_pr_matrix_is_the_upstream_one():
+    assert bench_extend.PRMatrix.params == [[1024, 2048, 4096, 8192], [-1, 127, 256, 512], ["64/8"], [128],
+                                            ["bf16"], ["contiguous", "fragmented"],
+                                            ["baseline", "cg", "stages2", "cg_stages2", "default"]]
+    prefix, extend = workloads.pr_lengths(8192)
+    assert len(prefix) == len(extend) == 32
+    assert all(1 <= n < 4096 for n in prefix + extend)
+    assert workloads.pr_lengths(8192) == (prefix, extend)  # the fixed seed
+
+
+def test_the_suite_measures_every_variant_of_the_kernel():
+    assert set(workloads.VARIANT_NAMES) == set(kernels.VARIANTS)
+    assert set(workloads.SUBGRID_VARIANTS) <= set(workloads.VARIANT_NAMES)
+
+
+def test_the_sub_grids_cover_heads_head_dims_fp16_and_a_chat_turn():
+    def axis(cls, name):
+        return cls.params[extend_grid.EXTEND_PARAMS.index(name)]
+    assert axis(bench_extend.Heads, "heads") == ["32/8", "32/32", "64/8"]
+    assert axis(bench_extend.HeadDims, "head_dim") == [64, 128, 256]
+    assert axis(bench_extend.Fp16, "dtype") == ["fp16"]
+    prefix, extend = bench_extend.ChatTurn.lengths(axis(bench_extend.ChatTurn, "n_ctx")[0])
+    assert set(prefix) == {16384} and set(extend) == {256} and len(prefix) == workloads.PR_BATCH
+    assert bench_codegen.Codegen.param_names == ["variant", "head_dim"]
+
+
+def test_helper_modules_define_nothing_asv_would_take_for_a_benchmark():
+    for module in (workloads, extend_grid, device_clock, sys.modules["benchmarks.harness"],
+                   sys.modules["benchmarks.cost"]):
+        names = [name for name, value in vars(module).items()
+                 if not name.startswith("_") and (inspect.isfunction(value) or inspect.isclass(value))
+                 and ASV_NAME.match(name)]
+        assert not names, f"{module.__name__}: {names}"
+
+
+def test_importing_the_suite_leaves_cuda_alone():
+    # asv's forkserver imports the suite, then forks each benchmark: CUDA must not be up yet
+    code = ("import torch, benchmarks.bench_extend, benchmarks.bench_codegen, benchmarks.bench_ceilings; "
+            "assert not torch.cuda.is_initialized()")
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+# ---------------------------------------------------------------- skips and failures
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the skips of a machine without a GPU")
+@pytest.mark.parametrize("cls", GPU_CLASSES, ids=lambda cls: cls.__name__)
+def test_gpu_benchmarks_skip_without_a_gpu(cls):
+    benchmark = cls()
+    cache = benchmark.setup_cache()
+    first_point = next(itertools.product(*getattr(cls, "params", [])), ())
+    with pytest.raises(NotImplementedError, match="CUDA"):
+        benchmark.setup(cache, *first_point)
+
+
+def _measured(correct=True, variants=("baseline", "default")):
+    point = (1024, -1, "64/8", 128, "bf16", "contiguous")
+    numbers = dict(seconds=1e-3, tflops=1.0, gbps=2.0, speedup_vs_baseline=1.0, peak_memory_mb=0.0,
+                   correct=correct, error=0.5, failure=None if correct else "variant 'default' at window=-1: wrong")
+    return point, {"lengths": {1024: ((1,), (1,))}, "variants": list(variants),
+                   "points": {point: {name: dict(numbers) for name in variants}}}
+
+
+def test_a_variant_found_wrong_fails_loudly():
+    point, measured = _measured(correct=False)
+    with pytest.raises(extend_grid.VariantFailedCheck, match="wrong") as failure:
+        extend_grid.point_result(measured, (*point, "default"))
+    assert not isinstance(failure.value, NotImplementedError)
+
+
+def test_a_variant_the_commit_lacks_is_skipped():
+    point, measured = _measured(variants=("baseline",))
+    with pytest.raises(NotImplementedError, match="'default' is not in this commit"):
+        extend_grid.point_result(measured, (*point, "default"))
+    assert extend_grid.point_result(measured, (*point, "baseline"))["tflops"] == 1.0
+
+
+def test_track_benchmarks_report_the_measured_numbers():
+    point, measured = _measured()
+    benchmark = bench_extend.PRMatrix()
+    benchmark.setup(measured, *point, "default")
+    assert benchmark.track_tflops(measured, *point, "default") == 1.0
+    assert benchmark.track_gbps(measured, *point, "default") == 2.0
+    assert benchmark.track_speedup_vs_baseline(measured, *point, "default") == 1.0
+    assert benchmark.track_peak_memory_mb(measured, *point, "default") == 0.0
+    assert bench_extend.PRMatrix.track_tflops.unit == "TFLOP/s"
+
+
+# ---------------------------------------------------------------- the device clock
+
+
+class _FakeEvent:
+    log = []
+
+    def __init__(self, enable_timing):
+        self.at = None
+
+    def record(self):
+        self.at = len([entry for entry in self.log if entry == "kernel"])
+        self.log.append("record")
+
+    def synchronize(self):
+        self.log.append("synchronize")
+
+    def elapsed_time(self, other):
+        return 1.5 * (other.at - self.at)  # milliseconds: 1.5 per kernel between the events
+
+
+def test_the_device_clock_counts_device_time_between_a_cold_start_and_a_stop(monkeypatch):
+    _FakeEvent.log = log = []
+    flush = type("Flush", (), {"zero_": lambda self: log.append("flush")})()
+    monkeypatch.setattr(torch.cuda, "Event", _FakeEvent)
+    monkeypatch.setattr(torch.cuda, "_sleep", lambda cycles: log.append("sleep"))
+    monkeypatch.setattr(device_clock, "_l2_flush_buffer", lambda: flush)
+    clock = device_clock.DeviceClock()
+    start = clock()
+    log.append("kernel")
+    stop = clock()
+    assert log == ["sleep", "flush", "record", "kernel", "record", "synchronize"]
+    assert stop - start == pytest.approx(1.5e-3)
+    start = clock()
+    log += ["kernel", "kernel"]
+    assert clock() - start == pytest.approx(3e-3)
+
+
+def test_time_extend_is_timed_by_the_device_clock_one_call_a_sample():
+    assert isinstance(bench_extend.PRMatrix.timer, device_clock.DeviceClock)
+    assert bench_extend.PRMatrix.number == 1
+    assert bench_extend.PRMatrix.time_extend.setup is extend_grid.prepare_timed_call
+    source = inspect.getsource(bench_extend._ExtendBenchmark.time_extend)
+    assert len(source.strip().splitlines()) == 2  # def + one line
+
+
+# ---------------------------------------------------------------- asv, end to end
+
+
+def _asv_env(home: Path) -> dict:
+    real_home = Path.home()
+    env = dict(os.environ, HOME=str(home), PIP_CACHE_DIR=str(real_home / ".cache" / "pip"),
+               TRITON_CACHE_DIR=os.environ.get("TRITON_CACHE_DIR", str(real_home / ".triton" / "cache")))
+    env.pop("TRITON_INTERPRET", None)  # conftest's switch for the kernel tests; codegen compiles for sm_90
+    return env
+
+
+@pytest.fixture(scope="module")
+def asv_project(tmp_path_factory):
+    """(config, env, results dir): asv.conf.json as is, but for this repo's path and folders in tmp."""
+    tmp = tmp_path_factory.mktemp("asv")
+    conf = json.loads((REPO / "asv.conf.json").read_text())
+    conf.update(repo=str(REPO), benchmark_dir=str(REPO / "benchmarks"), results_dir=str(tmp / "results"),
+                html_dir=str(tmp / "html"), env_dir=str(tmp / "env"))
+    config = tmp / "asv.conf.json"
+    config.write_text(json.dumps(conf))
+    # what asv reads beside its config: the install step's script, the build requirements
+    (tmp / "ci").symlink_to(REPO / "ci")
+    (tmp / "pyproject.toml").symlink_to(REPO / "pyproject.toml")
+    env = _asv_env(tmp)
+    subprocess.run([sys.executable, str(REPO / "ci" / "asv_machine.py"), "--machine", MACHINE], env=env, check=True)
+    return config, env, tmp / "results"
+
+
+def _asv(config, env, *args):
+    done = subprocess.run([sys.executable, "-m", "asv", "--config", str(config), *args], env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    return done.stdout
+
+
+def test_asv_check_passes(asv_project):
+    config, env, _ = asv_project
+    assert "No problems found" in _asv(config, env, "check")
+
+
+def test_asv_runs_the_codegen_metrics_for_the_current_commit(asv_project):
+    config, env, results_dir = asv_project
+    _asv(config, env, "run", "--quick", "HEAD^!", "--bench", "bench_codegen", "--machine", MACHINE)
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    [path] = (results_dir / MACHINE).glob(f"{head[:8]}-*.json")
+    results = Results.load(str(path))
+    values = {}
+    for metric in ("registers", "stack_bytes", "shared_bytes", "ld_global_cg"):
+        name = f"bench_codegen.Codegen.track_{metric}"
+        params = results.get_result_params(name)
+        values[metric] = dict(zip(itertools.product(*params), results.get_result_value(name, params)))
+    points = values["registers"].keys()
+    assert len(points) == len(workloads.VARIANT_NAMES) * 3
+    for point in points:
+        assert 32 <= values["registers"][point] <= 255
+        assert values["stack_bytes"][point] >= 0
+        assert 0 < values["shared_bytes"][point] <= 227 * 1024
+    for head_dim in ("64", "128", "256"):
+        assert values["ld_global_cg"][("'baseline'", head_dim)] == 0
+        assert values["ld_global_cg"][("'cg'", head_dim)] > 0
+    machine = json.loads((results_dir / MACHINE / "machine.json").read_text())
+    assert {"gpu", "cuda", "torch", "triton"} <= set(machine)
+
+
+def test_the_gpu_job_runs_asv_without_git_history_and_its_results_import(tmp_path):
+    tree = tmp_path / "checkout"
+    files = subprocess.run(["git", "-C", str(REPO), "ls-files", "-co", "--exclude-standard", "-z"],
+                           capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        if (REPO / name).is_file():
+            (tree / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, tree / name)
+    subprocess.run(["git", "init", "-q", str(tree)], check=True)  # a .git without commits, as sent
+    (tree / ".bundle").mkdir()
+    subprocess.run(["git", "-C", str(REPO), "bundle", "create", "-q", str(tree / ".bundle" / "repo.bundle"), "--all"],
+                   check=True)
+    out = tmp_path / "out"
+    env = dict(_asv_env(tmp_path), OUT=str(out), ASV_WORK=str(tmp_path / "work"), ASV_MACHINE=MACHINE)
+    done = subprocess.run(["bash", "ci/gpu_job.sh", "asv", "HEAD^!", "--quick", "--bench", "bench_codegen"],
+                          cwd=tree, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, (out / "asv.log").read_text()[-4000:] if (out / "asv.log").exists() else done.stderr
+    assert json.loads((tree / "asv.device.conf.json").read_text())["repo"] == str(tmp_path / "work" / "repo.git")
+
+    results_dir = tmp_path / "results"
+    report = import_gpu_results.import_archive(str(out / "asv-results.tgz"), str(results_dir))
+    assert report.errors == 0 and any(line.startswith("added") for line in report.lines)
+    again = import_gpu_results.import_archive(str(out / "asv-results.tgz"), str(results_dir))
+    assert again.errors == 0 and not any(line.startswith(("added", "merged")) for line in again.lines)
+
+
+# ---------------------------------------------------------------- merging results
+
+
+STORED_NAME = "aaaaaaaa-virtualenv-py3.12.json"
+
+
+def _results_file(results_dir: Path, values: dict) -> Path:
+    """One commit's results file with benchmarks {name: value}, two parameter values each."""
+    results = Results({"machine": MACHINE, "python": "3.12"}, {}, "a" * 40, 1_700_000_000_000, "3.12",
+                      "virtualenv-py3.12", {})
+    for name, value in values.items():
+        results.add_result({"name": name, "version": "1", "params": [["1", "2"]]},
+                           BenchmarkResult(result=[value, 2 * value], samples=[None, None], number=[None, None],
+                                           errcode=0, stderr="", profile=None))
+    results.save(str(results_dir))
+    return results_dir / MACHINE / STORED_NAME
+
+
+def _archive(tmp_path: Path, values: dict) -> Path:
+    """An asv-results.tgz as ci/gpu_job.sh packs it, holding one results file."""
+    source = tmp_path / "archive-source" / "results"
+    _results_file(source, values)
+    archive = tmp_path / "asv-results.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(source, arcname="results")
+    return archive
+
+
+def _value(path: Path, name: str) -> list:
+    return Results.load(str(path)).get_result_value(name, [["1", "2"]])
+
+
+def test_import_adds_what_is_new_and_keeps_what_is_stored(tmp_path):
+    stored = tmp_path / "results"
+    path = _results_file(stored, {"bench.time_a": 1.0})
+    archive = _archive(tmp_path, {"bench.time_a": 5.0, "bench.time_b": 3.0})
+
+    report = import_gpu_results.import_archive(str(archive), str(stored))
+    assert report.errors == 0
+    assert _value(path, "bench.time_a") == [1.0, 2.0]  # stored, kept
+    assert _value(path, "bench.time_b") == [3.0, 6.0]  # new, added
+    assert any("kept the stored bench.time_a" in line for line in report.lines)
+
+
+def test_import_replaces_a_differing_benchmark_only_when_asked(tmp_path):
+    stored = tmp_path / "results"
+    path = _results_file(stored, {"bench.time_a": 1.0})
+    archive = _archive(tmp_path, {"bench.time_a": 5.0})
+    import_gpu_results.import_archive(str(archive), str(stored), replace=True)
+    assert _value(path, "bench.time_a") == [5.0, 10.0]
+
+
+def test_import_copies_a_new_commit_whole(tmp_path):
+    archive = _archive(tmp_path, {"bench.time_a": 5.0})
+    report = import_gpu_results.import_archive(str(archive), str(tmp_path / "results"))
+    assert report.errors == 0 and report.lines == [f"added {MACHINE}/{STORED_NAME}"]
+    assert _value(tmp_path / "results" / MACHINE / STORED_NAME, "bench.time_a") == [5.0, 10.0]
+
+
+def test_import_names_a_broken_file_and_clobbers_nothing(tmp_path, capsys):
+    stored = tmp_path / "results"
+    path = _results_file(stored, {"bench.time_a": 1.0})
+    before = path.read_bytes()
+    archive_source = tmp_path / "archive-source" / "results"
+    broken = _results_file(archive_source, {"bench.time_a": 5.0})
+    broken.write_text(broken.read_text()[: len(broken.read_text()) // 2])  # cut off mid-transfer
+    with tarfile.open(tmp_path / "asv-results.tgz", "w:gz") as tar:
+        tar.add(archive_source, arcname="results")
+
+    assert import_gpu_results.main([str(tmp_path / "asv-results.tgz"), "--results", str(stored)]) == 1
+    assert STORED_NAME in capsys.readouterr().err
+    assert path.read_bytes() == before
+
+
+# ---------------------------------------------------------------- helpers of the jobs
+
+
+def test_the_host_python_is_the_first_of_this_version_on_path_outside_the_environment(tmp_path, monkeypatch):
+    env_bin, host_bin = tmp_path / "env" / "bin", tmp_path / "host" / "bin"
+    name = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for directory in (env_bin, host_bin):
+        directory.mkdir(parents=True)
+        (directory / name).symlink_to(sys.executable)
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "env"))
+    monkeypatch.setenv("PATH", f"{env_bin}{os.pathsep}{host_bin}")
+    assert asv_host_packages.host_python() == str(host_bin / name)
+    assert any(path.endswith("site-packages") for path in asv_host_packages.site_packages(sys.executable))
+
+
+def test_timing_agreement_reads_the_stored_medians_and_reports_deviations(tmp_path):
+    results_dir = tmp_path / "results"
+    params = [[repr(v) for v in axis] for axis in bench_extend.PRMatrix.params]
+    points = list(itertools.product(*bench_extend.PRMatrix.params))
+    results = Results({"machine": MACHINE, "python": "3.12"}, {}, "b" * 40, 0, "3.12", "virtualenv-py3.12", {})
+    values = [1e-3] * len(points)
+    values[1] = math.nan  # a skipped point is not compared
+    results.add_result({"name": timing_agreement.BENCHMARK, "version": "1", "params": params},
+                       BenchmarkResult(result=values, samples=[None] * len(points), number=[None] * len(points),
+                                       errcode=0, stderr="", profile=None))
+    results.save(str(results_dir))
+    times = timing_agreement.stored_times(str(results_dir), MACHINE, "bbbb")
+    assert len(times) == len(points) - 1 and times[points[0]] == 1e-3
+
+    text, status = timing_agreement.report([(points[0], 1.00e-3, 1.01e-3), (points[2], 1.0e-3, 1.05e-3)], 0.03)
+    assert status == timing_agreement.EXIT_DISAGREE and "1 outside ±3%" in text
+    _, status = timing_agreement.report([(points[0], 1.00e-3, 1.01e-3)], 0.03)
+    assert status == timing_agreement.EXIT_AGREE
+
+
+def test_results_numbers_keep_what_the_tracks_need():
+    fields = {field.name for field in dataclasses.fields(sys.modules["benchmarks.harness"].PointResult)}
+    assert set(extend_grid._RESULT_FIELDS) <= fields
