@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main command: benchmark the current commit, then build the dashboard and the plots.
 #   bash ci/main.sh [ASV RUN OPTIONS]
-# With a GPU: the whole suite (about 5 minutes on an H100), as machine ASV_MACHINE (default:
+# With a GPU: the whole suite (8.5 minutes on an H100, measured), as machine ASV_MACHINE (default:
 # h100-sxm-80gb on an H100 80GB HBM3, else the GPU's name). Without one: the codegen
 # metrics alone (compiled for sm_90 on the CPU), as machine ASV_MACHINE (default
 # cpu-codegen). Results go to results/, the dashboard to html/ (`python3 -m asv preview`

@@ -14,6 +14,7 @@ import json
 import os
 import random
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -484,3 +485,57 @@ def test_measuring_needs_two_commits_git_knows(git_repo, capsys):
     argv = ["--baseline", "nope", "--candidate", "main", "--repo", str(git_repo), "--dry-run"]
     assert gate.main(argv) == 2
     assert "unknown commit 'nope'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the stored H100 history
+
+STORED = REPO / "results"
+STORED_HEAD = "683692db93589059ef085280ad84025b57af7c12"  # full suite, recorded samples
+
+
+def stored_copy(tmp_path) -> Path:
+    """The repo's stored H100 results, copied so that planted files never touch them."""
+    if not (STORED / MACHINE / "machine.json").exists():
+        pytest.fail(f"no stored results for {MACHINE} under {STORED}: they are part of the repo")
+    dst = tmp_path / "stored"
+    shutil.copytree(STORED, dst)
+    return dst
+
+
+def stored_point(results_dir: Path, index: int):
+    data = json.loads((results_dir / MACHINE / f"{STORED_HEAD[:8]}-virtualenv-py3.12.json").read_text())
+    params = data["results"][PR_TIME][data["result_columns"].index("params")]
+    return gate.point_label(PR_TIME, tuple(itertools.product(*params))[index])
+
+
+PR_TIME = "bench_extend.PRMatrix.time_extend"
+PLANTED_STORED = 57  # one point of the PR matrix
+
+
+def plant_stored(factor):
+    """Scale one stored PR-matrix point's value and samples, as a 10% slower kernel would."""
+    def edit(data):
+        row = data["results"][PR_TIME]
+        column = {name: j for j, name in enumerate(data["result_columns"])}
+        row[column["result"]][PLANTED_STORED] *= factor
+        row[column["samples"]][PLANTED_STORED] = [x * factor for x in row[column["samples"]][PLANTED_STORED]]
+    return edit
+
+
+def test_stored_h100_results_with_a_planted_slowdown_fail_and_name_it(tmp_path, capsys):
+    stored = stored_copy(tmp_path)
+    source_file = stored / MACHINE / f"{STORED_HEAD[:8]}-virtualenv-py3.12.json"
+    copy_results(source_file, CAND, plant_stored(1.10))
+    code, out, _ = run_gate(stored, STORED_HEAD, CAND, capsys=capsys)
+    assert code == 1
+    assert "**FAIL**: 1 of" in out
+    assert stored_point(stored, PLANTED_STORED) in out
+
+
+@pytest.mark.parametrize("factor", [1.0, 1 / 1.10])
+def test_stored_h100_results_identical_or_faster_pass(tmp_path, capsys, factor):
+    stored = stored_copy(tmp_path)
+    source_file = stored / MACHINE / f"{STORED_HEAD[:8]}-virtualenv-py3.12.json"
+    copy_results(source_file, CAND, plant_stored(factor))
+    code, out, _ = run_gate(stored, STORED_HEAD, CAND, capsys=capsys)
+    assert code == 0 and "REGRESSED" not in out
