@@ -116,14 +116,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> Options:
                         help="timed device milliseconds per variant and point")
     parser.add_argument("--cross-check", action="store_true",
                         help="also time the baseline with triton.testing.do_bench (median)")
-    args = parser.parse_args(_attach_window_values(sys.argv[1:] if argv is None else list(argv)))
+    args = parser.parse_args(attach_window_values(sys.argv[1:] if argv is None else list(argv)))
     try:
         return _options(args)
     except ValueError as bad:
         parser.error(str(bad))
 
 
-def _attach_window_values(argv: List[str]) -> List[str]:
+def attach_window_values(argv: List[str]) -> List[str]:
     """'--windows -1,127' -> '--windows=-1,127': argparse takes '-1,127' for an unknown flag."""
     out = []
     for arg in argv:

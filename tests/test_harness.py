@@ -203,3 +203,15 @@ def test_harness_defines_nothing_asv_would_take_for_a_benchmark():
     # asv imports every module under benchmarks/ and runs each free function named like these
     prefixes = ("time_", "timeraw_", "mem_", "peakmem_", "track_")
     assert [name for name in vars(harness) if name.startswith(prefixes)] == []
+
+
+def test_sweep_configs_parse_into_launch_configs():
+    from ci import sweep_blocks
+    configs = sweep_blocks.parse_configs("m128n32w4s3,m64n64w8s1")
+    assert configs["m128n32w4s3"] == kernels.LaunchConfig(block_m=128, block_n=32, num_warps=4, num_stages=3)
+    args = sweep_blocks.parse_args(["--configs", "m64n64w4s2", "--windows", "-1,127", "--n-ctx", "1024,2048"])
+    assert args.windows == [-1, 127] and args.n_ctx == [1024, 2048]
+    with pytest.raises(ValueError, match="m64x64"):
+        sweep_blocks.parse_configs("m64x64")
+    with pytest.raises(ValueError, match="block_m"):
+        sweep_blocks.parse_configs("m48n64w4s2")

@@ -1,0 +1,93 @@
+"""Sweep launch configurations of the kernel at chosen shapes, for tuning ``TUNED_BLOCKS``.
+
+    python ci/sweep_blocks.py --configs m128n32w4s3,m64n64w4s2 [--head-dim 128] [--heads 64/8]
+        [--dtype bf16] [--n-ctx 8192] [--windows -1,127] [--pool fragmented]
+
+A configuration ``mMnNwWsS`` is ``LaunchConfig(block_m=M, block_n=N, num_warps=W,
+num_stages=S)``. Every configuration is checked against the reference before it is timed,
+and timed interleaved with ``baseline`` in one process (``benchmarks/harness.py``); a
+configuration that does not fit the chip (out of shared memory) is reported, not fatal.
+Prints one table per shape: ms, TFLOP/s and the speedup over ``baseline``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from typing import Dict, Optional, Sequence
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO_ROOT)
+
+import torch  # noqa: E402
+import triton  # noqa: E402
+
+import kernels  # noqa: E402
+from benchmarks import harness, workloads  # noqa: E402
+from ci.quick_bench import attach_window_values  # noqa: E402
+
+_CONFIG = re.compile(r"m(\d+)n(\d+)w(\d+)s(\d+)")
+
+
+def parse_configs(text: str) -> Dict[str, kernels.LaunchConfig]:
+    """'m128n32w4s3,m64n64w4s2' -> {name: LaunchConfig}; ValueError naming a bad entry."""
+    configs = {}
+    for name in filter(None, text.split(",")):
+        match = _CONFIG.fullmatch(name)
+        if match is None:
+            raise ValueError(f"--configs: {name!r} is not of the form mMnNwWsS, e.g. m128n32w4s3")
+        block_m, block_n, num_warps, num_stages = map(int, match.groups())
+        try:
+            configs[name] = kernels.LaunchConfig(block_m=block_m, block_n=block_n,
+                                                 num_warps=num_warps, num_stages=num_stages)
+        except ValueError as bad:
+            raise ValueError(f"--configs: {name!r}: {bad}") from None
+    if not configs:
+        raise ValueError("--configs: no configuration given")
+    return configs
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", required=True)
+    parser.add_argument("--head-dim", type=int, default=workloads.PR_HEAD_DIM)
+    parser.add_argument("--heads", default=workloads.PR_HEADS)
+    parser.add_argument("--dtype", default=workloads.PR_DTYPE, choices=sorted(workloads.DTYPES))
+    parser.add_argument("--n-ctx", default="8192")
+    parser.add_argument("--windows", default="-1")
+    parser.add_argument("--pool", default="fragmented", choices=workloads.POOLS)
+    args = parser.parse_args(attach_window_values(list(sys.argv[1:] if argv is None else argv)))
+    args.configs = parse_configs(args.configs)
+    args.n_ctx = [int(x) for x in args.n_ctx.split(",")]
+    args.windows = [int(x) for x in args.windows.split(",")]
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    print(f"{torch.cuda.get_device_name()} · torch {torch.__version__} · triton {triton.__version__}")
+    failed = False
+    for n_ctx in args.n_ctx:
+        inputs = workloads.make_inputs(*workloads.pr_lengths(n_ctx), heads=args.heads,
+                                       head_dim=args.head_dim, dtype=args.dtype, pool=args.pool,
+                                       device="cuda")
+        for window in args.windows:
+            results = harness.measure_point(inputs, window, list(args.configs), overrides=args.configs)
+            print(f"\n{args.heads} D={args.head_dim} {args.dtype} n_ctx={n_ctx} window={window} {args.pool}")
+            print("| config | ms | TFLOP/s | × baseline |\n|---|---|---|---|")
+            for name, result in results.items():
+                if not result.correct:
+                    failed = True
+                    print(f"| {name} | FAIL: {result.failure} | | |")
+                    continue
+                print(f"| {name} | {result.seconds * 1e3:.3f} | {result.tflops:.0f} | "
+                      f"{result.speedup_vs_baseline:.2f}× |")
+        del inputs
+        torch.cuda.empty_cache()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
