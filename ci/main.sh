@@ -9,6 +9,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+# a fresh CPU machine installs the stack first; a GPU machine has torch and triton already
+# (and may reach no registry), so it only takes asv from .whl/ below
+$PY -c "import torch, triton, matplotlib" 2>/dev/null || bash ci/setup.sh || exit 1
 source ci/asv_env.sh
 
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
