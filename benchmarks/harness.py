@@ -148,12 +148,12 @@ def reference_for(inputs: ExtendInputs, window: int, *,
 
 def check_variant(inputs: ExtendInputs, variant: str, window: int, *,
                   sequences: Optional[Sequence[int]] = None, reference: Optional[Reference] = None,
-                  config: Optional[kernels.LaunchConfig] = None) -> float:
+                  config: Optional[kernels.LaunchConfig] = None, fwd: Optional[Callable] = None) -> float:
     """Run ``variant`` once and return its relative error; raise ``VariantIncorrect`` if wrong.
 
     ``config`` launches that LaunchConfig under the name ``variant`` (default
     ``VARIANTS[variant]``). ``reference`` reuses a ``reference_for`` result across variants
-    instead of computing one for ``sequences``.
+    instead of computing one for ``sequences``. ``fwd``: as in ``kernel_call``.
     """
     launch_config = _launch_config(variant, config)
     if reference is None:
@@ -164,7 +164,7 @@ def check_variant(inputs: ExtendInputs, variant: str, window: int, *,
         raise ValueError(f"reference: computed for window={reference.window}, not {window}")
     out = inputs.o_extend
     out.fill_(float("nan"))  # a row the kernel never writes cannot then pass for a right one
-    kernel_call(inputs, launch_config, window, validate=True)()
+    kernel_call(inputs, launch_config, window, validate=True, fwd=fwd)()
     error = kernels.relative_error(out[reference.rows], reference.expected)
     nan_rows = int(torch.isnan(out).flatten(1).any(dim=1).sum())
     if nan_rows:
@@ -178,13 +178,17 @@ def check_variant(inputs: ExtendInputs, variant: str, window: int, *,
 
 
 def kernel_call(inputs: ExtendInputs, config: Union[str, kernels.LaunchConfig], window: int, *,
-                validate: bool = False) -> Callable[[], None]:
-    """A no-argument call of the kernel on ``inputs``; by default without the syncing checks."""
+                validate: bool = False, fwd: Optional[Callable] = None) -> Callable[[], None]:
+    """A no-argument call of the kernel on ``inputs``; by default without the syncing checks.
+
+    ``fwd`` launches another version's ``extend_attention_fwd`` (ci/ab_kernels.py).
+    """
     _check_window(window)
+    fwd = fwd or kernels.extend_attention_fwd
 
     def launch():
-        kernels.extend_attention_fwd(*inputs.args, sliding_window_size=window, config=config,
-                                     max_len_extend=inputs.max_len_extend, validate=validate)
+        fwd(*inputs.args, sliding_window_size=window, config=config,
+            max_len_extend=inputs.max_len_extend, validate=validate)
     return launch
 
 

@@ -8,6 +8,8 @@ Device timing is never exercised here; measure_point's bookkeeping is, with devi
 
 import dataclasses
 import math
+import os
+import subprocess
 
 import pytest
 import torch
@@ -215,3 +217,17 @@ def test_sweep_configs_parse_into_launch_configs():
         sweep_blocks.parse_configs("m64x64")
     with pytest.raises(ValueError, match="block_m"):
         sweep_blocks.parse_configs("m48n64w4s2")
+
+
+def test_ab_kernels_checks_another_commits_kernel_with_the_same_harness():
+    from ci import ab_kernels
+    first = subprocess.run(["git", "rev-list", "--max-parents=0", "HEAD"], capture_output=True,
+                           text=True, check=True, cwd=os.path.dirname(os.path.dirname(__file__))).stdout.split()[0]
+    old = ab_kernels.load_kernel_at(first)
+    inputs = make_inputs((9, 30), (12, 5), heads="4/2", head_dim=64, dtype="fp16", device=DEVICE)
+    for fwd in (old.extend_attention_fwd, kernels.extend_attention_fwd):
+        assert harness.check_variant(inputs, "default", 7, fwd=fwd) < harness.TOLERANCES[torch.float16]
+    with pytest.raises(ValueError, match="--old 'no-such-rev'"):
+        ab_kernels.load_kernel_at("no-such-rev")
+    args = ab_kernels.parse_args(["--old", first, "--windows", "-1,127", "--variants", "baseline"])
+    assert args.windows == [-1, 127] and args.variants == ["baseline"]

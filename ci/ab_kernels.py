@@ -1,0 +1,104 @@
+"""A/B two versions of the kernel in one process: another commit's against this checkout's.
+
+    python ci/ab_kernels.py --old REV [--variants default,baseline] [--heads 64/8]
+        [--head-dim 128] [--dtype bf16] [--n-ctx 1024,2048,4096,8192] [--windows -1,127,512]
+        [--pool fragmented] [--rounds 2] [--rep-ms 100]
+
+For a kernel change, before it is committed: the ratio of the two versions measured in one
+process, alternating, so that clocks and temperature drift hit both alike. ``REV``'s
+``kernels/extend_attention.py`` is loaded on its own (it imports no sibling module).
+Both versions are checked against the reference on every point before they are timed
+(``benchmarks/harness.py``: CUDA events, L2 flushed before every call, medians).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from types import ModuleType
+from typing import Optional, Sequence
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO_ROOT)
+
+import torch  # noqa: E402
+
+import kernels.extend_attention as current  # noqa: E402
+from benchmarks import harness, workloads  # noqa: E402
+from ci.quick_bench import attach_window_values  # noqa: E402
+
+
+def load_kernel_at(rev: str) -> ModuleType:
+    """``kernels/extend_attention.py`` as it was at ``rev``, imported as its own module."""
+    done = subprocess.run(["git", "-C", REPO_ROOT, "show", f"{rev}:kernels/extend_attention.py"],
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise ValueError(f"--old {rev!r}: {done.stderr.strip()}")
+    path = os.path.join(tempfile.mkdtemp(prefix="ab_kernels_"), "extend_attention_old.py")
+    with open(path, "w") as f:
+        f.write(done.stdout)
+    spec = importlib.util.spec_from_file_location("extend_attention_old", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
+    spec.loader.exec_module(module)
+    return module
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--old", required=True, help="the commit whose kernel is A")
+    parser.add_argument("--variants", default="default,baseline")
+    parser.add_argument("--heads", default=workloads.PR_HEADS)
+    parser.add_argument("--head-dim", type=int, default=workloads.PR_HEAD_DIM)
+    parser.add_argument("--dtype", default=workloads.PR_DTYPE, choices=sorted(workloads.DTYPES))
+    parser.add_argument("--n-ctx", default=",".join(map(str, workloads.PR_N_CTX)))
+    parser.add_argument("--windows", default="-1,127,512")
+    parser.add_argument("--pool", default="fragmented", choices=workloads.POOLS)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rep-ms", type=float, default=harness.DEFAULT_REP_MS)
+    args = parser.parse_args(attach_window_values(list(sys.argv[1:] if argv is None else argv)))
+    args.variants = [v for v in args.variants.split(",") if v]
+    unknown = set(args.variants) - set(current.VARIANTS)
+    if unknown:
+        parser.error(f"--variants: {sorted(unknown)} not in {list(current.VARIANTS)}")
+    args.n_ctx = [int(x) for x in args.n_ctx.split(",")]
+    args.windows = [int(x) for x in args.windows.split(",")]
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    versions = {"old": load_kernel_at(args.old).extend_attention_fwd,
+                "new": current.extend_attention_fwd}
+    print(f"{torch.cuda.get_device_name()}: A = {args.old}'s kernel, B = this checkout's; "
+          f"{args.heads} D={args.head_dim} {args.dtype} {args.pool}; medians, L2 flushed")
+    print("| n_ctx | window | variant | A ms | B ms | A / B |\n|---|---|---|---|---|---|")
+    for n_ctx in args.n_ctx:
+        inputs = workloads.make_inputs(*workloads.pr_lengths(n_ctx), heads=args.heads,
+                                       head_dim=args.head_dim, dtype=args.dtype, pool=args.pool,
+                                       device="cuda")
+        for window in args.windows:
+            reference = harness.reference_for(inputs, window)
+            for variant in args.variants:
+                for fwd in versions.values():  # raises VariantIncorrect before any timing
+                    harness.check_variant(inputs, variant, window, reference=reference, fwd=fwd)
+                samples = {name: [] for name in versions}
+                for _ in range(args.rounds):
+                    for name, fwd in versions.items():
+                        call = harness.kernel_call(inputs, variant, window, fwd=fwd)
+                        samples[name] += harness.device_times(call, rep_ms=args.rep_ms / args.rounds)
+                old, new = (statistics.median(samples[name]) for name in versions)
+                print(f"| {n_ctx} | {window} | {variant} | {old * 1e3:.3f} | {new * 1e3:.3f} | "
+                      f"{old / new:.3f}× |", flush=True)
+        del inputs
+        torch.cuda.empty_cache()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
