@@ -27,6 +27,9 @@ INDEX_DTYPES = (torch.int32, torch.int64)
 # The load cache modifiers Triton's ``tl.load`` accepts ("" = none).
 LOAD_CACHE_MODIFIERS = ("", ".ca", ".cg", ".cv")
 LOG2E = 1.4426950408889634
+MAX_GRID_YZ = 65535  # CUDA's limit on a launch grid's y and z extents
+# The launch order of the programs: which grid axis varies fastest (LaunchConfig.grid_order).
+GRID_ORDERS = ("heads", "sequences")
 _LOG2E = tl.constexpr(LOG2E)  # the jit functions may only read constexpr globals
 
 
@@ -47,6 +50,10 @@ class LaunchConfig:
     num_warps: Optional[int] = None
     block_m: Optional[int] = None
     block_n: Optional[int] = None
+    # "heads": a sequence's query heads, then its query blocks, launch next to each other, so
+    # programs in flight share its K/V through L2; "sequences": the upstream kernel's order,
+    # one block of one head across every sequence first.
+    grid_order: Optional[str] = None
     tuned: bool = False
 
     def __post_init__(self):
@@ -61,6 +68,8 @@ class LaunchConfig:
             raise ValueError(f"config.num_stages={self.num_stages!r}: expected an int in [1, 8]")
         if self.num_warps is not None and self.num_warps not in (1, 2, 4, 8, 16):
             raise ValueError(f"config.num_warps={self.num_warps!r}: expected 1, 2, 4, 8 or 16")
+        if self.grid_order is not None and self.grid_order not in GRID_ORDERS:
+            raise ValueError(f"config.grid_order={self.grid_order!r}: expected one of {GRID_ORDERS}")
         for field in ("block_m", "block_n"):
             value = getattr(self, field)
             if value is not None and (not isinstance(value, int) or value < 16 or value > 256
@@ -70,15 +79,17 @@ class LaunchConfig:
     def resolved(self, head_dim: int, windowed: bool = False) -> "LaunchConfig":
         """This config with every ``None`` knob filled in for the head dim and window class."""
         if self.tuned:
-            block_m, block_n, num_warps, num_stages = TUNED_BLOCKS[head_dim, windowed]
+            block_m, block_n, num_warps, num_stages, grid_order = TUNED_BLOCKS[head_dim, windowed]
         else:
             (block_m, block_n, num_warps), num_stages = UPSTREAM_BLOCKS[head_dim], 1
+            grid_order = UNTUNED_GRID_ORDER[windowed]
         return dataclasses.replace(
             self,
             block_m=self.block_m or block_m,
             block_n=self.block_n or block_n,
             num_warps=self.num_warps or num_warps,
             num_stages=self.num_stages or num_stages,
+            grid_order=self.grid_order or grid_order,
         )
 
 
@@ -89,18 +100,20 @@ UPSTREAM_BLOCKS = {
     256: (64, 64, 8),
 }
 
-# (BLOCK_M, BLOCK_N, num_warps, num_stages) per (head dim, windowed), from sweeps on the
-# H100 (docs/MEASUREMENTS.md, 2026-11-24). With a small window each program has only a
-# few tiles, so smaller query blocks (more programs in flight) win; deeper pipelines hide
-# the gathered loads' latency everywhere.
+# (BLOCK_M, BLOCK_N, num_warps, num_stages, grid_order) per (head dim, windowed), from
+# sweeps on the H100 (docs/MEASUREMENTS.md, 2026-11-24 and -25). With a small window each
+# program has only a few tiles, so smaller query blocks (more programs in flight) win;
+# deeper pipelines hide the gathered loads' latency everywhere.
 TUNED_BLOCKS = {
-    (64, False): (128, 64, 4, 3),
-    (64, True): (64, 32, 4, 3),
-    (128, False): (128, 32, 4, 3),
-    (128, True): (64, 64, 4, 3),
-    (256, False): (128, 32, 8, 3),
-    (256, True): (64, 32, 4, 2),
+    (64, False): (128, 64, 4, 3, "heads"),
+    (64, True): (64, 32, 4, 3, "heads"),
+    (128, False): (128, 32, 4, 3, "heads"),
+    (128, True): (64, 64, 4, 3, "heads"),
+    (256, False): (128, 32, 8, 3, "heads"),
+    (256, True): (64, 32, 4, 2, "heads"),
 }
+# The grid order of the untuned variants, per window class (windowed or not).
+UNTUNED_GRID_ORDER = {False: "heads", True: "sequences"}
 # The largest window the windowed tuning was measured with; larger windows count as none.
 TUNED_WINDOW_MAX = 512
 
@@ -134,12 +147,15 @@ def _soft_cap(s, qk_scale, logit_cap):
 
 
 @triton.jit
-def _attend(acc, m_i, l_i, q, k, v, visible, qk_scale, logit_cap,
-            USE_LOGIT_CAP: tl.constexpr, MASKED: tl.constexpr):
+def _attend(acc, m_i, l_i, q, k, v_ptrs, v_in_range, visible, qk_scale, logit_cap,
+            USE_LOGIT_CAP: tl.constexpr, MASKED: tl.constexpr, V_CACHE: tl.constexpr):
     """Fold one key tile into the running softmax state (``m_i`` in the scaled log2 domain).
 
     ``visible`` is applied only when ``MASKED``: tiles that every row sees whole skip the
-    select over the score tile.
+    select over the score tile. The value tile is loaded here, after the scores: without
+    pipelining (``num_stages=1``) the K and V tiles then never sit in shared memory at the
+    same time (48 instead of 64 KiB for ``baseline`` at head dim 128), and V's latency
+    overlaps the softmax. With ``num_stages >= 2`` the pipeliner hoists both loads anyway.
     """
     s = tl.dot(q, k)
     if USE_LOGIT_CAP:
@@ -156,6 +172,7 @@ def _attend(acc, m_i, l_i, q, k, v, visible, qk_scale, logit_cap,
         p = tl.exp2(s * qk_scale - m_new[:, None])
     alpha = tl.exp2(m_i - m_new)
     l_i = l_i * alpha + tl.sum(p, 1)
+    v = tl.load(v_ptrs, mask=v_in_range, other=0.0, cache_modifier=V_CACHE)
     acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)
     return acc, m_new, l_i
 
@@ -175,14 +192,13 @@ def _prefix_tiles(acc, m_i, l_i, q, q_pos, lo, hi, K_buf, V_buf, kv_indices, kv_
                        cache_modifier=INDEX_CACHE).to(tl.int64)
         k = tl.load(K_buf + rows[None, :] * stride_kbt + kv_head * stride_kbh + offs_d[:, None],
                     mask=in_range[None, :], other=0.0, cache_modifier=PREFIX_KV_CACHE)
-        v = tl.load(V_buf + rows[:, None] * stride_vbt + kv_head * stride_vbh + offs_d[None, :],
-                    mask=in_range[:, None], other=0.0, cache_modifier=PREFIX_KV_CACHE)
         # rows past the sequence's end need no mask: their queries are zeros and never stored
         visible = in_range[None, :]
         if USE_WINDOW:
             visible &= (q_pos[:, None] - cols[None, :]) <= sliding_window
-        acc, m_i, l_i = _attend(acc, m_i, l_i, q, k, v, visible, qk_scale, logit_cap,
-                                USE_LOGIT_CAP, MASKED)
+        v_ptrs = V_buf + rows[:, None] * stride_vbt + kv_head * stride_vbh + offs_d[None, :]
+        acc, m_i, l_i = _attend(acc, m_i, l_i, q, k, v_ptrs, in_range[:, None], visible, qk_scale,
+                                logit_cap, USE_LOGIT_CAP, MASKED, PREFIX_KV_CACHE)
     return acc, m_i, l_i
 
 
@@ -199,14 +215,12 @@ def _extend_tiles(acc, m_i, l_i, q, offs_m, lo, hi, K_ext, V_ext, qo_start, kv_h
         k = tl.load(K_ext + (qo_start + cols)[None, :] * stride_kt + kv_head * stride_kh
                     + offs_d[:, None], mask=in_range[None, :], other=0.0,
                     cache_modifier=EXTEND_KV_CACHE)
-        v = tl.load(V_ext + (qo_start + cols)[:, None] * stride_vt + kv_head * stride_vh
-                    + offs_d[None, :], mask=in_range[:, None], other=0.0,
-                    cache_modifier=EXTEND_KV_CACHE)
         visible = in_range[None, :] & (offs_m[:, None] >= cols[None, :])
         if USE_WINDOW:
             visible &= (offs_m[:, None] - cols[None, :]) <= sliding_window
-        acc, m_i, l_i = _attend(acc, m_i, l_i, q, k, v, visible, qk_scale, logit_cap,
-                                USE_LOGIT_CAP, MASKED)
+        v_ptrs = V_ext + (qo_start + cols)[:, None] * stride_vt + kv_head * stride_vh + offs_d[None, :]
+        acc, m_i, l_i = _attend(acc, m_i, l_i, q, k, v_ptrs, in_range[:, None], visible, qk_scale,
+                                logit_cap, USE_LOGIT_CAP, MASKED, EXTEND_KV_CACHE)
     return acc, m_i, l_i
 
 
@@ -227,10 +241,12 @@ def _extend_attention_kernel(
     EXTEND_KV_CACHE: tl.constexpr,
     Q_CACHE: tl.constexpr,
     INDEX_CACHE: tl.constexpr,
+    HEADS_FIRST: tl.constexpr,
 ):
-    seq = tl.program_id(0)
-    head = tl.program_id(1)
-    block = tl.program_id(2)
+    if HEADS_FIRST:
+        head, block, seq = tl.program_id(0), tl.program_id(1), tl.program_id(2)
+    else:
+        seq, head, block = tl.program_id(0), tl.program_id(1), tl.program_id(2)
     kv_head = head // GQA_GROUP
 
     qo_start = tl.load(qo_indptr + seq, cache_modifier=INDEX_CACHE).to(tl.int64)
@@ -310,6 +326,7 @@ def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
         USE_WINDOW=use_window, USE_LOGIT_CAP=use_logit_cap,
         PREFIX_KV_CACHE=config.prefix_kv_cache, EXTEND_KV_CACHE=config.extend_kv_cache,
         Q_CACHE=config.q_cache, INDEX_CACHE=config.index_cache,
+        HEADS_FIRST=config.grid_order == "heads",
     )
 
 
@@ -407,8 +424,20 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
                 raise ValueError(f"kv_indices: rows [{lo}, {hi}] fall outside the pool of {k_buffer.shape[0]} rows")
     if batch == 0 or n_tokens == 0 or max_len_extend == 0:
         return
-
-    grid = (batch, heads_q, triton.cdiv(max_len_extend, cfg.block_m))
+    n_blocks = triton.cdiv(max_len_extend, cfg.block_m)
+    if n_blocks > MAX_GRID_YZ:
+        raise ValueError(f"max_len_extend={max_len_extend}: {n_blocks} query blocks of {cfg.block_m}; "
+                         f"the launch grid holds at most {MAX_GRID_YZ}")
+    if cfg.grid_order == "heads":
+        if batch > MAX_GRID_YZ:
+            raise ValueError(f"qo_indptr: {batch} sequences; the launch grid of "
+                             f"grid_order='heads' holds at most {MAX_GRID_YZ}")
+        grid = (heads_q, n_blocks, batch)
+    else:
+        if heads_q > MAX_GRID_YZ:
+            raise ValueError(f"q_extend: {heads_q} query heads; the launch grid of "
+                             f"grid_order='sequences' holds at most {MAX_GRID_YZ}")
+        grid = (batch, heads_q, n_blocks)
     _extend_attention_kernel[grid](
         q_extend, k_extend, v_extend, o_extend, k_buffer, v_buffer,
         qo_indptr, kv_indptr, kv_indices,

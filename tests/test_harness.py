@@ -217,6 +217,10 @@ def test_sweep_configs_parse_into_launch_configs():
         sweep_blocks.parse_configs("m64x64")
     with pytest.raises(ValueError, match="block_m"):
         sweep_blocks.parse_configs("m48n64w4s2")
+    ordered = sweep_blocks.parse_configs("m64n64w4s2:sequences")["m64n64w4s2:sequences"]
+    assert ordered.grid_order == "sequences"
+    with pytest.raises(ValueError, match="grid_order"):
+        sweep_blocks.parse_configs("m64n64w4s2:diagonal")
 
 
 def test_ab_kernels_checks_another_commits_kernel_with_the_same_harness():

@@ -22,8 +22,11 @@ TOLERANCE = {name: tolerance(DTYPES[name]) for name in DTYPES}
 # Small blocks make tiny shapes cross several query blocks and key tiles, so the masks at
 # tile edges are exercised; the named variants use the per-head-dim defaults.
 SMALL_BLOCKS = LaunchConfig(block_m=16, block_n=16, num_warps=2)
+# The named variants pick the grid order by window class; this one launches heads first
+# whatever the window, so that both orders meet windows and no window.
 SMALL_BLOCKS_CG = LaunchConfig(prefix_kv_cache=".cg", extend_kv_cache=".cg", q_cache=".ca",
-                               index_cache=".ca", block_m=32, block_n=16, num_stages=2, num_warps=4)
+                               index_cache=".ca", block_m=32, block_n=16, num_stages=2, num_warps=4,
+                               grid_order="heads")
 
 
 def run_and_check(prefix_lens, extend_lens, *, heads="4/2", head_dim=64, dtype="fp16",

@@ -136,6 +136,8 @@ def test_unknown_variant_and_bad_knobs(inputs):
         LaunchConfig(block_m=48)
     with pytest.raises(ValueError, match="num_warps"):
         dataclasses.replace(LaunchConfig(), num_warps=3)
+    with pytest.raises(ValueError, match="grid_order"):
+        LaunchConfig(grid_order="diagonal")
 
 
 def test_bad_scalars(inputs):
@@ -151,3 +153,14 @@ def test_validate_false_skips_content_checks_only(inputs):
     rows[0] = 10 ** 6
     expect(inputs, "kv_indices", kv_indices=rows)  # caught when validating
     expect(inputs, "k_extend", k_extend=inputs.k_extend.float(), validate=False)  # metadata still checked
+
+
+def test_grid_limits():
+    # CUDA caps a grid's y and z extents at 65535: refused, not launched wrong. Heads first
+    # (no window) puts the sequences in z; every order puts the query blocks in y or z.
+    many = make_inputs((0,) * (ea.MAX_GRID_YZ + 1), (1,) * (ea.MAX_GRID_YZ + 1), heads="2/1",
+                       head_dim=64, dtype="fp16", device=DEVICE)
+    expect(many, "qo_indptr: 65536 sequences", validate=False, max_len_extend=1)
+    one = make_inputs((0,), (1,), heads="2/1", head_dim=64, dtype="fp16", device=DEVICE)
+    too_long = 128 * (ea.MAX_GRID_YZ + 1)  # a claimed extend longer than any grid: with validate=False
+    expect(one, "max_len_extend=", validate=False, max_len_extend=too_long)
