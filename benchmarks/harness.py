@@ -17,12 +17,19 @@ them alike and ``speedup_vs_baseline`` compares like with like.
 
 Timed calls skip the launcher's content checks (``validate=False``): those read tensors back
 to the host, a device sync inside the timed region. The checked call keeps them.
+
+Fingerprints. A checked variant's output is summarized by ``output_fingerprint``: integer
+sums of its raw bits, per token row and per (head, dim) column, hashed. The kernel is
+deterministic, so another process that runs the same variant on the same inputs (asv's
+``time_extend``, benchmarks/extend_grid.py) proves it computes exactly what was checked by
+matching the fingerprint, without the reference's cost.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import itertools
 import math
 import statistics
@@ -93,6 +100,7 @@ class PointResult:
     correct: bool
     error: float  # relative error of the checked rows; NaN when the call did not run
     failure: Optional[str] = None  # why the variant was not timed
+    fingerprint: Optional[str] = None  # output_fingerprint of the checked output
 
 
 def tolerance(dtype: torch.dtype) -> float:
@@ -177,6 +185,20 @@ def check_variant(inputs: ExtendInputs, variant: str, window: int, *,
     return error
 
 
+def output_fingerprint(out: torch.Tensor) -> str:
+    """A digest of ``out``'s exact bits: int64 sums of its 16-bit words per token row and per
+    (head, dim) column, hashed. Integer sums do not depend on the reduction's order, so equal
+    bits give equal fingerprints on any run; a changed value changes a row sum."""
+    if out.element_size() != 2:
+        raise ValueError(f"out: dtype {out.dtype}; expected a 16-bit float output")
+    words = out.view(torch.int16)
+    digest = hashlib.sha256()
+    digest.update(repr((tuple(out.shape), str(out.dtype))).encode())
+    digest.update(words.sum(dim=(1, 2), dtype=torch.int64).cpu().numpy().tobytes())
+    digest.update(words.sum(dim=0, dtype=torch.int64).cpu().numpy().tobytes())
+    return digest.hexdigest()
+
+
 def kernel_call(inputs: ExtendInputs, config: Union[str, kernels.LaunchConfig], window: int, *,
                 validate: bool = False, fwd: Optional[Callable] = None) -> Callable[[], None]:
     """A no-argument call of the kernel on ``inputs``; by default without the syncing checks.
@@ -218,13 +240,13 @@ def measure_point(inputs: ExtendInputs, window: int, variants: Sequence[str], *,
                   overrides: Optional[Mapping[str, kernels.LaunchConfig]] = None,
                   rounds: int = DEFAULT_ROUNDS, rep_ms: float = DEFAULT_REP_MS,
                   warmup_ms: float = DEFAULT_WARMUP_MS,
-                  sequences: Optional[Sequence[int]] = None) -> Dict[str, PointResult]:
+                  sequences: Optional[Sequence[int]] = None, timed: bool = True) -> Dict[str, PointResult]:
     """Check, then time, every variant at one point; baseline first and always included.
 
     ``overrides`` maps some of the names to the LaunchConfig to run under that name.
     ``rep_ms`` is each variant's timed budget, split over ``rounds`` interleaved rounds.
     A variant that fails its check is returned with ``correct=False``, its ``failure`` and
-    NaN timings.
+    NaN timings. ``timed=False`` checks only: every timing field is NaN.
     """
     _require_cuda(inputs)
     if isinstance(variants, str):
@@ -243,40 +265,44 @@ def measure_point(inputs: ExtendInputs, window: int, variants: Sequence[str], *,
     del reference  # its float64 rows would otherwise sit in device memory through the timing
 
     launches = {name: kernel_call(inputs, configs[name], window) for name in names
-                if checks[name][1] is None}
+                if checks[name][2] is None and timed}
     samples = _interleaved_samples(launches, rounds=rounds, rep_ms=rep_ms, warmup_ms=warmup_ms)
     peaks = {name: _peak_memory_mb(launch) for name, launch in launches.items()}
     baseline_s = statistics.median(samples[BASELINE]) if BASELINE in samples else math.nan
     cost = inputs.cost(window)
     results = {}
     for name in names:
-        error, failure = checks[name]
-        if failure is not None:
-            results[name] = _untimed(error, failure)
+        error, fingerprint, failure = checks[name]
+        if name not in samples:
+            results[name] = _untimed(error, fingerprint, failure)
             continue
         seconds = statistics.median(samples[name])
         results[name] = PointResult(
             seconds=seconds, samples=tuple(samples[name]),
             tflops=cost.flops / seconds / 1e12, gbps=cost.bytes / seconds / 1e9,
             speedup_vs_baseline=baseline_s / seconds, peak_memory_mb=peaks[name],
-            correct=True, error=error)
+            correct=True, error=error, fingerprint=fingerprint)
     return results
 
 
-def _checked(inputs, name, config, window, reference) -> Tuple[float, Optional[str]]:
-    """(relative error, None) for a correct variant; (error or NaN, why) for one that is not."""
+def _checked(inputs, name, config, window, reference) -> Tuple[float, Optional[str], Optional[str]]:
+    """(relative error, output fingerprint, None) for a correct variant; (error or NaN, None,
+    why) for one that is not."""
     try:
-        return check_variant(inputs, name, window, reference=reference, config=config), None
+        error = check_variant(inputs, name, window, reference=reference, config=config)
+        return error, output_fingerprint(inputs.o_extend), None
     except VariantIncorrect as wrong:
-        return wrong.error, str(wrong)
+        return wrong.error, None, str(wrong)
     except OutOfResources as too_big:  # e.g. an override whose tiles exceed shared memory
-        return math.nan, f"variant {name!r} at window={window}: does not launch: {too_big}"
+        return math.nan, None, f"variant {name!r} at window={window}: does not launch: {too_big}"
 
 
-def _untimed(error: float, failure: str) -> PointResult:
+def _untimed(error: float, fingerprint: Optional[str], failure: Optional[str]) -> PointResult:
+    """A variant not timed: it failed (``failure``), or the point was checked only."""
     nan = math.nan
     return PointResult(seconds=nan, samples=(), tflops=nan, gbps=nan, speedup_vs_baseline=nan,
-                       peak_memory_mb=nan, correct=False, error=error, failure=failure)
+                       peak_memory_mb=nan, correct=failure is None, error=error, failure=failure,
+                       fingerprint=fingerprint)
 
 
 def _interleaved_samples(launches: Mapping[str, Callable[[], None]], *, rounds: int,

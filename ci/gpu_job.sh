@@ -7,6 +7,10 @@
 #                                       `asv --skip-existing-commits HEAD~8..HEAD` (history)
 #   bash ci/gpu_job.sh agreement        `asv run HEAD^!`, then the PR matrix's times checked
 #                                       against triton.testing.do_bench (ci/timing_agreement.py)
+#   bash ci/gpu_job.sh protocol ARGS    the gate's A/A and A/B pairs in one interleaved session
+#                                       (ci/gate_protocol.py ARGS: --pair NAME=A:B ... --bench RE);
+#                                       its results stay apart, in $OUT/protocol-results.tgz
+#   bash ci/gpu_job.sh find RANGE RE    `asv find RANGE RE`: bisection, nothing saved
 # What must be kept is written under $OUT (default: ./gpu-out); commit it from there.
 # The asv modes need asv (else the wheels in .whl/: ci/fetch_wheels.sh) and the git history
 # (else .bundle/repo.bundle: ci/prepare_device.sh); they stop asv in time to pack the results
@@ -44,6 +48,39 @@ asv_job() {
     run_asv run --machine "$MACHINE" --record-samples --show-stderr --durations all "$@"
 }
 
+# a copy of the config whose results go to a folder of their own, not into results/
+asv_side_config() {
+    local results=$1
+    $PY - "$ASV_CONFIG" "$results" <<'EOF2' || return 1
+import json, sys
+with open(sys.argv[1]) as f:
+    conf = json.load(f)
+conf["results_dir"] = sys.argv[2]
+with open("asv.side.conf.json", "w") as f:
+    json.dump(conf, f, indent=4)
+EOF2
+}
+
+protocol_job() {
+    source ci/asv_env.sh
+    asv_prepare "$MACHINE" || return 1
+    asv_side_config "$ASV_WORK/protocol-results" || return 1
+    local left=$((DEADLINE_S - SECONDS)) status
+    # the reports travel inside the archive: the device tool brings back 8 files at most
+    timeout -s INT -k 20 "$left" $PY ci/gate_protocol.py --config asv.side.conf.json \
+        --repo "$ASV_REPO" --machine "$MACHINE" --out "$ASV_WORK/protocol-results/reports" "$@"
+    status=$?
+    cp "$ASV_WORK/protocol-results/reports/protocol.md" "$OUT/" 2>/dev/null
+    tar -czf "$OUT/protocol-results.tgz" -C "$ASV_WORK" protocol-results || status=1
+    return "$status"
+}
+
+find_job() {
+    source ci/asv_env.sh
+    asv_prepare "$MACHINE" || return 1
+    run_asv find --machine "$MACHINE" --skip-save --show-stderr "$@"
+}
+
 agreement_job() {
     asv_job HEAD^!
     local status=$? commit src="$ASV_WORK/commit-src"
@@ -71,7 +108,10 @@ case "$mode" in
         status=${PIPESTATUS[0]}
         source ci/asv_env.sh && asv_pack_results "$OUT" || status=1
         exit "$status" ;;
+    protocol|find)
+        "${mode}_job" "$@" 2>&1 | tee "$OUT/$mode.log"
+        exit "${PIPESTATUS[0]}" ;;
     *)
-        echo "usage: bash ci/gpu_job.sh tests|bench|asv|agreement [ARGS]" >&2
+        echo "usage: bash ci/gpu_job.sh tests|bench|asv|agreement|protocol|find [ARGS]" >&2
         exit 2 ;;
 esac

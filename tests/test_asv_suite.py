@@ -26,7 +26,9 @@ from asv.runner import BenchmarkResult
 
 import kernels
 from benchmarks import bench_ceilings, bench_codegen, bench_extend, device_clock, extend_grid, workloads
+from benchmarks import harness
 from ci import asv_host_packages, import_gpu_results, timing_agreement
+from conftest import DEVICE
 
 REPO = Path(__file__).resolve().parents[1]
 EXTEND_CLASSES = [cls for _, cls in inspect.getmembers(bench_extend, inspect.isclass)
@@ -181,6 +183,57 @@ def test_time_extend_is_timed_by_the_device_clock_one_call_a_sample():
     assert bench_extend.PRMatrix.time_extend.setup is extend_grid.prepare_timed_call
     source = inspect.getsource(bench_extend._ExtendBenchmark.time_extend)
     assert len(source.strip().splitlines()) == 2  # def + one line
+
+
+def test_the_timed_call_is_the_checked_output_or_is_checked_again(monkeypatch):
+    """time_extend's setup: the checked bits skip the reference; other bits are checked."""
+    prefix, extend = (9, 0, 30), (12, 5, 20)
+    point = (64, 8, "4/2", 64, "fp16", "fragmented", "cg")
+    monkeypatch.setattr(extend_grid, "make_inputs",
+                        lambda *args, **kwargs: workloads.make_inputs(*args, **{**kwargs, "device": DEVICE}))
+    inputs = workloads.make_inputs(prefix, extend, heads="4/2", head_dim=64, dtype="fp16",
+                                   pool="fragmented", device=DEVICE)
+    kernels.extend_attention_fwd(*inputs.args, sliding_window_size=8, config="cg")
+    checked = harness.output_fingerprint(inputs.o_extend)
+    rechecked = []
+    real_check = harness.check_variant
+    monkeypatch.setattr(harness, "check_variant",
+                        lambda *args, **kwargs: rechecked.append(args[1]) or real_check(*args, **kwargs))
+
+    def measured(fingerprint):
+        numbers = {"correct": True, "failure": None, "fingerprint": fingerprint}
+        return {"lengths": {64: (prefix, extend)}, "variants": ["cg"], "points": {point[:-1]: {"cg": numbers}}}
+
+    extend_grid._checked_call(measured(checked), point)()
+    assert rechecked == []
+    extend_grid._checked_call(measured("other bits"), point)()
+    assert rechecked == ["cg"]
+    wrong = kernels.extend_attention_fwd
+    monkeypatch.setattr(kernels, "extend_attention_fwd",
+                        lambda *args, sliding_window_size, **kwargs: wrong(*args, sliding_window_size=3, **kwargs))
+    with pytest.raises(harness.VariantIncorrect):
+        extend_grid._checked_call(measured(checked), point)
+
+
+def test_setup_caches_check_without_timing_when_asked(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(extend_grid, "make_inputs", lambda *args, **kwargs: None)
+    asked = []
+    monkeypatch.setattr(harness, "measure_point",
+                        lambda inputs, window, variants, **kwargs: asked.append(kwargs["timed"]) or {})
+    params = extend_grid.extend_params(n_ctx=[64], window=[-1], heads=["4/2"], head_dim=[64],
+                                       dtype=["fp16"], pool=["contiguous"], variant=[])
+    extend_grid.measure_grid(params, workloads.pr_lengths)
+    monkeypatch.setenv(extend_grid.SETUP_TIMING_ENV, "0")
+    extend_grid.measure_grid(params, workloads.pr_lengths)
+    assert asked == [True, False]
+
+
+def test_triton_start_up_is_done_at_import():
+    """What Triton's first launch hashes is cached before asv forks the points."""
+    from triton.runtime.cache import triton_key
+    assert triton_key.cache_info().currsize == 1
+    assert "triton.experimental.gluon.nvidia.hopper" in sys.modules
 
 
 # ---------------------------------------------------------------- asv, end to end

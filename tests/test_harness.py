@@ -139,6 +139,33 @@ def test_measure_point_reports_a_failed_variant_untimed(inputs, monkeypatch):
     assert math.isnan(cg.seconds) and math.isnan(cg.speedup_vs_baseline) and cg.samples == ()
 
 
+def test_output_fingerprint_sees_every_bit():
+    out = torch.randn(40, 4, 64, dtype=torch.float16)
+    fingerprint = harness.output_fingerprint(out)
+    assert harness.output_fingerprint(out.clone()) == fingerprint
+    one_ulp = out.clone()
+    one_ulp.view(torch.int16)[17, 2, 5] += 1
+    assert harness.output_fingerprint(one_ulp) != fingerprint
+    swapped = out[[1, 0, *range(2, 40)]]  # the same values, two rows exchanged
+    assert harness.output_fingerprint(swapped) != fingerprint
+    with pytest.raises(ValueError, match="out: dtype torch.float32"):
+        harness.output_fingerprint(out.float())
+
+
+def test_measure_point_checks_only_when_untimed(inputs, monkeypatch):
+    def no_timing(*args, **kwargs):
+        raise AssertionError("timed although timed=False")
+
+    monkeypatch.setattr(harness, "_require_cuda", lambda inputs=None: None)
+    monkeypatch.setattr(harness, "device_times", no_timing)
+    monkeypatch.setattr(harness, "_peak_memory_mb", no_timing)
+    results = harness.measure_point(inputs, WINDOW, ["cg"], timed=False)
+    for result in results.values():
+        assert result.correct and result.failure is None and math.isnan(result.seconds)
+    kernels.extend_attention_fwd(*inputs.args, sliding_window_size=WINDOW, config="cg")
+    assert results["cg"].fingerprint == harness.output_fingerprint(inputs.o_extend)
+
+
 def test_config_override_parses_into_a_launch_config():
     name, config = quick_bench.parse_config_override("default:block_m=64,num_warps=4,q_cache=.cg")
     assert name == "default"
