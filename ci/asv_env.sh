@@ -31,7 +31,15 @@ asv_tools() {
 }
 
 asv_config() {
-    if git rev-parse -q --verify 'HEAD^{commit}' >/dev/null 2>&1; then
+    # The checkout's own history, unless a carried bundle holds commits it lacks: a copy's
+    # .git may be older than its working tree (seen on the device machine on 2026-11-25:
+    # its .git stopped at an earlier session's commit, and asv measured that one).
+    local bundle_head=""
+    if [ -f .bundle/repo.bundle ]; then
+        bundle_head=$(git bundle list-heads .bundle/repo.bundle HEAD 2>/dev/null | cut -d' ' -f1)
+    fi
+    if git rev-parse -q --verify 'HEAD^{commit}' >/dev/null 2>&1 &&
+            { [ -z "$bundle_head" ] || git cat-file -e "$bundle_head^{commit}" 2>/dev/null; }; then
         ASV_CONFIG=asv.conf.json ASV_REPO=.
         return 0
     fi
