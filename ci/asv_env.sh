@@ -2,12 +2,13 @@
 # that reaches no package registry and has no git history (the H100 machine). Defines:
 #   asv_prepare MACHINE   tools, PATH, config and machine registration; sets ASV (the command)
 #                         and ASV_REPO (the git repository asv reads the commits from)
+#   asv_config_copy SRC DST KEY VALUE   a copy of an asv config with one setting changed
 #   asv_pack_results OUT  the results folder as one file, OUT/asv-results.tgz
 #
 # What it does where asv is not installed: installs the wheels carried in .whl/
 # (ci/fetch_wheels.sh) into a folder of their own, for the asv process only, and points
 # pip at .whl/ alone, so that asv can make its benchmark environment offline. Where the
-# checkout has no git objects (a copy without .git's history), asv reads the history from
+# checkout lacks the carried bundle's HEAD (no .git history, or a stale one), asv reads it from
 # .bundle/repo.bundle (ci/prepare_device.sh) through a config of its own,
 # asv.device.conf.json, that differs from asv.conf.json only in "repo".
 
@@ -50,15 +51,22 @@ asv_config() {
     fi
     rm -rf "$ASV_WORK/repo.git"
     git clone -q --bare .bundle/repo.bundle "$ASV_WORK/repo.git" || return 1
-    $PY - "$ASV_WORK/repo.git" <<'EOF' || return 1
+    asv_config_copy asv.conf.json asv.device.conf.json repo "$ASV_WORK/repo.git" || return 1
+    ASV_CONFIG=asv.device.conf.json ASV_REPO="$ASV_WORK/repo.git"
+}
+
+# asv_config_copy SRC DST KEY VALUE: the asv config SRC with one setting changed, as DST
+# (in the repository root, where the config's {conf_dir} must stay)
+asv_config_copy() {
+    $PY - "$@" <<'EOF'
 import json, sys
-with open("asv.conf.json") as f:
+src, dst, key, value = sys.argv[1:]
+with open(src) as f:
     conf = json.load(f)
-conf["repo"] = sys.argv[1]
-with open("asv.device.conf.json", "w") as f:
+conf[key] = value
+with open(dst, "w") as f:
     json.dump(conf, f, indent=4)
 EOF
-    ASV_CONFIG=asv.device.conf.json ASV_REPO="$ASV_WORK/repo.git"
 }
 
 asv_prepare() {

@@ -48,23 +48,11 @@ asv_job() {
     run_asv run --machine "$MACHINE" --record-samples --show-stderr --durations all "$@"
 }
 
-# a copy of the config whose results go to a folder of their own, not into results/
-asv_side_config() {
-    local results=$1
-    $PY - "$ASV_CONFIG" "$results" <<'EOF2' || return 1
-import json, sys
-with open(sys.argv[1]) as f:
-    conf = json.load(f)
-conf["results_dir"] = sys.argv[2]
-with open("asv.side.conf.json", "w") as f:
-    json.dump(conf, f, indent=4)
-EOF2
-}
-
 protocol_job() {
     source ci/asv_env.sh
     asv_prepare "$MACHINE" || return 1
-    asv_side_config "$ASV_WORK/protocol-results" || return 1
+    # its own results folder: the protocol's scratch commits stay out of results/
+    asv_config_copy "$ASV_CONFIG" asv.side.conf.json results_dir "$ASV_WORK/protocol-results" || return 1
     local left=$((DEADLINE_S - SECONDS)) status
     # the reports travel inside the archive: the device tool brings back 8 files at most
     timeout -s INT -k 20 "$left" $PY ci/gate_protocol.py --config asv.side.conf.json \
