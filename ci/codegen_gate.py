@@ -1,9 +1,10 @@
 #!/usr/bin/env python
 """The codegen gate: what the compiler makes of each variant for sm_90, checked without a GPU.
 
-Every variant in ``kernels.VARIANTS`` is compiled for each head dim, without and with a
-sliding window (the tuned ``default`` picks other blocks for a window), bf16 for sm_90, and
-compared with the checked-in ``ci/codegen_baseline.json``. The gate fails when
+Every variant in ``kernels.VARIANTS`` is compiled for each head dim and shape class: no
+window with long extends, with short ones (only where that picks other blocks: the tuned
+``default``), and a sliding window; bf16 for sm_90, compared with the checked-in
+``ci/codegen_baseline.json``. The gate fails when
 
 * spills appear or grow (the per-thread stack frame),
 * the occupancy drops: the registers per thread (or the shared memory) cross a step, so
@@ -47,7 +48,7 @@ if __name__ == "__main__":
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import triton  # noqa: E402
 
-from kernels import SUPPORTED_HEAD_DIMS, VARIANTS  # noqa: E402
+from kernels import SUPPORTED_HEAD_DIMS, VARIANTS, resolve_config  # noqa: E402
 from kernels.codegen import compile_for_target  # noqa: E402
 
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
@@ -109,23 +110,26 @@ def asks_for_cg(variant: str) -> bool:
 
 # ---------------------------------------------------------------- comparison
 
-WINDOWS = {"none": False, "sliding": True}
+# --window's names for the shape classes of kernels.extend_attention.SHAPE_CLASSES, and
+# the suffix of each one's key in the baseline file
+WINDOWS = {"none": "long", "short": "short", "sliding": "windowed"}
+_KEY_SUFFIX = {"long": "", "short": "-short", "windowed": "-window"}
 
 
 class Case(NamedTuple):
-    """One compile: a variant at a head dim, without or with a sliding window."""
+    """One compile: a variant at a head dim, in a shape class."""
 
     variant: str
     head_dim: int
-    windowed: bool = False
+    shape: str = "long"
 
     @property
     def key(self) -> str:
-        """Its key under the variant in the baseline file: "128" or "128-window"."""
-        return f"{self.head_dim}-window" if self.windowed else str(self.head_dim)
+        """Its key under the variant in the baseline file: "128", "128-short" or "128-window"."""
+        return f"{self.head_dim}{_KEY_SUFFIX[self.shape]}"
 
     def __str__(self) -> str:
-        return f"{self.variant} head_dim {self.head_dim}{' window' if self.windowed else ''}"
+        return f"{self.variant} head_dim {self.head_dim}{' ' + self.shape if self.shape != 'long' else ''}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,7 +238,7 @@ def compile_entry(case: Case) -> Tuple[Optional[dict], str]:
     """The compiler's figures for one case, or None and the first line of its error."""
     try:
         report = compile_for_target(case.variant, head_dim=case.head_dim, dtype=DTYPE, arch=ARCH,
-                                    use_window=case.windowed)
+                                    shape=case.shape)
     except Exception as err:  # a kernel that no longer compiles fails the gate, named
         return None, _one_line(err)
     return {field: getattr(report, field) for field in FIELDS}, ""
@@ -276,14 +280,14 @@ COLUMNS = (
 
 
 def report(findings: Sequence[Finding], baseline_toolchain: Optional[dict]) -> str:
+    names = {shape: name for name, shape in WINDOWS.items()}
     header = ["variant", "head_dim", "window", *(name for name, _ in COLUMNS), "verdict"]
     lines = ["### Codegen gate (bf16, sm_90; baseline → now)", "",
              "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for f in findings:
         verdict = "**FAIL**" if f.failures else "ok"
         changes = (_change(f.baseline, f.current, value) for _, value in COLUMNS)
-        window = "sliding" if f.case.windowed else "none"
-        cells = [f.case.variant, str(f.case.head_dim), window, *changes, verdict]
+        cells = [f.case.variant, str(f.case.head_dim), names[f.case.shape], *changes, verdict]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     for f in findings:
@@ -300,9 +304,16 @@ def report(findings: Sequence[Finding], baseline_toolchain: Optional[dict]) -> s
 
 # ---------------------------------------------------------------- command line
 
+def _compiles_apart(case: Case) -> bool:
+    """False for a short-extend case that resolves to its long case's config (the same compile)."""
+    return case.shape != "short" or (resolve_config(case.variant, case.head_dim, "short")
+                                     != resolve_config(case.variant, case.head_dim, "long"))
+
+
 def selection(variants: Sequence[str], head_dims: Sequence[int], windows: Sequence[str]) -> List[Case]:
-    return [Case(v, d, WINDOWS[w]) for v in (variants or VARIANTS)
-            for d in (head_dims or SUPPORTED_HEAD_DIMS) for w in (windows or WINDOWS)]
+    cases = [Case(v, d, WINDOWS[w]) for v in (variants or VARIANTS)
+             for d in (head_dims or SUPPORTED_HEAD_DIMS) for w in (windows or WINDOWS)]
+    return [case for case in cases if _compiles_apart(case)]
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
@@ -314,7 +325,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     p.add_argument("--head-dim", action="append", default=[], type=int, choices=SUPPORTED_HEAD_DIMS,
                    help="only this head dim; repeatable (default: all)")
     p.add_argument("--window", action="append", default=[], choices=sorted(WINDOWS),
-                   help="only without (none) or with (sliding) a window; repeatable (default: both)")
+                   help="only without a window, long (none) or short (short) extends, or with "
+                        "one (sliding); repeatable (default: all three)")
     return p.parse_args(argv)
 
 

@@ -24,8 +24,8 @@ from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 from triton.runtime.jit import JITFunction
 
-from .extend_attention import (LaunchConfig, SUPPORTED_HEAD_DIMS, _extend_attention_kernel,
-                               kernel_constexprs, resolve_config)
+from .extend_attention import (LaunchConfig, SHAPE_CLASSES, SUPPORTED_HEAD_DIMS,
+                               _extend_attention_kernel, kernel_constexprs, resolve_config)
 
 _TRITON_DTYPES = {"bf16": "bf16", "fp16": "fp16", "bfloat16": "bf16", "float16": "fp16"}
 _POINTERS = ("Q", "K_ext", "V_ext", "O", "K_buf", "V_buf")
@@ -71,14 +71,21 @@ def _signature(dtype: str) -> dict:
 
 @functools.lru_cache(maxsize=None)
 def compile_for_target(config: Union[str, LaunchConfig] = "default", *, head_dim: int = 128,
-                       dtype: str = "bf16", gqa_group: int = 8, use_window: bool = False,
+                       dtype: str = "bf16", gqa_group: int = 8, shape: str = "long",
                        use_logit_cap: bool = False, arch: int = 90) -> CodegenReport:
-    """Compile one variant for ``sm_{arch}`` and report registers, stack, shared memory and loads."""
+    """Compile one variant for ``sm_{arch}`` and report registers, stack, shared memory and loads.
+
+    ``shape`` is the call's shape class (``SHAPE_CLASSES``): it picks the tuned blocks, and
+    "windowed" compiles the sliding-window code.
+    """
     if head_dim not in SUPPORTED_HEAD_DIMS:
         raise ValueError(f"head_dim={head_dim}: expected one of {SUPPORTED_HEAD_DIMS}")
     if dtype not in _TRITON_DTYPES:
         raise ValueError(f"dtype={dtype!r}: expected one of {sorted(_TRITON_DTYPES)}")
-    cfg = resolve_config(config, head_dim, use_window)
+    if shape not in SHAPE_CLASSES:
+        raise ValueError(f"shape={shape!r}: expected one of {SHAPE_CLASSES}")
+    cfg = resolve_config(config, head_dim, shape)
+    use_window = shape == "windowed"
     options = dict(head_dim=head_dim, dtype=dtype, gqa_group=gqa_group, use_window=use_window,
                    use_logit_cap=use_logit_cap, arch=arch)
     if not isinstance(_extend_attention_kernel, JITFunction):

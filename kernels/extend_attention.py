@@ -37,8 +37,8 @@ _LOG2E = tl.constexpr(LOG2E)  # the jit functions may only read constexpr global
 class LaunchConfig:
     """Every knob of one launch.
 
-    Knobs left ``None`` are filled per head dim (and, when ``tuned``, per window class):
-    from ``UPSTREAM_BLOCKS`` with ``num_stages=1`` (the upstream kernel's choice) or, with
+    Knobs left ``None`` are filled per head dim and shape class (``shape_class``): from
+    ``UPSTREAM_BLOCKS`` with ``num_stages=1`` (the upstream kernel's choice) or, with
     ``tuned=True``, from ``TUNED_BLOCKS``, measured on the H100.
     """
 
@@ -54,6 +54,8 @@ class LaunchConfig:
     # programs in flight share its K/V through L2; "sequences": the upstream kernel's order,
     # one block of one head across every sequence first.
     grid_order: Optional[str] = None
+    # load each prefix tile's pool rows one tile ahead, so that the gathers pipeline
+    prefetch_indices: Optional[bool] = None
     tuned: bool = False
 
     def __post_init__(self):
@@ -70,19 +72,25 @@ class LaunchConfig:
             raise ValueError(f"config.num_warps={self.num_warps!r}: expected 1, 2, 4, 8 or 16")
         if self.grid_order is not None and self.grid_order not in GRID_ORDERS:
             raise ValueError(f"config.grid_order={self.grid_order!r}: expected one of {GRID_ORDERS}")
+        if self.prefetch_indices is not None and not isinstance(self.prefetch_indices, bool):
+            raise ValueError(f"config.prefetch_indices={self.prefetch_indices!r}: expected a bool")
         for field in ("block_m", "block_n"):
             value = getattr(self, field)
             if value is not None and (not isinstance(value, int) or value < 16 or value > 256
                                       or value & (value - 1)):
                 raise ValueError(f"config.{field}={value!r}: expected a power of two in [16, 256]")
 
-    def resolved(self, head_dim: int, windowed: bool = False) -> "LaunchConfig":
-        """This config with every ``None`` knob filled in for the head dim and window class."""
+    def resolved(self, head_dim: int, shape: str = "long") -> "LaunchConfig":
+        """This config with every ``None`` knob filled in for the head dim and shape class."""
+        if shape not in SHAPE_CLASSES:
+            raise ValueError(f"shape={shape!r}: expected one of {SHAPE_CLASSES}")
         if self.tuned:
-            block_m, block_n, num_warps, num_stages, grid_order = TUNED_BLOCKS[head_dim, windowed]
+            (block_m, block_n, num_warps, num_stages, grid_order,
+             prefetch_indices) = TUNED_BLOCKS[head_dim, shape]
         else:
+            # the upstream kernel's structure: indices loaded in the tile that uses them
             (block_m, block_n, num_warps), num_stages = UPSTREAM_BLOCKS[head_dim], 1
-            grid_order = UNTUNED_GRID_ORDER[windowed]
+            grid_order, prefetch_indices = UNTUNED_GRID_ORDER[shape], False
         return dataclasses.replace(
             self,
             block_m=self.block_m or block_m,
@@ -90,6 +98,8 @@ class LaunchConfig:
             num_warps=self.num_warps or num_warps,
             num_stages=self.num_stages or num_stages,
             grid_order=self.grid_order or grid_order,
+            prefetch_indices=(prefetch_indices if self.prefetch_indices is None
+                              else self.prefetch_indices),
         )
 
 
@@ -100,27 +110,41 @@ UPSTREAM_BLOCKS = {
     256: (64, 64, 8),
 }
 
-# (BLOCK_M, BLOCK_N, num_warps, num_stages, grid_order) per (head dim, windowed), from
-# sweeps on the H100 (docs/MEASUREMENTS.md, 2026-11-24 and -25). With a small window each
-# program has only a few tiles, so smaller query blocks (more programs in flight) win;
-# deeper pipelines hide the gathered loads' latency everywhere.
-TUNED_BLOCKS = {
-    (64, False): (128, 64, 4, 3, "heads"),
-    (64, True): (64, 32, 4, 3, "heads"),
-    (128, False): (128, 32, 4, 3, "heads"),
-    (128, True): (64, 64, 4, 3, "heads"),
-    (256, False): (128, 32, 8, 3, "heads"),
-    (256, True): (64, 32, 4, 2, "heads"),
-}
-# The grid order of the untuned variants, per window class (windowed or not).
-UNTUNED_GRID_ORDER = {False: "heads", True: "sequences"}
+# The shape classes a call falls in (``shape_class``): a small sliding window, or none (or a
+# larger one) with short or long extends.
+SHAPE_CLASSES = ("windowed", "short", "long")
 # The largest window the windowed tuning was measured with; larger windows count as none.
 TUNED_WINDOW_MAX = 512
+# The longest extend from which a call counts as long: the 8-warp blocks of the long class
+# lose to 4-warp ones below it at head dim 128 (n_ctx 2048 of the PR lengths, extends up to
+# 1023: -3%; n_ctx 1024: -9%), and win above (n_ctx 4096: +9%).
+LONG_EXTEND_MIN = 1024
+
+# (BLOCK_M, BLOCK_N, num_warps, num_stages, grid_order, prefetch_indices) per (head dim,
+# shape class), from sweeps on the H100 (docs/MEASUREMENTS.md, 2026-11-24 and -25). With a
+# small window each program has only a few tiles, so smaller query blocks (more programs in
+# flight) win and prefetching the indices has little to hide; without one, the prefetch
+# lets the gathers pipeline, and for long extends larger key tiles then pay off.
+TUNED_BLOCKS = {
+    (64, "windowed"): (64, 32, 4, 3, "heads", False),
+    (64, "short"): (128, 64, 4, 3, "heads", True),
+    (64, "long"): (128, 64, 4, 3, "heads", True),
+    (128, "windowed"): (64, 64, 4, 2, "heads", True),
+    (128, "short"): (128, 32, 4, 3, "heads", False),
+    (128, "long"): (128, 64, 8, 3, "heads", True),
+    (256, "windowed"): (64, 32, 4, 2, "heads", False),
+    (256, "short"): (128, 64, 8, 2, "heads", True),
+    (256, "long"): (128, 64, 8, 2, "heads", True),
+}
+# The grid order of the untuned variants, per shape class.
+UNTUNED_GRID_ORDER = {"windowed": "sequences", "short": "heads", "long": "heads"}
 
 
-def is_windowed(sliding_window_size: int) -> bool:
-    """Whether a call falls in the small-window class of ``TUNED_BLOCKS``."""
-    return 0 < sliding_window_size <= TUNED_WINDOW_MAX
+def shape_class(sliding_window_size: int, max_len_extend: int) -> str:
+    """The row of ``TUNED_BLOCKS`` (and of ``UNTUNED_GRID_ORDER``) a call takes."""
+    if 0 < sliding_window_size <= TUNED_WINDOW_MAX:
+        return "windowed"
+    return "long" if max_len_extend >= LONG_EXTEND_MIN else "short"
 
 
 VARIANTS: Mapping[str, LaunchConfig] = {
@@ -182,14 +206,33 @@ def _prefix_tiles(acc, m_i, l_i, q, q_pos, lo, hi, K_buf, V_buf, kv_indices, kv_
                   kv_head, stride_kbt, stride_kbh, stride_vbt, stride_vbh, qk_scale, logit_cap,
                   sliding_window, BLOCK_N: tl.constexpr, HEAD_DIM: tl.constexpr,
                   USE_WINDOW: tl.constexpr, USE_LOGIT_CAP: tl.constexpr, MASKED: tl.constexpr,
-                  PREFIX_KV_CACHE: tl.constexpr, INDEX_CACHE: tl.constexpr):
-    """Prefix keys [lo, hi), a tile at a time, gathered row by row through kv_indices."""
+                  PREFIX_KV_CACHE: tl.constexpr, INDEX_CACHE: tl.constexpr,
+                  PREFETCH_INDICES: tl.constexpr):
+    """Prefix keys [lo, hi), a tile at a time, gathered row by row through kv_indices.
+
+    With ``PREFETCH_INDICES`` each iteration loads the next tile's pool rows, so the K/V
+    gathers depend on a value carried from the previous iteration instead of on a load in
+    their own. Triton 3.6's pipeliner then issues the gathers ``num_stages - 1`` tiles ahead;
+    with the index load in the same iteration it pipelines that load instead and waits for
+    every copy at the top of each iteration (``cp.async.wait_group 0``), exposing the
+    gathers' latency.
+    """
     offs_d = tl.arange(0, HEAD_DIM)
+    if PREFETCH_INDICES:
+        first = lo + tl.arange(0, BLOCK_N)
+        next_rows = tl.load(kv_indices + kv_start + first, mask=first < len_prefix, other=0,
+                            cache_modifier=INDEX_CACHE)
     for start_n in range(lo, hi, BLOCK_N):
         cols = start_n + tl.arange(0, BLOCK_N)
         in_range = cols < len_prefix
-        rows = tl.load(kv_indices + kv_start + cols, mask=in_range, other=0,
-                       cache_modifier=INDEX_CACHE).to(tl.int64)
+        if PREFETCH_INDICES:
+            rows = next_rows.to(tl.int64)
+            ahead = cols + BLOCK_N
+            next_rows = tl.load(kv_indices + kv_start + ahead, mask=ahead < len_prefix, other=0,
+                                cache_modifier=INDEX_CACHE)
+        else:
+            rows = tl.load(kv_indices + kv_start + cols, mask=in_range, other=0,
+                           cache_modifier=INDEX_CACHE).to(tl.int64)
         k = tl.load(K_buf + rows[None, :] * stride_kbt + kv_head * stride_kbh + offs_d[:, None],
                     mask=in_range[None, :], other=0.0, cache_modifier=PREFIX_KV_CACHE)
         # rows past the sequence's end need no mask: their queries are zeros and never stored
@@ -242,6 +285,7 @@ def _extend_attention_kernel(
     Q_CACHE: tl.constexpr,
     INDEX_CACHE: tl.constexpr,
     HEADS_FIRST: tl.constexpr,
+    PREFETCH_INDICES: tl.constexpr,
 ):
     if HEADS_FIRST:
         head, block, seq = tl.program_id(0), tl.program_id(1), tl.program_id(2)
@@ -286,7 +330,7 @@ def _extend_attention_kernel(
             acc, m_i, l_i, q, q_pos, 0, prefix_split, K_buf, V_buf, kv_indices, kv_start,
             len_prefix, kv_head, stride_kbt, stride_kbh, stride_vbt, stride_vbh, sm_scale_log2,
             logit_cap, sliding_window, BLOCK_N, HEAD_DIM, USE_WINDOW, USE_LOGIT_CAP, False,
-            PREFIX_KV_CACHE, INDEX_CACHE)
+            PREFIX_KV_CACHE, INDEX_CACHE, PREFETCH_INDICES)
         acc, m_i, l_i = _extend_tiles(
             acc, m_i, l_i, q, offs_m, 0, extend_split, K_ext, V_ext, qo_start, kv_head,
             stride_kt, stride_kh, stride_vt, stride_vh, sm_scale_log2, logit_cap, sliding_window,
@@ -295,7 +339,7 @@ def _extend_attention_kernel(
         acc, m_i, l_i, q, q_pos, prefix_split, len_prefix, K_buf, V_buf, kv_indices, kv_start,
         len_prefix, kv_head, stride_kbt, stride_kbh, stride_vbt, stride_vbh, sm_scale_log2,
         logit_cap, sliding_window, BLOCK_N, HEAD_DIM, USE_WINDOW, USE_LOGIT_CAP, True,
-        PREFIX_KV_CACHE, INDEX_CACHE)
+        PREFIX_KV_CACHE, INDEX_CACHE, PREFETCH_INDICES)
     acc, m_i, l_i = _extend_tiles(
         acc, m_i, l_i, q, offs_m, extend_split, end_n, K_ext, V_ext, qo_start, kv_head,
         stride_kt, stride_kh, stride_vt, stride_vh, sm_scale_log2, logit_cap, sliding_window,
@@ -306,7 +350,7 @@ def _extend_attention_kernel(
     tl.store(o_ptrs, out.to(O.dtype.element_ty), mask=mask_m[:, None])
 
 
-def resolve_config(config: Union[str, LaunchConfig], head_dim: int, windowed: bool = False) -> LaunchConfig:
+def resolve_config(config: Union[str, LaunchConfig], head_dim: int, shape: str = "long") -> LaunchConfig:
     """A variant name or a LaunchConfig -> a LaunchConfig with every knob filled in."""
     if isinstance(config, str):
         if config not in VARIANTS:
@@ -314,7 +358,7 @@ def resolve_config(config: Union[str, LaunchConfig], head_dim: int, windowed: bo
         config = VARIANTS[config]
     elif not isinstance(config, LaunchConfig):
         raise ValueError(f"config: expected a variant name or a LaunchConfig, got {type(config).__name__}")
-    return config.resolved(head_dim, windowed)
+    return config.resolved(head_dim, shape)
 
 
 def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
@@ -327,6 +371,7 @@ def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
         PREFIX_KV_CACHE=config.prefix_kv_cache, EXTEND_KV_CACHE=config.extend_kv_cache,
         Q_CACHE=config.q_cache, INDEX_CACHE=config.index_cache,
         HEADS_FIRST=config.grid_order == "heads",
+        PREFETCH_INDICES=config.prefetch_indices,
     )
 
 
@@ -406,8 +451,6 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
         raise ValueError(f"logit_cap: expected a finite number >= 0, got {logit_cap!r}")
     if max_len_extend is not None and (not isinstance(max_len_extend, int) or max_len_extend < 0):
         raise ValueError(f"max_len_extend: expected an int >= 0, got {max_len_extend!r}")
-    cfg = resolve_config(config, head_dim, is_windowed(sliding_window_size))
-
     batch = qo_indptr.numel() - 1
     if validate or max_len_extend is None:
         qo_host = _check_indptr("qo_indptr", qo_indptr, 0, n_tokens, last_exact=n_tokens)
@@ -422,6 +465,7 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
             lo, hi = int(kv_indices.min()), int(kv_indices.max())
             if lo < 0 or hi >= k_buffer.shape[0]:
                 raise ValueError(f"kv_indices: rows [{lo}, {hi}] fall outside the pool of {k_buffer.shape[0]} rows")
+    cfg = resolve_config(config, head_dim, shape_class(sliding_window_size, max_len_extend))
     if batch == 0 or n_tokens == 0 or max_len_extend == 0:
         return
     n_blocks = triton.cdiv(max_len_extend, cfg.block_m)

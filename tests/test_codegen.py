@@ -1,9 +1,11 @@
 """What the compiler makes of each variant for sm_90, checked on a CPU-only machine."""
 
+import dataclasses
 import re
 
 import pytest
 
+from kernels import VARIANTS
 from kernels.codegen import compile_for_target
 
 def gathered_vector_loads_per_tile(head_dim, num_warps, block_n=64):
@@ -36,6 +38,25 @@ def test_pipelining_drops_the_cg_modifier():
     assert cg_stages2.ld_global_cg == 0
     assert "cp.async.cg.shared.global" in cg_stages2.ptx
     assert stages2.ptx == cg_stages2.ptx
+
+
+def test_prefetched_indices_let_the_gathered_loads_pipeline():
+    """Step 5's finding (docs/MEASUREMENTS.md), pinned so that a Triton change shows up.
+
+    `default` at head dim 128 has num_stages=3: every loop should wait only for the tile
+    two ahead (`cp.async.wait_group 2`). With each tile's pool rows loaded in the tile's own
+    iteration, Triton 3.6 pipelines that index load instead, and the two prefix loops wait
+    for every copy (`wait_group 0`) at the top of each iteration; only the two extend
+    loops keep the deep wait.
+    """
+    prefetched = VARIANTS["default"]
+    in_place = dataclasses.replace(prefetched, prefetch_indices=False)
+
+    def deep_waits(config):
+        return len(re.findall(r"cp\.async\.wait_group\s+2;", compile_for_target(config, head_dim=128).ptx))
+
+    assert deep_waits(prefetched) == 4
+    assert deep_waits(in_place) == 2
 
 
 def test_upstream_variants_compile_without_spilling_at_head_dim_128():

@@ -246,6 +246,8 @@ def test_sweep_configs_parse_into_launch_configs():
         sweep_blocks.parse_configs("m48n64w4s2")
     ordered = sweep_blocks.parse_configs("m64n64w4s2:sequences")["m64n64w4s2:sequences"]
     assert ordered.grid_order == "sequences"
+    prefetched = sweep_blocks.parse_configs("m64n64w4s2:heads+pf")["m64n64w4s2:heads+pf"]
+    assert prefetched.prefetch_indices and prefetched.grid_order == "heads"
     with pytest.raises(ValueError, match="grid_order"):
         sweep_blocks.parse_configs("m64n64w4s2:diagonal")
 

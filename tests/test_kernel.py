@@ -27,6 +27,10 @@ SMALL_BLOCKS = LaunchConfig(block_m=16, block_n=16, num_warps=2)
 SMALL_BLOCKS_CG = LaunchConfig(prefix_kv_cache=".cg", extend_kv_cache=".cg", q_cache=".ca",
                                index_cache=".ca", block_m=32, block_n=16, num_stages=2, num_warps=4,
                                grid_order="heads")
+# Each prefix tile's pool rows loaded one tile ahead (LaunchConfig.prefetch_indices); the
+# named variants use it only through `default`'s tuned table.
+SMALL_BLOCKS_PREFETCH = LaunchConfig(block_m=16, block_n=16, num_warps=2, num_stages=2,
+                                     prefetch_indices=True)
 
 
 def run_and_check(prefix_lens, extend_lens, *, heads="4/2", head_dim=64, dtype="fp16",
@@ -52,7 +56,8 @@ def test_every_variant_matches_reference(variant, window, logit_cap):
     run_and_check((0, 37, 70), (45, 1, 20), window=window, logit_cap=logit_cap, config=variant)
 
 
-@pytest.mark.parametrize("config", [SMALL_BLOCKS, SMALL_BLOCKS_CG], ids=["small", "small_all_modifiers"])
+@pytest.mark.parametrize("config", [SMALL_BLOCKS, SMALL_BLOCKS_CG, SMALL_BLOCKS_PREFETCH],
+                         ids=["small", "small_all_modifiers", "small_prefetch"])
 @pytest.mark.parametrize("seed", range(6))
 def test_random_shapes_across_tiles(config, seed):
     rng = random.Random(seed)
@@ -116,7 +121,8 @@ def test_gpu_large_shapes(dtype, variant, head_dim, heads, window):
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("dtype", ["bf16", "fp16"])
-@pytest.mark.parametrize("config", [SMALL_BLOCKS, SMALL_BLOCKS_CG], ids=["small", "small_all_modifiers"])
+@pytest.mark.parametrize("config", [SMALL_BLOCKS, SMALL_BLOCKS_CG, SMALL_BLOCKS_PREFETCH],
+                         ids=["small", "small_all_modifiers", "small_prefetch"])
 @pytest.mark.parametrize("seed", range(4))
 def test_gpu_random_shapes(dtype, config, seed):
     rng = random.Random(100 + seed)

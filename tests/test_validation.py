@@ -138,6 +138,8 @@ def test_unknown_variant_and_bad_knobs(inputs):
         dataclasses.replace(LaunchConfig(), num_warps=3)
     with pytest.raises(ValueError, match="grid_order"):
         LaunchConfig(grid_order="diagonal")
+    with pytest.raises(ValueError, match="prefetch_indices"):
+        LaunchConfig(prefetch_indices="yes")
 
 
 def test_bad_scalars(inputs):
@@ -164,3 +166,15 @@ def test_grid_limits():
     one = make_inputs((0,), (1,), heads="2/1", head_dim=64, dtype="fp16", device=DEVICE)
     too_long = 128 * (ea.MAX_GRID_YZ + 1)  # a claimed extend longer than any grid: with validate=False
     expect(one, "max_len_extend=", validate=False, max_len_extend=too_long)
+
+
+def test_shape_class_picks_the_row_of_the_tuned_table():
+    windows = (-1, 0, 1, ea.TUNED_WINDOW_MAX, ea.TUNED_WINDOW_MAX + 1)
+    assert [ea.shape_class(w, 4000) for w in windows] == ["long", "long", "windowed", "windowed", "long"]
+    assert ea.shape_class(-1, ea.LONG_EXTEND_MIN - 1) == "short"
+    assert ea.shape_class(-1, ea.LONG_EXTEND_MIN) == "long"
+    # the upstream variants keep one configuration for short and long extends
+    for variant in ("baseline", "cg", "stages2", "cg_stages2"):
+        assert ea.resolve_config(variant, 128, "short") == ea.resolve_config(variant, 128, "long")
+    with pytest.raises(ValueError, match="shape"):
+        ea.resolve_config("default", 128, "huge")
