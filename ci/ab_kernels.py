@@ -33,10 +33,23 @@ from benchmarks import harness, workloads  # noqa: E402
 from ci.quick_bench import attach_window_values  # noqa: E402
 
 
+# ci/prepare_device.sh's bundle: the history a copy of the checkout without it can lack
+BUNDLE = os.path.join(REPO_ROOT, ".bundle", "repo.bundle")
+
+
+def _show(rev: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", REPO_ROOT, "show", f"{rev}:kernels/extend_attention.py"],
+                          capture_output=True, text=True)
+
+
 def load_kernel_at(rev: str) -> ModuleType:
     """``kernels/extend_attention.py`` as it was at ``rev``, imported as its own module."""
-    done = subprocess.run(["git", "-C", REPO_ROOT, "show", f"{rev}:kernels/extend_attention.py"],
-                          capture_output=True, text=True)
+    done = _show(rev)
+    if done.returncode and os.path.exists(BUNDLE):
+        # the device's copy of .git can stop at an older commit than the carried bundle
+        subprocess.run(["git", "-C", REPO_ROOT, "fetch", "-q", BUNDLE, "+refs/heads/*:refs/bundle/*"],
+                       capture_output=True)
+        done = _show(rev)
     if done.returncode:
         raise ValueError(f"--old {rev!r}: {done.stderr.strip()}")
     path = os.path.join(tempfile.mkdtemp(prefix="ab_kernels_"), "extend_attention_old.py")

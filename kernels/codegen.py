@@ -25,7 +25,8 @@ from triton.compiler import ASTSource
 from triton.runtime.jit import JITFunction
 
 from .extend_attention import (LaunchConfig, SHAPE_CLASSES, SUPPORTED_HEAD_DIMS,
-                               _extend_attention_kernel, kernel_constexprs, resolve_config)
+                               _extend_attention_kernel, kernel_constexprs, launch_options,
+                               resolve_config)
 
 _TRITON_DTYPES = {"bf16": "bf16", "fp16": "fp16", "bfloat16": "bf16", "float16": "fp16"}
 _POINTERS = ("Q", "K_ext", "V_ext", "O", "K_buf", "V_buf")
@@ -118,7 +119,7 @@ def _compile(cfg: LaunchConfig, *, head_dim, dtype, gqa_group, use_window, use_l
                                    use_window=use_window, use_logit_cap=use_logit_cap)
     src = ASTSource(fn=_extend_attention_kernel, signature=signature, constexprs=constexprs, attrs=attrs)
     compiled = triton.compile(src, target=GPUTarget("cuda", arch, 32),
-                              options=dict(num_warps=cfg.num_warps, num_stages=cfg.num_stages))
+                              options=launch_options(cfg))
     with tempfile.NamedTemporaryFile(suffix=".cubin") as cubin:
         cubin.write(compiled.asm["cubin"])
         cubin.flush()

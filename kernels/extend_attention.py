@@ -28,6 +28,7 @@ INDEX_DTYPES = (torch.int32, torch.int64)
 LOAD_CACHE_MODIFIERS = ("", ".ca", ".cg", ".cv")
 LOG2E = 1.4426950408889634
 MAX_GRID_YZ = 65535  # CUDA's limit on a launch grid's y and z extents
+MIN_REGISTERS, MAX_REGISTERS = 24, 255  # the per-thread register caps ptxas takes
 # The launch order of the programs: which grid axis varies fastest (LaunchConfig.grid_order).
 GRID_ORDERS = ("heads", "sequences")
 _LOG2E = tl.constexpr(LOG2E)  # the jit functions may only read constexpr globals
@@ -56,6 +57,9 @@ class LaunchConfig:
     grid_order: Optional[str] = None
     # load each prefix tile's pool rows one tile ahead, so that the gathers pipeline
     prefetch_indices: Optional[bool] = None
+    # a cap on the registers per thread (ptxas's maxnreg); None leaves them to ptxas. A cap
+    # that lets two 8-warp blocks share an SM (128) can beat the spills it costs.
+    max_registers: Optional[int] = None
     tuned: bool = False
 
     def __post_init__(self):
@@ -74,6 +78,10 @@ class LaunchConfig:
             raise ValueError(f"config.grid_order={self.grid_order!r}: expected one of {GRID_ORDERS}")
         if self.prefetch_indices is not None and not isinstance(self.prefetch_indices, bool):
             raise ValueError(f"config.prefetch_indices={self.prefetch_indices!r}: expected a bool")
+        if self.max_registers is not None and (not isinstance(self.max_registers, int)
+                                               or not MIN_REGISTERS <= self.max_registers <= MAX_REGISTERS):
+            raise ValueError(f"config.max_registers={self.max_registers!r}: expected an int in "
+                             f"[{MIN_REGISTERS}, {MAX_REGISTERS}]")
         for field in ("block_m", "block_n"):
             value = getattr(self, field)
             if value is not None and (not isinstance(value, int) or value < 16 or value > 256
@@ -85,23 +93,22 @@ class LaunchConfig:
         if shape not in SHAPE_CLASSES:
             raise ValueError(f"shape={shape!r}: expected one of {SHAPE_CLASSES}")
         if self.tuned:
-            (block_m, block_n, num_warps, num_stages, grid_order,
-             prefetch_indices) = TUNED_BLOCKS[head_dim, shape]
+            table = TUNED_BLOCKS[head_dim, shape]
         else:
-            # the upstream kernel's structure: indices loaded in the tile that uses them
-            (block_m, block_n, num_warps), num_stages = UPSTREAM_BLOCKS[head_dim], 1
-            grid_order, prefetch_indices = UNTUNED_GRID_ORDER[shape], False
-        return dataclasses.replace(
-            self,
-            block_m=self.block_m or block_m,
-            block_n=self.block_n or block_n,
-            num_warps=self.num_warps or num_warps,
-            num_stages=self.num_stages or num_stages,
-            grid_order=self.grid_order or grid_order,
-            prefetch_indices=(prefetch_indices if self.prefetch_indices is None
-                              else self.prefetch_indices),
-        )
+            # the upstream kernel's structure: no pipelining, each tile's indices loaded in
+            # its own iteration, registers left to ptxas
+            block_m, block_n, num_warps = UPSTREAM_BLOCKS[head_dim]
+            table = LaunchConfig(block_m=block_m, block_n=block_n, num_warps=num_warps,
+                                 num_stages=1, grid_order=UNTUNED_GRID_ORDER[shape],
+                                 prefetch_indices=False)
+        return dataclasses.replace(self, **{
+            knob: getattr(table, knob) if getattr(self, knob) is None else getattr(self, knob)
+            for knob in FILLED_KNOBS})
 
+
+# The knobs ``LaunchConfig.resolved`` fills in where they are left None.
+FILLED_KNOBS = ("block_m", "block_n", "num_warps", "num_stages", "grid_order", "prefetch_indices",
+                "max_registers")
 
 # (BLOCK_M, BLOCK_N, num_warps) per head dim of the upstream kernel on sm_90.
 UPSTREAM_BLOCKS = {
@@ -115,26 +122,35 @@ UPSTREAM_BLOCKS = {
 SHAPE_CLASSES = ("windowed", "short", "long")
 # The largest window the windowed tuning was measured with; larger windows count as none.
 TUNED_WINDOW_MAX = 512
-# The longest extend from which a call counts as long: the 8-warp blocks of the long class
-# lose to 4-warp ones below it at head dim 128 (n_ctx 2048 of the PR lengths, extends up to
-# 1023: -3%; n_ctx 1024: -9%), and win above (n_ctx 4096: +9%).
-LONG_EXTEND_MIN = 1024
+# The longest extend from which a call counts as long. At head dim 128 the long class's
+# blocks (one 8-warp block per SM) win at n_ctx 8192 of the PR lengths (extends up to 4095)
+# by 8%; the short class's (two register-capped 8-warp blocks per SM) win by 11% at n_ctx
+# 1024 and 2048 and by 2% at 4096 (extends up to 2047).
+LONG_EXTEND_MIN = 2048
 
-# (BLOCK_M, BLOCK_N, num_warps, num_stages, grid_order, prefetch_indices) per (head dim,
-# shape class), from sweeps on the H100 (docs/MEASUREMENTS.md, 2026-11-24 and -25). With a
-# small window each program has only a few tiles, so smaller query blocks (more programs in
-# flight) win and prefetching the indices has little to hide; without one, the prefetch
-# lets the gathers pipeline, and for long extends larger key tiles then pay off.
+
+
+def _tuned(block_m, block_n, num_warps, num_stages, prefetch_indices, max_registers=None):
+    return LaunchConfig(block_m=block_m, block_n=block_n, num_warps=num_warps,
+                        num_stages=num_stages, grid_order="heads",
+                        prefetch_indices=prefetch_indices, max_registers=max_registers)
+
+
+# The knobs of the tuned variant per (head dim, shape class), from sweeps on the H100
+# (docs/MEASUREMENTS.md, 2026-11-24 and -25). With a small window each program has only a
+# few tiles, so smaller query blocks (more programs in flight) win and prefetching the
+# indices has little to hide; without one, the prefetch lets the gathers pipeline; long
+# extends pay for larger key tiles, short ones for two blocks per SM (a register cap).
 TUNED_BLOCKS = {
-    (64, "windowed"): (64, 32, 4, 3, "heads", False),
-    (64, "short"): (128, 64, 4, 3, "heads", True),
-    (64, "long"): (128, 64, 4, 3, "heads", True),
-    (128, "windowed"): (64, 64, 4, 2, "heads", True),
-    (128, "short"): (128, 32, 4, 3, "heads", False),
-    (128, "long"): (128, 64, 8, 3, "heads", True),
-    (256, "windowed"): (64, 32, 4, 2, "heads", False),
-    (256, "short"): (128, 64, 8, 2, "heads", True),
-    (256, "long"): (128, 64, 8, 2, "heads", True),
+    (64, "windowed"): _tuned(64, 32, 4, 3, False),
+    (64, "short"): _tuned(128, 64, 4, 3, True),
+    (64, "long"): _tuned(128, 64, 4, 3, True),
+    (128, "windowed"): _tuned(64, 64, 4, 2, True),
+    (128, "short"): _tuned(128, 32, 8, 3, True, max_registers=128),
+    (128, "long"): _tuned(128, 64, 8, 3, True),
+    (256, "windowed"): _tuned(64, 32, 4, 2, False),
+    (256, "short"): _tuned(128, 64, 8, 2, True),
+    (256, "long"): _tuned(128, 64, 8, 2, True),
 }
 # The grid order of the untuned variants, per shape class.
 UNTUNED_GRID_ORDER = {"windowed": "sequences", "short": "heads", "long": "heads"}
@@ -375,6 +391,14 @@ def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
     )
 
 
+def launch_options(config: LaunchConfig) -> dict:
+    """The compile options of a resolved config (shared with codegen)."""
+    options = dict(num_warps=config.num_warps, num_stages=config.num_stages)
+    if config.max_registers is not None:
+        options["maxnreg"] = config.max_registers
+    return options
+
+
 def _check_tensor(name, t, ndim, dtypes, device):
     if not isinstance(t, torch.Tensor):
         raise ValueError(f"{name}: expected a torch.Tensor, got {type(t).__name__}")
@@ -491,5 +515,5 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
         k_buffer.stride(0), k_buffer.stride(1), v_buffer.stride(0), v_buffer.stride(1),
         **kernel_constexprs(cfg, gqa_group=heads_q // heads_kv, head_dim=head_dim,
                             use_window=sliding_window_size > 0, use_logit_cap=logit_cap > 0),
-        num_warps=cfg.num_warps, num_stages=cfg.num_stages,
+        **launch_options(cfg),
     )

@@ -248,6 +248,10 @@ def test_sweep_configs_parse_into_launch_configs():
     assert ordered.grid_order == "sequences"
     prefetched = sweep_blocks.parse_configs("m64n64w4s2:heads+pf")["m64n64w4s2:heads+pf"]
     assert prefetched.prefetch_indices and prefetched.grid_order == "heads"
+    capped = sweep_blocks.parse_configs("m128n32w8s3+r128")["m128n32w8s3+r128"]
+    assert capped.max_registers == 128 and capped.prefetch_indices is None
+    with pytest.raises(ValueError, match="max_registers"):
+        sweep_blocks.parse_configs("m128n32w8s3+r300")
     with pytest.raises(ValueError, match="grid_order"):
         sweep_blocks.parse_configs("m64n64w4s2:diagonal")
 
