@@ -129,7 +129,6 @@ TUNED_WINDOW_MAX = 512
 LONG_EXTEND_MIN = 2048
 
 
-
 def _tuned(block_m, block_n, num_warps, num_stages, prefetch_indices, max_registers=None):
     return LaunchConfig(block_m=block_m, block_n=block_n, num_warps=num_warps,
                         num_stages=num_stages, grid_order="heads",
@@ -172,8 +171,9 @@ VARIANTS: Mapping[str, LaunchConfig] = {
     "stages2": LaunchConfig(num_stages=2),
     # the upstream change as proposed: both knobs at once
     "cg_stages2": LaunchConfig(prefix_kv_cache=".cg", num_stages=2),
-    # the project's best setting: H100-tuned blocks, warps and pipeline depth. No .cg: with
-    # num_stages >= 2 the pipeliner issues the gathered loads as cp.async.cg anyway.
+    # the project's best setting: TUNED_BLOCKS per head dim and shape class (blocks, warps,
+    # pipeline depth, prefetched indices, register cap). No .cg: with num_stages >= 2 the
+    # pipeliner issues the gathered loads as cp.async.cg anyway.
     "default": LaunchConfig(tuned=True),
 }
 
