@@ -46,7 +46,7 @@ def parse_configs(text: str) -> Dict[str, kernels.LaunchConfig]:
                                                  num_warps=num_warps, num_stages=num_stages,
                                                  grid_order=match.group(5),
                                                  prefetch_indices=True if match.group(6) else None,
-                                                 max_registers=int(match.group(7) or 0) or None)
+                                                 max_registers=int(match.group(7)) if match.group(7) else None)
         except ValueError as bad:
             raise ValueError(f"--configs: {name!r}: {bad}") from None
     if not configs:

@@ -24,9 +24,8 @@ from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 from triton.runtime.jit import JITFunction
 
-from .extend_attention import (LaunchConfig, SHAPE_CLASSES, SUPPORTED_HEAD_DIMS,
-                               _extend_attention_kernel, kernel_constexprs, launch_options,
-                               resolve_config)
+from .extend_attention import (LaunchConfig, SUPPORTED_HEAD_DIMS, _extend_attention_kernel,
+                               kernel_constexprs, launch_options, resolve_config)
 
 _TRITON_DTYPES = {"bf16": "bf16", "fp16": "fp16", "bfloat16": "bf16", "float16": "fp16"}
 _POINTERS = ("Q", "K_ext", "V_ext", "O", "K_buf", "V_buf")
@@ -83,9 +82,7 @@ def compile_for_target(config: Union[str, LaunchConfig] = "default", *, head_dim
         raise ValueError(f"head_dim={head_dim}: expected one of {SUPPORTED_HEAD_DIMS}")
     if dtype not in _TRITON_DTYPES:
         raise ValueError(f"dtype={dtype!r}: expected one of {sorted(_TRITON_DTYPES)}")
-    if shape not in SHAPE_CLASSES:
-        raise ValueError(f"shape={shape!r}: expected one of {SHAPE_CLASSES}")
-    cfg = resolve_config(config, head_dim, shape)
+    cfg = resolve_config(config, head_dim, shape)  # a ValueError for an unknown shape class
     use_window = shape == "windowed"
     options = dict(head_dim=head_dim, dtype=dtype, gqa_group=gqa_group, use_window=use_window,
                    use_logit_cap=use_logit_cap, arch=arch)

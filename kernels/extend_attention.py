@@ -92,15 +92,7 @@ class LaunchConfig:
         """This config with every ``None`` knob filled in for the head dim and shape class."""
         if shape not in SHAPE_CLASSES:
             raise ValueError(f"shape={shape!r}: expected one of {SHAPE_CLASSES}")
-        if self.tuned:
-            table = TUNED_BLOCKS[head_dim, shape]
-        else:
-            # the upstream kernel's structure: no pipelining, each tile's indices loaded in
-            # its own iteration, registers left to ptxas
-            block_m, block_n, num_warps = UPSTREAM_BLOCKS[head_dim]
-            table = LaunchConfig(block_m=block_m, block_n=block_n, num_warps=num_warps,
-                                 num_stages=1, grid_order=UNTUNED_GRID_ORDER[shape],
-                                 prefetch_indices=False)
+        table = (TUNED_BLOCKS if self.tuned else UNTUNED_BLOCKS)[head_dim, shape]
         return dataclasses.replace(self, **{
             knob: getattr(table, knob) if getattr(self, knob) is None else getattr(self, knob)
             for knob in FILLED_KNOBS})
@@ -153,10 +145,20 @@ TUNED_BLOCKS = {
 }
 # The grid order of the untuned variants, per shape class.
 UNTUNED_GRID_ORDER = {"windowed": "sequences", "short": "heads", "long": "heads"}
+# The knobs of the untuned variants per (head dim, shape class): the upstream kernel's
+# structure, no pipelining, each tile's indices loaded in its own iteration, registers left
+# to ptxas.
+UNTUNED_BLOCKS = {
+    (head_dim, shape): LaunchConfig(block_m=block_m, block_n=block_n, num_warps=num_warps,
+                                    num_stages=1, grid_order=UNTUNED_GRID_ORDER[shape],
+                                    prefetch_indices=False)
+    for head_dim, (block_m, block_n, num_warps) in UPSTREAM_BLOCKS.items()
+    for shape in SHAPE_CLASSES
+}
 
 
 def shape_class(sliding_window_size: int, max_len_extend: int) -> str:
-    """The row of ``TUNED_BLOCKS`` (and of ``UNTUNED_GRID_ORDER``) a call takes."""
+    """The row of ``TUNED_BLOCKS`` (and of ``UNTUNED_BLOCKS``) a call takes."""
     if 0 < sliding_window_size <= TUNED_WINDOW_MAX:
         return "windowed"
     return "long" if max_len_extend >= LONG_EXTEND_MIN else "short"
