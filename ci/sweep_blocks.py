@@ -5,7 +5,8 @@
 
 A configuration ``mMnNwWsS`` is ``LaunchConfig(block_m=M, block_n=N, num_warps=W,
 num_stages=S)``; ``mMnNwWsS:ORDER`` also sets ``grid_order`` (``heads`` or ``sequences``),
-a ``+pf`` suffix ``prefetch_indices=True`` and ``+rR`` ``max_registers=R``.
+a ``+pf`` suffix ``prefetch_indices=True``, ``+rR`` ``max_registers=R`` and ``+ov``
+``overlap_softmax=True`` (the Gluon kernel for Hopper).
 Every configuration is checked against the reference before it is timed, and timed interleaved with ``baseline`` in one process (``benchmarks/harness.py``); a
 configuration that does not fit the chip (out of shared memory) is reported, not fatal.
 Prints one table per shape: ms, TFLOP/s and the speedup over ``baseline``.
@@ -29,7 +30,7 @@ import kernels  # noqa: E402
 from benchmarks import harness, workloads  # noqa: E402
 from ci.quick_bench import attach_window_values  # noqa: E402
 
-_CONFIG = re.compile(r"m(\d+)n(\d+)w(\d+)s(\d+)(?::(\w+))?(\+pf)?(?:\+r(\d+))?")
+_CONFIG = re.compile(r"m(\d+)n(\d+)w(\d+)s(\d+)(?::(\w+))?(\+pf)?(?:\+r(\d+))?(\+ov)?")
 
 
 def parse_configs(text: str) -> Dict[str, kernels.LaunchConfig]:
@@ -38,7 +39,7 @@ def parse_configs(text: str) -> Dict[str, kernels.LaunchConfig]:
     for name in filter(None, text.split(",")):
         match = _CONFIG.fullmatch(name)
         if match is None:
-            raise ValueError(f"--configs: {name!r} is not of the form mMnNwWsS[:ORDER][+pf][+rR], "
+            raise ValueError(f"--configs: {name!r} is not of the form mMnNwWsS[:ORDER][+pf][+rR][+ov], "
                              f"e.g. m128n32w4s3 or m128n32w8s3:heads+pf+r128")
         block_m, block_n, num_warps, num_stages = map(int, match.groups()[:4])
         try:
@@ -46,7 +47,8 @@ def parse_configs(text: str) -> Dict[str, kernels.LaunchConfig]:
                                                  num_warps=num_warps, num_stages=num_stages,
                                                  grid_order=match.group(5),
                                                  prefetch_indices=True if match.group(6) else None,
-                                                 max_registers=int(match.group(7)) if match.group(7) else None)
+                                                 max_registers=int(match.group(7)) if match.group(7) else None,
+                                                 overlap_softmax=True if match.group(8) else None)
         except ValueError as bad:
             raise ValueError(f"--configs: {name!r}: {bad}") from None
     if not configs:

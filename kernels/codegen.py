@@ -24,8 +24,10 @@ from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 from triton.runtime.jit import JITFunction
 
+from triton.experimental.gluon._runtime import GluonASTSource
+
 from .extend_attention import (LaunchConfig, SUPPORTED_HEAD_DIMS, _extend_attention_kernel,
-                               kernel_constexprs, launch_options, resolve_config)
+                               kernel_constexprs, kernel_for, launch_options, resolve_config)
 
 _TRITON_DTYPES = {"bf16": "bf16", "fp16": "fp16", "bfloat16": "bf16", "float16": "fp16"}
 _POINTERS = ("Q", "K_ext", "V_ext", "O", "K_buf", "V_buf")
@@ -43,6 +45,7 @@ class CodegenReport:
     ld_global: int  # all `ld.global` instructions in the PTX
     num_warps: int
     ptx: str = dataclasses.field(repr=False, compare=False)
+    sass: str = dataclasses.field(repr=False, compare=False)  # cuobjdump -sass of the cubin
 
 
 def _tool(name: str) -> str:
@@ -52,10 +55,9 @@ def _tool(name: str) -> str:
     return path
 
 
-def _signature(dtype: str) -> dict:
-    arg_names = _extend_attention_kernel.arg_names
+def _signature(kernel, dtype: str) -> dict:
     sig = {}
-    for name in arg_names:
+    for name in kernel.arg_names:
         if name in _POINTERS:
             sig[name] = f"*{_TRITON_DTYPES[dtype]}"
         elif name in _INDEX_POINTERS:
@@ -107,14 +109,16 @@ def _compile_in_subprocess(cfg: LaunchConfig, options: dict) -> CodegenReport:
 
 def _compile(cfg: LaunchConfig, *, head_dim, dtype, gqa_group, use_window, use_logit_cap,
              arch) -> CodegenReport:
-    signature = _signature(dtype)
-    arg_names = _extend_attention_kernel.arg_names
+    kernel = kernel_for(cfg)
+    signature = _signature(kernel, dtype)
+    arg_names = kernel.arg_names
     aligned = [["tt.divisibility", 16]]
     attrs = {(arg_names.index(n),): aligned for n in arg_names
              if n in _POINTERS or n in _INDEX_POINTERS or n.startswith("stride")}
     constexprs = kernel_constexprs(cfg, gqa_group=gqa_group, head_dim=head_dim,
                                    use_window=use_window, use_logit_cap=use_logit_cap)
-    src = ASTSource(fn=_extend_attention_kernel, signature=signature, constexprs=constexprs, attrs=attrs)
+    source = GluonASTSource if cfg.overlap_softmax else ASTSource
+    src = source(fn=kernel, signature=signature, constexprs=constexprs, attrs=attrs)
     compiled = triton.compile(src, target=GPUTarget("cuda", arch, 32),
                               options=launch_options(cfg))
     with tempfile.NamedTemporaryFile(suffix=".cubin") as cubin:
@@ -122,6 +126,8 @@ def _compile(cfg: LaunchConfig, *, head_dim, dtype, gqa_group, use_window, use_l
         cubin.flush()
         usage = subprocess.run([_tool("cuobjdump"), "--dump-resource-usage", cubin.name],
                                check=True, capture_output=True, text=True).stdout
+        sass = subprocess.run([_tool("cuobjdump"), "-sass", cubin.name],
+                              check=True, capture_output=True, text=True).stdout
     match = _RESOURCES.search(usage)
     if match is None:
         raise RuntimeError(f"could not read the resource usage from cuobjdump:\n{usage}")
@@ -131,7 +137,7 @@ def _compile(cfg: LaunchConfig, *, head_dim, dtype, gqa_group, use_window, use_l
         registers=registers, stack_bytes=stack, shared_bytes=static_shared + compiled.metadata.shared,
         ld_global_cg=len(re.findall(r"\bld\.global\.cg\b", ptx)),
         ld_global=len(re.findall(r"\bld\.global\b", ptx)),
-        num_warps=cfg.num_warps, ptx=ptx)
+        num_warps=cfg.num_warps, ptx=ptx, sass=sass)
 
 
 if __name__ == "__main__":  # the subprocess side of _compile_in_subprocess

@@ -21,6 +21,8 @@ import torch
 import triton
 import triton.language as tl
 
+from .extend_attention_hopper import _extend_attention_hopper_kernel
+
 SUPPORTED_HEAD_DIMS = (64, 128, 256)
 SUPPORTED_DTYPES = (torch.float16, torch.bfloat16)
 INDEX_DTYPES = (torch.int32, torch.int64)
@@ -60,6 +62,10 @@ class LaunchConfig:
     # a cap on the registers per thread (ptxas's maxnreg); None leaves them to ptxas. A cap
     # that lets two 8-warp blocks share an SM (128) can beat the spills it costs.
     max_registers: Optional[int] = None
+    # run the Gluon kernel for Hopper (extend_attention_hopper.py), whose loop issues tile
+    # t + 1's scores and tile t's P·V as asynchronous MMAs and computes tile t + 1's softmax
+    # while P·V runs; needs an sm_90 GPU, block_m = 16 * num_warps and num_stages >= 3
+    overlap_softmax: Optional[bool] = None
     tuned: bool = False
 
     def __post_init__(self):
@@ -76,8 +82,10 @@ class LaunchConfig:
             raise ValueError(f"config.num_warps={self.num_warps!r}: expected 1, 2, 4, 8 or 16")
         if self.grid_order is not None and self.grid_order not in GRID_ORDERS:
             raise ValueError(f"config.grid_order={self.grid_order!r}: expected one of {GRID_ORDERS}")
-        if self.prefetch_indices is not None and not isinstance(self.prefetch_indices, bool):
-            raise ValueError(f"config.prefetch_indices={self.prefetch_indices!r}: expected a bool")
+        for field in ("prefetch_indices", "overlap_softmax"):
+            value = getattr(self, field)
+            if value is not None and not isinstance(value, bool):
+                raise ValueError(f"config.{field}={value!r}: expected a bool")
         if self.max_registers is not None and (not isinstance(self.max_registers, int)
                                                or not MIN_REGISTERS <= self.max_registers <= MAX_REGISTERS):
             raise ValueError(f"config.max_registers={self.max_registers!r}: expected an int in "
@@ -100,7 +108,7 @@ class LaunchConfig:
 
 # The knobs ``LaunchConfig.resolved`` fills in where they are left None.
 FILLED_KNOBS = ("block_m", "block_n", "num_warps", "num_stages", "grid_order", "prefetch_indices",
-                "max_registers")
+                "max_registers", "overlap_softmax")
 
 # (BLOCK_M, BLOCK_N, num_warps) per head dim of the upstream kernel on sm_90.
 UPSTREAM_BLOCKS = {
@@ -124,7 +132,8 @@ LONG_EXTEND_MIN = 2048
 def _tuned(block_m, block_n, num_warps, num_stages, prefetch_indices, max_registers=None):
     return LaunchConfig(block_m=block_m, block_n=block_n, num_warps=num_warps,
                         num_stages=num_stages, grid_order="heads",
-                        prefetch_indices=prefetch_indices, max_registers=max_registers)
+                        prefetch_indices=prefetch_indices, max_registers=max_registers,
+                        overlap_softmax=False)
 
 
 # The knobs of the tuned variant per (head dim, shape class), from sweeps on the H100
@@ -151,7 +160,7 @@ UNTUNED_GRID_ORDER = {"windowed": "sequences", "short": "heads", "long": "heads"
 UNTUNED_BLOCKS = {
     (head_dim, shape): LaunchConfig(block_m=block_m, block_n=block_n, num_warps=num_warps,
                                     num_stages=1, grid_order=UNTUNED_GRID_ORDER[shape],
-                                    prefetch_indices=False)
+                                    prefetch_indices=False, overlap_softmax=False)
     for head_dim, (block_m, block_n, num_warps) in UPSTREAM_BLOCKS.items()
     for shape in SHAPE_CLASSES
 }
@@ -379,10 +388,16 @@ def resolve_config(config: Union[str, LaunchConfig], head_dim: int, shape: str =
     return config.resolved(head_dim, shape)
 
 
+def kernel_for(config: LaunchConfig):
+    """The kernel a resolved config launches: the Triton kernel or, with ``overlap_softmax``,
+    the Gluon kernel for Hopper."""
+    return _extend_attention_hopper_kernel if config.overlap_softmax else _extend_attention_kernel
+
+
 def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
                       use_window: bool, use_logit_cap: bool) -> dict:
-    """The kernel's compile-time arguments for a resolved config (shared with codegen)."""
-    return dict(
+    """The compile-time arguments of ``kernel_for(config)`` (shared with codegen)."""
+    constexprs = dict(
         GQA_GROUP=gqa_group, HEAD_DIM=head_dim,
         BLOCK_M=config.block_m, BLOCK_N=config.block_n,
         USE_WINDOW=use_window, USE_LOGIT_CAP=use_logit_cap,
@@ -391,6 +406,36 @@ def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
         HEADS_FIRST=config.grid_order == "heads",
         PREFETCH_INDICES=config.prefetch_indices,
     )
+    if config.overlap_softmax:
+        # the Gluon kernel's ring of shared-memory stages is written out, not left to a pipeliner
+        constexprs["NUM_STAGES"] = config.num_stages
+    return constexprs
+
+
+# cp.async, which the Gluon kernel copies K, V and Q with, takes only these modifiers.
+ASYNC_COPY_CACHE_MODIFIERS = ("", ".ca", ".cg")
+# The shared memory one block may use on sm_90 (227 KiB).
+SM90_SHARED_BYTES = 227 * 1024
+
+
+def check_overlap_softmax(config: LaunchConfig, head_dim: int, element_bytes: int) -> None:
+    """ValueError, naming the knob, for a resolved ``overlap_softmax`` config the Gluon kernel
+    cannot run (checked before any launch)."""
+    if config.block_m != 16 * config.num_warps:
+        raise ValueError(f"config.block_m={config.block_m}: with overlap_softmax each warp owns 16 "
+                         f"query rows, so block_m must be 16 * num_warps = {16 * config.num_warps}")
+    if config.num_stages < 3:
+        raise ValueError(f"config.num_stages={config.num_stages}: overlap_softmax needs at least 3 "
+                         "stages (tile t + 1 must land while tile t + 2 loads)")
+    for field in ("prefix_kv_cache", "extend_kv_cache", "q_cache"):
+        if getattr(config, field) not in ASYNC_COPY_CACHE_MODIFIERS:
+            raise ValueError(f"config.{field}={getattr(config, field)!r}: overlap_softmax copies "
+                             f"with cp.async, which takes one of {ASYNC_COPY_CACHE_MODIFIERS}")
+    shared = element_bytes * head_dim * (config.block_m + 2 * config.num_stages * config.block_n)
+    if shared > SM90_SHARED_BYTES:
+        raise ValueError(f"config.num_stages={config.num_stages}: Q and {config.num_stages} K/V "
+                         f"stages of {config.block_n} rows need {shared} bytes of shared memory; "
+                         f"sm_90 has {SM90_SHARED_BYTES}")
 
 
 def launch_options(config: LaunchConfig) -> dict:
@@ -492,6 +537,13 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
             if lo < 0 or hi >= k_buffer.shape[0]:
                 raise ValueError(f"kv_indices: rows [{lo}, {hi}] fall outside the pool of {k_buffer.shape[0]} rows")
     cfg = resolve_config(config, head_dim, shape_class(sliding_window_size, max_len_extend))
+    if cfg.overlap_softmax:
+        check_overlap_softmax(cfg, head_dim, q_extend.element_size())
+        capability = torch.cuda.get_device_capability(device) if device.type == "cuda" else None
+        if capability != (9, 0):
+            raise ValueError(f"config.overlap_softmax=True: the Gluon kernel runs on sm_90 GPUs "
+                             f"only; q_extend is on {device}"
+                             + (f" (sm_{capability[0]}{capability[1]})" if capability else ""))
     if batch == 0 or n_tokens == 0 or max_len_extend == 0:
         return
     n_blocks = triton.cdiv(max_len_extend, cfg.block_m)
@@ -508,7 +560,7 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
             raise ValueError(f"q_extend: {heads_q} query heads; the launch grid of "
                              f"grid_order='sequences' holds at most {MAX_GRID_YZ}")
         grid = (batch, heads_q, n_blocks)
-    _extend_attention_kernel[grid](
+    kernel_for(cfg)[grid](
         q_extend, k_extend, v_extend, o_extend, k_buffer, v_buffer,
         qo_indptr, kv_indptr, kv_indices,
         float(sm_scale) * LOG2E, float(logit_cap), sliding_window_size,

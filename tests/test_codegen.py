@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from kernels import VARIANTS
+from kernels import VARIANTS, LaunchConfig
 from kernels.codegen import compile_for_target
 
 def gathered_vector_loads_per_tile(head_dim, num_warps, block_n=64):
@@ -57,6 +57,33 @@ def test_prefetched_indices_let_the_gathered_loads_pipeline():
 
     assert deep_waits(prefetched) == 4
     assert deep_waits(in_place) == 2
+
+
+def test_overlap_softmax_keeps_the_softmax_between_the_two_mma_waits():
+    """The Gluon kernel's point (LaunchConfig.overlap_softmax), pinned in the SASS.
+
+    Each iteration waits for the scores' MMA (`WARPGROUP.DEPBAR.LE gsb0, 0x1`), then runs
+    the softmax (one MUFU.EX2 per score) while P·V runs, then waits for P·V (`0x0`). ptxas
+    moves that second wait to the top of its basic block, so the kernel ends the softmax
+    in the blocks before it; a ptxas or kernel change that puts the wait back above the
+    exponentials shows up here.
+    """
+    config = LaunchConfig(block_m=128, block_n=64, num_warps=8, num_stages=3,
+                          grid_order="heads", prefetch_indices=True, overlap_softmax=True)
+    report = compile_for_target(config, head_dim=128)
+    assert report.stack_bytes == 0
+    events = re.findall(r"WARPGROUP\.DEPBAR\.LE gsb0, (0x[01])|(MUFU\.EX2)", report.sass)
+    exps_after_scores_wait, overlapped = None, []
+    for wait, exp in events:
+        if wait == "0x1":
+            exps_after_scores_wait = 0
+        elif exp and exps_after_scores_wait is not None:
+            exps_after_scores_wait += 1
+        elif wait == "0x0" and exps_after_scores_wait is not None:
+            overlapped.append(exps_after_scores_wait)
+            exps_after_scores_wait = None
+    scores_per_thread = 128 * 64 // (32 * 8)
+    assert overlapped and min(overlapped) >= scores_per_thread, overlapped
 
 
 def test_upstream_variants_compile_without_spilling_at_head_dim_128():

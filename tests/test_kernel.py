@@ -130,3 +130,48 @@ def test_gpu_random_shapes(dtype, config, seed):
     extend = tuple(rng.randint(1, 200) for _ in range(3))
     run_and_check(prefix, extend, heads="8/2", dtype=dtype, window=rng.choice([-1, 3, 64]),
                   logit_cap=rng.choice([0.0, 5.0]), config=config, seed=seed)
+
+
+# The Gluon kernel for Hopper (LaunchConfig.overlap_softmax) compiles only for sm_90: it is
+# tested on the H100 alone. Small blocks with 4 warps cross many tiles on small shapes; the
+# 8-warp configs are the ones the tuned table may take.
+OVERLAP_CONFIGS = {
+    "m64n16s3": LaunchConfig(block_m=64, block_n=16, num_warps=4, num_stages=3,
+                             overlap_softmax=True, prefetch_indices=False),
+    "m64n32s4_pf_modifiers": LaunchConfig(block_m=64, block_n=32, num_warps=4, num_stages=4,
+                                          overlap_softmax=True, prefetch_indices=True,
+                                          prefix_kv_cache=".cg", extend_kv_cache=".ca",
+                                          q_cache=".cg", index_cache=".cg", grid_order="sequences"),
+    "m128n64s4_pf": LaunchConfig(block_m=128, block_n=64, num_warps=8, num_stages=4,
+                                 overlap_softmax=True, prefetch_indices=True),
+}
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", ["bf16", "fp16"])
+@pytest.mark.parametrize("config", OVERLAP_CONFIGS.values(), ids=OVERLAP_CONFIGS.keys())
+@pytest.mark.parametrize("seed", range(6))
+def test_gpu_overlap_softmax_random_shapes(dtype, config, seed):
+    rng = random.Random(200 + seed)
+    batch = rng.randint(1, 4)
+    prefix = tuple(rng.choice([0, rng.randint(1, 400)]) for _ in range(batch))
+    extend = tuple(rng.randint(1, 300) for _ in range(batch))
+    group = rng.choice([1, 4, 8])
+    run_and_check(prefix, extend, heads=f"{2 * group}/2", head_dim=rng.choice([64, 128]),
+                  dtype=dtype, window=rng.choice([-1, 0, 5, 64, 1000]),
+                  logit_cap=rng.choice([0.0, 5.0]), pool=rng.choice(["contiguous", "fragmented"]),
+                  config=config, seed=seed, sm_scale=rng.choice([None, 0.05]))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", ["bf16", "fp16"])
+@pytest.mark.parametrize("head_dim,block_n", [(64, 64), (128, 64), (128, 128), (256, 32)])
+@pytest.mark.parametrize("window", [-1, 127])
+def test_gpu_overlap_softmax_large_shapes(dtype, head_dim, block_n, window):
+    gen = random.Random(hash((dtype, head_dim, block_n, window)) & 0xFFFF)
+    prefix = tuple(gen.randint(0, 1500) for _ in range(6))
+    extend = tuple(gen.randint(1, 700) for _ in range(6))
+    config = LaunchConfig(block_m=128, block_n=block_n, num_warps=8, num_stages=3,
+                          overlap_softmax=True, prefetch_indices=True)
+    run_and_check(prefix, extend, heads="16/2", head_dim=head_dim, dtype=dtype, window=window,
+                  config=config, logit_cap=gen.choice([0.0, 30.0]), pool="fragmented")

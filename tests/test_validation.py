@@ -24,6 +24,7 @@ def no_launch(monkeypatch):
         def __getitem__(self, grid):
             raise AssertionError("the kernel was launched on bad input")
     monkeypatch.setattr(ea, "_extend_attention_kernel", Refuse())
+    monkeypatch.setattr(ea, "_extend_attention_hopper_kernel", Refuse())
 
 
 def call(inputs, **changes):
@@ -140,6 +141,27 @@ def test_unknown_variant_and_bad_knobs(inputs):
         LaunchConfig(grid_order="diagonal")
     with pytest.raises(ValueError, match="prefetch_indices"):
         LaunchConfig(prefetch_indices="yes")
+    with pytest.raises(ValueError, match="overlap_softmax"):
+        LaunchConfig(overlap_softmax=1)
+
+
+OVERLAP = dict(overlap_softmax=True, block_m=64, block_n=32, num_warps=4, num_stages=3)
+
+
+def test_overlap_softmax_needs_what_the_gluon_kernel_is_written_for(inputs):
+    expect(inputs, r"config.block_m=128: .* 16 \* num_warps = 64",
+           config=LaunchConfig(**{**OVERLAP, "block_m": 128}))
+    expect(inputs, "config.num_stages=2", config=LaunchConfig(**{**OVERLAP, "num_stages": 2}))
+    expect(inputs, "config.extend_kv_cache='.cv'",
+           config=LaunchConfig(**OVERLAP, extend_kv_cache=".cv"))
+    expect(inputs, "config.num_stages=8: .* shared memory",
+           config=LaunchConfig(**{**OVERLAP, "num_stages": 8, "block_n": 256}))
+
+
+@pytest.mark.skipif(DEVICE == "cuda" and torch.cuda.get_device_capability() == (9, 0),
+                    reason="on sm_90 the Gluon kernel runs (tests/test_kernel.py)")
+def test_overlap_softmax_refused_off_sm90(inputs):
+    expect(inputs, "config.overlap_softmax=True: .* sm_90", config=LaunchConfig(**OVERLAP))
 
 
 def test_bad_scalars(inputs):

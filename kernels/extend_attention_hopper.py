@@ -1,0 +1,290 @@
+"""Extend attention for Hopper (sm_90) in Gluon: the softmax overlaps the tensor cores.
+
+The same semantics as ``extend_attention._extend_attention_kernel`` (see that module), in an
+explicitly scheduled loop that Triton's compiler does not build from the ``tl`` kernel:
+iteration ``t`` issues the scores of key tile ``t + 1`` (Q·Kᵀ) and the output update of
+tile ``t`` (P·V) as asynchronous warpgroup MMAs, waits only for the scores, and computes
+tile ``t + 1``'s softmax while the tensor cores still work on P·V (FlashAttention-3's
+intra-warpgroup overlap). In the ``tl`` kernel every softmax waits for every MMA.
+
+K/V tiles are gathered row by row (prefix rows through ``kv_indices``) with ``cp.async``
+into a ring of ``NUM_STAGES`` shared-memory stages; with ``PREFETCH_INDICES`` each prefix
+tile's pool rows are loaded one iteration before its gather is issued, so the gather does
+not wait on the index load.
+
+Measured on the H100 (docs/MEASUREMENTS.md, step 7): on the ``tl`` kernel's blocks this one
+is 4–7% slower at n_ctx 8192 and faster only at short extends, where the register-capped
+``tl`` row is faster still; ``default`` does not use it. It runs only on an sm_90 GPU and is
+not covered by Triton's interpreter.
+"""
+
+from __future__ import annotations
+
+from triton.experimental import gluon
+from triton.experimental.gluon import language as gl
+from triton.experimental.gluon.language.nvidia.hopper import (async_copy, fence_async_shared,
+                                                               warpgroup_mma, warpgroup_mma_wait)
+
+_LOG2E = gl.constexpr(1.4426950408889634)
+
+
+@gluon.jit
+def _soft_cap(s, qk_scale, logit_cap):
+    """cap * tanh(s * scale / cap) in the log2 domain (``qk_scale`` already holds log2(e))."""
+    x = s * (qk_scale / (_LOG2E * logit_cap))
+    return logit_cap * _LOG2E * (1.0 - 2.0 / (gl.exp2(2.0 * _LOG2E * x) + 1.0))
+
+
+@gluon.jit
+def _tile_keys(t, n_prefix_tiles, prefix_lo, extend_lo, BLOCK_N: gl.constexpr):
+    """Key tile ``t`` of the program's stream: (first key, is it a prefix tile)."""
+    is_prefix = t < n_prefix_tiles
+    start = gl.where(is_prefix, prefix_lo + t * BLOCK_N, extend_lo + (t - n_prefix_tiles) * BLOCK_N)
+    return start, is_prefix
+
+
+@gluon.jit
+def _load_pool_rows(kv_indices, kv_start, t, n_prefix_tiles, prefix_lo, len_prefix,
+                    key_offs, BLOCK_N: gl.constexpr, INDEX_CACHE: gl.constexpr):
+    """The pool rows of prefix tile ``t`` (zeros for extend tiles and past the prefix)."""
+    keys = prefix_lo + t * BLOCK_N + key_offs
+    in_prefix = (keys < len_prefix) & (t < n_prefix_tiles)
+    return gl.load(kv_indices + kv_start + keys, mask=in_prefix, other=0,
+                   cache_modifier=INDEX_CACHE).to(gl.int64)
+
+
+@gluon.jit
+def _issue_tile(k_stage, v_stage, t, pool_rows, n_tiles, n_prefix_tiles, prefix_lo, extend_lo,
+                len_prefix, extend_hi, K_buf, V_buf, K_ext, V_ext, qo_start, kv_head,
+                stride_kbt, stride_kbh, stride_vbt, stride_vbh, stride_kt, stride_kh,
+                stride_vt, stride_vh, key_offs, offs_d, BLOCK_N: gl.constexpr,
+                PREFIX_KV_CACHE: gl.constexpr, EXTEND_KV_CACHE: gl.constexpr):
+    """Start copying tile ``t``'s K and V rows into one stage, as one cp.async group.
+
+    Tiles past the stream (``t >= n_tiles``) copy nothing but still commit a group, so that
+    the group count the waits rely on stays one per tile.
+    """
+    start, is_prefix = _tile_keys(t, n_prefix_tiles, prefix_lo, extend_lo, BLOCK_N)
+    keys = start + key_offs
+    if is_prefix:
+        in_range = (keys < len_prefix) & (t < n_tiles)
+        k_ptrs = K_buf + pool_rows[:, None] * stride_kbt + kv_head * stride_kbh + offs_d[None, :]
+        v_ptrs = V_buf + pool_rows[:, None] * stride_vbt + kv_head * stride_vbh + offs_d[None, :]
+        async_copy.async_copy_global_to_shared(k_stage, k_ptrs, mask=in_range[:, None],
+                                               cache_modifier=PREFIX_KV_CACHE)
+        async_copy.async_copy_global_to_shared(v_stage, v_ptrs, mask=in_range[:, None],
+                                               cache_modifier=PREFIX_KV_CACHE)
+    else:
+        in_range = (keys < extend_hi) & (t < n_tiles)
+        rows = (qo_start + keys).to(gl.int64)
+        k_ptrs = K_ext + rows[:, None] * stride_kt + kv_head * stride_kh + offs_d[None, :]
+        v_ptrs = V_ext + rows[:, None] * stride_vt + kv_head * stride_vh + offs_d[None, :]
+        async_copy.async_copy_global_to_shared(k_stage, k_ptrs, mask=in_range[:, None],
+                                               cache_modifier=EXTEND_KV_CACHE)
+        async_copy.async_copy_global_to_shared(v_stage, v_ptrs, mask=in_range[:, None],
+                                               cache_modifier=EXTEND_KV_CACHE)
+    async_copy.commit_group()
+
+
+@gluon.jit
+def _online_softmax(s, m_i, l_i, qk_scale, USE_LOGIT_CAP: gl.constexpr):
+    """Fold one tile's (masked) scores into the running max and sum: P, alpha, m, l."""
+    if USE_LOGIT_CAP:
+        m_new = gl.maximum(m_i, gl.max(s, 1))
+        p = gl.exp2(s - m_new[:, None])
+    else:
+        # the scale folded into the exponent: one FMA per score
+        m_new = gl.maximum(m_i, gl.max(s, 1) * qk_scale)
+        p = gl.exp2(s * qk_scale - m_new[:, None])
+    alpha = gl.exp2(m_i - m_new)
+    return p, alpha, m_new, l_i * alpha + gl.sum(p, 1)
+
+
+@gluon.jit
+def _softmax_tile(s, m_i, l_i, t, n_prefix_tiles, prefix_lo, extend_lo, len_prefix, len_extend,
+                  q_pos, score_cols, block_first_pos, qk_scale, logit_cap, sliding_window,
+                  BLOCK_N: gl.constexpr, USE_WINDOW: gl.constexpr, USE_LOGIT_CAP: gl.constexpr):
+    """Tile ``t``'s softmax step; only tiles that reach past the prefix's end or the block's
+    diagonal (or every tile, with a window) pay for the mask.
+
+    Each branch runs the whole step: ptxas moves the wait for the P·V MMA up to the top of
+    the basic block it sits in, above any softmax there, so the softmax must end in the
+    blocks before it for the two to overlap (pinned in tests/test_codegen.py). With a window
+    every tile is masked, there is no branch, and windowed calls do not overlap.
+    """
+    start, is_prefix = _tile_keys(t, n_prefix_tiles, prefix_lo, extend_lo, BLOCK_N)
+    key_pos = gl.where(is_prefix, start, len_prefix + start)  # absolute position of the first key
+    key_end = gl.where(is_prefix, len_prefix, len_prefix + len_extend)
+    if USE_LOGIT_CAP:
+        s = _soft_cap(s, qk_scale, logit_cap)
+    needs_mask = (key_pos + BLOCK_N > key_end) | (key_pos + BLOCK_N - 1 > block_first_pos)
+    if USE_WINDOW:
+        needs_mask = True
+    if needs_mask:
+        k_pos = key_pos + score_cols
+        visible = (k_pos[None, :] <= q_pos[:, None]) & (k_pos < key_end)[None, :]
+        if USE_WINDOW:
+            visible &= (q_pos[:, None] - k_pos[None, :]) <= sliding_window
+        p, alpha, m_new, l_new = _online_softmax(gl.where(visible, s, float("-inf")), m_i, l_i,
+                                                 qk_scale, USE_LOGIT_CAP)
+    else:
+        p, alpha, m_new, l_new = _online_softmax(s, m_i, l_i, qk_scale, USE_LOGIT_CAP)
+    return p, alpha, m_new, l_new
+
+
+@gluon.jit
+def _extend_attention_hopper_kernel(
+    Q, K_ext, V_ext, O, K_buf, V_buf,
+    qo_indptr, kv_indptr, kv_indices,
+    sm_scale_log2, logit_cap, sliding_window,
+    stride_qt, stride_qh, stride_kt, stride_kh, stride_vt, stride_vh,
+    stride_ot, stride_oh, stride_kbt, stride_kbh, stride_vbt, stride_vbh,
+    GQA_GROUP: gl.constexpr,
+    HEAD_DIM: gl.constexpr,
+    BLOCK_M: gl.constexpr,
+    BLOCK_N: gl.constexpr,
+    NUM_STAGES: gl.constexpr,
+    USE_WINDOW: gl.constexpr,
+    USE_LOGIT_CAP: gl.constexpr,
+    PREFIX_KV_CACHE: gl.constexpr,
+    EXTEND_KV_CACHE: gl.constexpr,
+    Q_CACHE: gl.constexpr,
+    INDEX_CACHE: gl.constexpr,
+    HEADS_FIRST: gl.constexpr,
+    PREFETCH_INDICES: gl.constexpr,
+):
+    num_warps: gl.constexpr = gl.num_warps()
+    gl.static_assert(BLOCK_M == 16 * num_warps, "one 16-row MMA slice per warp")
+    gl.static_assert(NUM_STAGES >= 3, "tile t + 1 must have landed while tile t + 2 loads")
+    dtype: gl.constexpr = Q.dtype.element_ty
+    # Scores [BLOCK_M, BLOCK_N] and output [BLOCK_M, HEAD_DIM] live in warpgroup-MMA
+    # accumulators; P feeds the P·V MMA from registers.
+    s_layout: gl.constexpr = gl.NVMMADistributedLayout(
+        version=[3, 0], warps_per_cta=[num_warps, 1], instr_shape=[16, BLOCK_N, 16])
+    o_layout: gl.constexpr = gl.NVMMADistributedLayout(
+        version=[3, 0], warps_per_cta=[num_warps, 1], instr_shape=[16, HEAD_DIM, 16])
+    p_layout: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=o_layout, k_width=2)
+    # Global -> shared copies: 16-byte vectors along the head dim.
+    VEC: gl.constexpr = 8
+    LANES_D: gl.constexpr = HEAD_DIM // VEC if HEAD_DIM // VEC < 32 else 32
+    copy_layout: gl.constexpr = gl.BlockedLayout([1, VEC], [32 // LANES_D, LANES_D],
+                                                 [num_warps, 1], [1, 0])
+    q_smem_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_M, HEAD_DIM], dtype)
+    kv_smem_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_N, HEAD_DIM], dtype)
+
+    if HEADS_FIRST:
+        head, block, seq = gl.program_id(0), gl.program_id(1), gl.program_id(2)
+    else:
+        seq, head, block = gl.program_id(0), gl.program_id(1), gl.program_id(2)
+    kv_head = head // GQA_GROUP
+    # lengths and tile counts in int32 (shared-memory stage indices must be), row offsets in int64
+    qo_start = gl.load(qo_indptr + seq, cache_modifier=INDEX_CACHE).to(gl.int64)
+    len_extend = (gl.load(qo_indptr + seq + 1, cache_modifier=INDEX_CACHE).to(gl.int64)
+                  - qo_start).to(gl.int32)
+    kv_start = gl.load(kv_indptr + seq, cache_modifier=INDEX_CACHE).to(gl.int64)
+    len_prefix = (gl.load(kv_indptr + seq + 1, cache_modifier=INDEX_CACHE).to(gl.int64)
+                  - kv_start).to(gl.int32)
+    if block * BLOCK_M >= len_extend:
+        return
+
+    # The key stream: prefix keys [prefix_lo, len_prefix), then extend keys
+    # [extend_lo, extend_hi) up to the block's last query (causal).
+    extend_hi = gl.minimum((block + 1) * BLOCK_M, len_extend)
+    if USE_WINDOW:
+        first_key = gl.maximum(len_prefix + block * BLOCK_M - sliding_window, 0)
+        prefix_lo = gl.minimum(first_key, len_prefix)
+        extend_lo = gl.maximum(first_key - len_prefix, 0)
+    else:
+        prefix_lo = 0
+        extend_lo = 0
+    n_prefix_tiles = gl.cdiv(len_prefix - prefix_lo, BLOCK_N)
+    n_tiles = n_prefix_tiles + gl.cdiv(extend_hi - extend_lo, BLOCK_N)
+
+    q_smem = gl.allocate_shared_memory(dtype, [BLOCK_M, HEAD_DIM], q_smem_layout)
+    k_smem = gl.allocate_shared_memory(dtype, [NUM_STAGES, BLOCK_N, HEAD_DIM], kv_smem_layout)
+    v_smem = gl.allocate_shared_memory(dtype, [NUM_STAGES, BLOCK_N, HEAD_DIM], kv_smem_layout)
+
+    offs_d = gl.arange(0, HEAD_DIM, layout=gl.SliceLayout(0, copy_layout))
+    key_offs = gl.arange(0, BLOCK_N, layout=gl.SliceLayout(1, copy_layout))
+    q_rows = block * BLOCK_M + gl.arange(0, BLOCK_M, layout=gl.SliceLayout(1, copy_layout))
+    q_ptrs = Q + (qo_start + q_rows)[:, None] * stride_qt + head * stride_qh + offs_d[None, :]
+    # Q and tile 0 share the first group.
+    async_copy.async_copy_global_to_shared(q_smem, q_ptrs, mask=(q_rows < len_extend)[:, None],
+                                           cache_modifier=Q_CACHE)
+    for t in gl.static_range(NUM_STAGES - 1):
+        pool_rows = _load_pool_rows(kv_indices, kv_start, t, n_prefix_tiles, prefix_lo,
+                                    len_prefix, key_offs, BLOCK_N, INDEX_CACHE)
+        _issue_tile(k_smem.index(t), v_smem.index(t), t, pool_rows, n_tiles, n_prefix_tiles,
+                    prefix_lo, extend_lo, len_prefix, extend_hi, K_buf, V_buf, K_ext, V_ext,
+                    qo_start, kv_head, stride_kbt, stride_kbh, stride_vbt, stride_vbh,
+                    stride_kt, stride_kh, stride_vt, stride_vh, key_offs, offs_d, BLOCK_N,
+                    PREFIX_KV_CACHE, EXTEND_KV_CACHE)
+    if PREFETCH_INDICES:
+        next_pool_rows = _load_pool_rows(kv_indices, kv_start, NUM_STAGES - 1, n_prefix_tiles,
+                                         prefix_lo, len_prefix, key_offs, BLOCK_N, INDEX_CACHE)
+
+    score_cols = gl.arange(0, BLOCK_N, layout=gl.SliceLayout(0, s_layout))
+    q_pos = len_prefix + block * BLOCK_M + gl.arange(0, BLOCK_M, layout=gl.SliceLayout(1, s_layout))
+    block_first_pos = len_prefix + block * BLOCK_M
+
+    # Tile 0's scores, synchronously: nothing to overlap them with yet.
+    async_copy.wait_group(NUM_STAGES - 2)
+    gl.thread_barrier()
+    fence_async_shared()
+    # Q moves to registers once, so that Q·Kᵀ reads only K from shared memory (with both
+    # operands there it streams 32 KiB of Q per tile; measured 0-2% faster, step 7).
+    q = q_smem.load(gl.DotOperandLayout(operand_index=0, parent=s_layout, k_width=2))
+    s = warpgroup_mma(q, k_smem.index(0).permute((1, 0)),
+                      gl.zeros([BLOCK_M, BLOCK_N], gl.float32, s_layout), use_acc=False)
+    # finite start so that a row masked across a whole tile gives exp2(-inf - m) = 0, not NaN
+    m_i = gl.full([BLOCK_M], -1.0e30, gl.float32, layout=gl.SliceLayout(1, s_layout))
+    l_i = gl.zeros([BLOCK_M], gl.float32, layout=gl.SliceLayout(1, s_layout))
+    p, alpha, m_i, l_i = _softmax_tile(s, m_i, l_i, 0, n_prefix_tiles, prefix_lo, extend_lo,
+                                       len_prefix, len_extend, q_pos, score_cols, block_first_pos,
+                                       sm_scale_log2, logit_cap, sliding_window, BLOCK_N,
+                                       USE_WINDOW, USE_LOGIT_CAP)
+    acc = gl.zeros([BLOCK_M, HEAD_DIM], gl.float32, o_layout)
+
+    for t in range(0, n_tiles - 1):
+        # Tile t + 1 has landed (every thread's copies: the barrier), and both warpgroups are
+        # done with tile t - 1, whose stage the copy issued below overwrites.
+        async_copy.wait_group(NUM_STAGES - 3)
+        gl.thread_barrier()
+        s_token = warpgroup_mma(q, k_smem.index((t + 1) % NUM_STAGES).permute((1, 0)),
+                                gl.zeros([BLOCK_M, BLOCK_N], gl.float32, s_layout),
+                                use_acc=False, is_async=True)
+        p_op = gl.convert_layout(p.to(dtype), p_layout)
+        acc_token = warpgroup_mma(p_op, v_smem.index(t % NUM_STAGES), acc, is_async=True)
+        # The copies for tile t + NUM_STAGES - 1 are issued while the MMAs run.
+        ahead = t + NUM_STAGES - 1
+        if PREFETCH_INDICES:
+            pool_rows = next_pool_rows
+            next_pool_rows = _load_pool_rows(kv_indices, kv_start, ahead + 1, n_prefix_tiles,
+                                             prefix_lo, len_prefix, key_offs, BLOCK_N, INDEX_CACHE)
+        else:
+            pool_rows = _load_pool_rows(kv_indices, kv_start, ahead, n_prefix_tiles, prefix_lo,
+                                        len_prefix, key_offs, BLOCK_N, INDEX_CACHE)
+        _issue_tile(k_smem.index(ahead % NUM_STAGES), v_smem.index(ahead % NUM_STAGES), ahead,
+                    pool_rows, n_tiles, n_prefix_tiles, prefix_lo, extend_lo, len_prefix,
+                    extend_hi, K_buf, V_buf, K_ext, V_ext, qo_start, kv_head, stride_kbt,
+                    stride_kbh, stride_vbt, stride_vbh, stride_kt, stride_kh, stride_vt,
+                    stride_vh, key_offs, offs_d, BLOCK_N, PREFIX_KV_CACHE, EXTEND_KV_CACHE)
+        # the scores of tile t + 1 are done; P·V of tile t may still run
+        s = warpgroup_mma_wait(num_outstanding=1, deps=(s_token, ))
+        p, alpha, m_i, l_i = _softmax_tile(s, m_i, l_i, t + 1, n_prefix_tiles, prefix_lo,
+                                           extend_lo, len_prefix, len_extend, q_pos, score_cols,
+                                           block_first_pos, sm_scale_log2, logit_cap,
+                                           sliding_window, BLOCK_N, USE_WINDOW, USE_LOGIT_CAP)
+        acc, p_op = warpgroup_mma_wait(num_outstanding=0, deps=(acc_token, p_op))
+        acc = acc * gl.convert_layout(alpha, gl.SliceLayout(1, o_layout))[:, None]
+
+    async_copy.wait_group(0)
+    last = n_tiles - 1
+    p_op = gl.convert_layout(p.to(dtype), p_layout)
+    acc = warpgroup_mma(p_op, v_smem.index(last % NUM_STAGES), acc)
+
+    out = acc / gl.convert_layout(l_i, gl.SliceLayout(1, o_layout))[:, None]
+    o_rows = block * BLOCK_M + gl.arange(0, BLOCK_M, layout=gl.SliceLayout(1, o_layout))
+    o_cols = gl.arange(0, HEAD_DIM, layout=gl.SliceLayout(0, o_layout))
+    o_ptrs = O + (qo_start + o_rows)[:, None] * stride_ot + head * stride_oh + o_cols[None, :]
+    gl.store(o_ptrs, out.to(dtype), mask=(o_rows < len_extend)[:, None])
