@@ -140,12 +140,13 @@ def _tuned(block_m, block_n, num_warps, num_stages, prefetch_indices, max_regist
 # (docs/MEASUREMENTS.md, 2026-11-24 and -25). With a small window each program has only a
 # few tiles, so smaller query blocks (more programs in flight) win and prefetching the
 # indices has little to hide; without one, the prefetch lets the gathers pipeline; long
-# extends pay for larger key tiles, short ones for two blocks per SM (a register cap).
+# extends pay for larger key tiles, short ones for two blocks per SM (a register cap). At
+# head dim 128 with a window, a cap at 168 registers fits three 4-warp blocks per SM.
 TUNED_BLOCKS = {
     (64, "windowed"): _tuned(64, 32, 4, 3, False),
     (64, "short"): _tuned(128, 64, 4, 3, True),
     (64, "long"): _tuned(128, 64, 4, 3, True),
-    (128, "windowed"): _tuned(64, 64, 4, 2, True),
+    (128, "windowed"): _tuned(64, 32, 4, 3, True, max_registers=168),
     (128, "short"): _tuned(128, 32, 8, 3, True, max_registers=128),
     (128, "long"): _tuned(128, 64, 8, 3, True),
     (256, "windowed"): _tuned(64, 32, 4, 2, False),
