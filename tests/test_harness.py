@@ -250,6 +250,9 @@ def test_sweep_configs_parse_into_launch_configs():
     assert prefetched.prefetch_indices and prefetched.grid_order == "heads"
     capped = sweep_blocks.parse_configs("m128n32w8s3+r128")["m128n32w8s3+r128"]
     assert capped.max_registers == 128 and capped.prefetch_indices is None
+    assert capped.overlap_softmax is None
+    overlapped = sweep_blocks.parse_configs("m128n64w8s3:heads+pf+ov")["m128n64w8s3:heads+pf+ov"]
+    assert overlapped.overlap_softmax and overlapped.prefetch_indices
     with pytest.raises(ValueError, match="max_registers"):
         sweep_blocks.parse_configs("m128n32w8s3+r300")
     with pytest.raises(ValueError, match="grid_order"):
