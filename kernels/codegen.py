@@ -9,6 +9,7 @@ they do on the device.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import functools
 import json
@@ -45,7 +46,20 @@ class CodegenReport:
     ld_global: int  # all `ld.global` instructions in the PTX
     num_warps: int
     ptx: str = dataclasses.field(repr=False, compare=False)
-    sass: str = dataclasses.field(repr=False, compare=False)  # cuobjdump -sass of the cubin
+    cubin: bytes = dataclasses.field(repr=False, compare=False)
+
+    def sass(self) -> str:
+        """The machine code (``cuobjdump -sass``), disassembled on demand: it costs about as
+        much as a cached compile."""
+        return _cuobjdump("-sass", self.cubin)
+
+
+def _cuobjdump(flag: str, cubin: bytes) -> str:
+    with tempfile.NamedTemporaryFile(suffix=".cubin") as file:
+        file.write(cubin)
+        file.flush()
+        return subprocess.run([_tool("cuobjdump"), flag, file.name],
+                              check=True, capture_output=True, text=True).stdout
 
 
 def _tool(name: str) -> str:
@@ -104,7 +118,8 @@ def _compile_in_subprocess(cfg: LaunchConfig, options: dict) -> CodegenReport:
                           capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"compiling for sm_{options['arch']} failed:\n{done.stderr}")
-    return CodegenReport(**json.loads(done.stdout))
+    report = json.loads(done.stdout)
+    return CodegenReport(**{**report, "cubin": base64.b64decode(report["cubin"])})
 
 
 def _compile(cfg: LaunchConfig, *, head_dim, dtype, gqa_group, use_window, use_logit_cap,
@@ -121,13 +136,8 @@ def _compile(cfg: LaunchConfig, *, head_dim, dtype, gqa_group, use_window, use_l
     src = source(fn=kernel, signature=signature, constexprs=constexprs, attrs=attrs)
     compiled = triton.compile(src, target=GPUTarget("cuda", arch, 32),
                               options=launch_options(cfg))
-    with tempfile.NamedTemporaryFile(suffix=".cubin") as cubin:
-        cubin.write(compiled.asm["cubin"])
-        cubin.flush()
-        usage = subprocess.run([_tool("cuobjdump"), "--dump-resource-usage", cubin.name],
-                               check=True, capture_output=True, text=True).stdout
-        sass = subprocess.run([_tool("cuobjdump"), "-sass", cubin.name],
-                              check=True, capture_output=True, text=True).stdout
+    cubin = compiled.asm["cubin"]
+    usage = _cuobjdump("--dump-resource-usage", cubin)
     match = _RESOURCES.search(usage)
     if match is None:
         raise RuntimeError(f"could not read the resource usage from cuobjdump:\n{usage}")
@@ -137,10 +147,10 @@ def _compile(cfg: LaunchConfig, *, head_dim, dtype, gqa_group, use_window, use_l
         registers=registers, stack_bytes=stack, shared_bytes=static_shared + compiled.metadata.shared,
         ld_global_cg=len(re.findall(r"\bld\.global\.cg\b", ptx)),
         ld_global=len(re.findall(r"\bld\.global\b", ptx)),
-        num_warps=cfg.num_warps, ptx=ptx, sass=sass)
+        num_warps=cfg.num_warps, ptx=ptx, cubin=cubin)
 
 
 if __name__ == "__main__":  # the subprocess side of _compile_in_subprocess
     request = json.loads(sys.argv[1])
     report = _compile(LaunchConfig(**request["config"]), **request["options"])
-    print(json.dumps(dataclasses.asdict(report)))
+    print(json.dumps({**dataclasses.asdict(report), "cubin": base64.b64encode(report.cubin).decode()}))

@@ -22,18 +22,17 @@ import triton
 import triton.language as tl
 
 from .extend_attention_hopper import _extend_attention_hopper_kernel
+from .online_softmax import LOG2E, online_softmax, soft_cap
 
 SUPPORTED_HEAD_DIMS = (64, 128, 256)
 SUPPORTED_DTYPES = (torch.float16, torch.bfloat16)
 INDEX_DTYPES = (torch.int32, torch.int64)
 # The load cache modifiers Triton's ``tl.load`` accepts ("" = none).
 LOAD_CACHE_MODIFIERS = ("", ".ca", ".cg", ".cv")
-LOG2E = 1.4426950408889634
 MAX_GRID_YZ = 65535  # CUDA's limit on a launch grid's y and z extents
 MIN_REGISTERS, MAX_REGISTERS = 24, 255  # the per-thread register caps ptxas takes
 # The launch order of the programs: which grid axis varies fastest (LaunchConfig.grid_order).
 GRID_ORDERS = ("heads", "sequences")
-_LOG2E = tl.constexpr(LOG2E)  # the jit functions may only read constexpr globals
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,14 +190,6 @@ VARIANTS: Mapping[str, LaunchConfig] = {
 
 
 @triton.jit
-def _soft_cap(s, qk_scale, logit_cap):
-    """cap * tanh(s * scale / cap) in the log2 domain (``qk_scale`` already holds log2(e))."""
-    # tanh(x) = 1 - 2 / (exp(2x) + 1), written with exp2 so the interpreter runs it too
-    x = s * (qk_scale / (_LOG2E * logit_cap))
-    return logit_cap * _LOG2E * (1.0 - 2.0 / (tl.exp2(2.0 * _LOG2E * x) + 1.0))
-
-
-@triton.jit
 def _attend(acc, m_i, l_i, q, k, v_ptrs, v_in_range, visible, qk_scale, logit_cap,
             USE_LOGIT_CAP: tl.constexpr, MASKED: tl.constexpr, V_CACHE: tl.constexpr):
     """Fold one key tile into the running softmax state (``m_i`` in the scaled log2 domain).
@@ -211,19 +202,10 @@ def _attend(acc, m_i, l_i, q, k, v_ptrs, v_in_range, visible, qk_scale, logit_ca
     """
     s = tl.dot(q, k)
     if USE_LOGIT_CAP:
-        s = _soft_cap(s, qk_scale, logit_cap)
-        if MASKED:
-            s = tl.where(visible, s, float("-inf"))
-        m_new = tl.maximum(m_i, tl.max(s, 1))
-        p = tl.exp2(s - m_new[:, None])
-    else:
-        if MASKED:
-            s = tl.where(visible, s, float("-inf"))
-        # the scale folded into the exponent: one FMA per score, not a multiply and a subtract
-        m_new = tl.maximum(m_i, tl.max(s, 1) * qk_scale)
-        p = tl.exp2(s * qk_scale - m_new[:, None])
-    alpha = tl.exp2(m_i - m_new)
-    l_i = l_i * alpha + tl.sum(p, 1)
+        s = soft_cap(s, qk_scale, logit_cap)
+    if MASKED:
+        s = tl.where(visible, s, float("-inf"))
+    p, alpha, m_new, l_i = online_softmax(s, m_i, l_i, qk_scale, USE_LOGIT_CAP)
     v = tl.load(v_ptrs, mask=v_in_range, other=0.0, cache_modifier=V_CACHE)
     acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)
     return acc, m_new, l_i

@@ -25,14 +25,7 @@ from triton.experimental.gluon import language as gl
 from triton.experimental.gluon.language.nvidia.hopper import (async_copy, fence_async_shared,
                                                                warpgroup_mma, warpgroup_mma_wait)
 
-_LOG2E = gl.constexpr(1.4426950408889634)
-
-
-@gluon.jit
-def _soft_cap(s, qk_scale, logit_cap):
-    """cap * tanh(s * scale / cap) in the log2 domain (``qk_scale`` already holds log2(e))."""
-    x = s * (qk_scale / (_LOG2E * logit_cap))
-    return logit_cap * _LOG2E * (1.0 - 2.0 / (gl.exp2(2.0 * _LOG2E * x) + 1.0))
+from .online_softmax import online_softmax, soft_cap
 
 
 @gluon.jit
@@ -87,20 +80,6 @@ def _issue_tile(k_stage, v_stage, t, pool_rows, n_tiles, n_prefix_tiles, prefix_
 
 
 @gluon.jit
-def _online_softmax(s, m_i, l_i, qk_scale, USE_LOGIT_CAP: gl.constexpr):
-    """Fold one tile's (masked) scores into the running max and sum: P, alpha, m, l."""
-    if USE_LOGIT_CAP:
-        m_new = gl.maximum(m_i, gl.max(s, 1))
-        p = gl.exp2(s - m_new[:, None])
-    else:
-        # the scale folded into the exponent: one FMA per score
-        m_new = gl.maximum(m_i, gl.max(s, 1) * qk_scale)
-        p = gl.exp2(s * qk_scale - m_new[:, None])
-    alpha = gl.exp2(m_i - m_new)
-    return p, alpha, m_new, l_i * alpha + gl.sum(p, 1)
-
-
-@gluon.jit
 def _softmax_tile(s, m_i, l_i, t, n_prefix_tiles, prefix_lo, extend_lo, len_prefix, len_extend,
                   q_pos, score_cols, block_first_pos, qk_scale, logit_cap, sliding_window,
                   BLOCK_N: gl.constexpr, USE_WINDOW: gl.constexpr, USE_LOGIT_CAP: gl.constexpr):
@@ -116,7 +95,7 @@ def _softmax_tile(s, m_i, l_i, t, n_prefix_tiles, prefix_lo, extend_lo, len_pref
     key_pos = gl.where(is_prefix, start, len_prefix + start)  # absolute position of the first key
     key_end = gl.where(is_prefix, len_prefix, len_prefix + len_extend)
     if USE_LOGIT_CAP:
-        s = _soft_cap(s, qk_scale, logit_cap)
+        s = soft_cap(s, qk_scale, logit_cap)
     needs_mask = (key_pos + BLOCK_N > key_end) | (key_pos + BLOCK_N - 1 > block_first_pos)
     if USE_WINDOW:
         needs_mask = True
@@ -125,10 +104,10 @@ def _softmax_tile(s, m_i, l_i, t, n_prefix_tiles, prefix_lo, extend_lo, len_pref
         visible = (k_pos[None, :] <= q_pos[:, None]) & (k_pos < key_end)[None, :]
         if USE_WINDOW:
             visible &= (q_pos[:, None] - k_pos[None, :]) <= sliding_window
-        p, alpha, m_new, l_new = _online_softmax(gl.where(visible, s, float("-inf")), m_i, l_i,
+        p, alpha, m_new, l_new = online_softmax(gl.where(visible, s, float("-inf")), m_i, l_i,
                                                  qk_scale, USE_LOGIT_CAP)
     else:
-        p, alpha, m_new, l_new = _online_softmax(s, m_i, l_i, qk_scale, USE_LOGIT_CAP)
+        p, alpha, m_new, l_new = online_softmax(s, m_i, l_i, qk_scale, USE_LOGIT_CAP)
     return p, alpha, m_new, l_new
 
 

@@ -72,7 +72,7 @@ def test_overlap_softmax_keeps_the_softmax_between_the_two_mma_waits():
                           grid_order="heads", prefetch_indices=True, overlap_softmax=True)
     report = compile_for_target(config, head_dim=128)
     assert report.stack_bytes == 0
-    events = re.findall(r"WARPGROUP\.DEPBAR\.LE gsb0, (0x[01])|(MUFU\.EX2)", report.sass)
+    events = re.findall(r"WARPGROUP\.DEPBAR\.LE gsb0, (0x[01])|(MUFU\.EX2)", report.sass())
     exps_after_scores_wait, overlapped = None, []
     for wait, exp in events:
         if wait == "0x1":
