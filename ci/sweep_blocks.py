@@ -5,8 +5,8 @@
 
 A configuration ``mMnNwWsS`` is ``LaunchConfig(block_m=M, block_n=N, num_warps=W,
 num_stages=S)``; ``mMnNwWsS:ORDER`` also sets ``grid_order`` (``heads`` or ``sequences``),
-a ``+pf`` suffix ``prefetch_indices=True``, ``+rR`` ``max_registers=R`` and ``+ov``
-``overlap_softmax=True`` (the Gluon kernel for Hopper).
+a ``+pf`` suffix ``prefetch_indices=True``, ``+rR`` ``max_registers=R``, ``+ov``
+``overlap_softmax=True`` and ``+ws`` ``warp_specialize=True`` (the Gluon kernels for Hopper).
 Every configuration is checked against the reference before it is timed, and timed interleaved with ``baseline`` in one process (``benchmarks/harness.py``); a
 configuration that does not fit the chip (out of shared memory) is reported, not fatal.
 Prints one table per shape: ms, TFLOP/s and the speedup over ``baseline``.
@@ -30,7 +30,7 @@ import kernels  # noqa: E402
 from benchmarks import harness, workloads  # noqa: E402
 from ci.quick_bench import attach_window_values  # noqa: E402
 
-_CONFIG = re.compile(r"m(\d+)n(\d+)w(\d+)s(\d+)(?::(\w+))?(\+pf)?(?:\+r(\d+))?(\+ov)?")
+_CONFIG = re.compile(r"m(\d+)n(\d+)w(\d+)s(\d+)(?::(\w+))?(\+pf)?(?:\+r(\d+))?(\+ov)?(\+ws)?")
 
 
 def parse_configs(text: str) -> Dict[str, kernels.LaunchConfig]:
@@ -39,7 +39,7 @@ def parse_configs(text: str) -> Dict[str, kernels.LaunchConfig]:
     for name in filter(None, text.split(",")):
         match = _CONFIG.fullmatch(name)
         if match is None:
-            raise ValueError(f"--configs: {name!r} is not of the form mMnNwWsS[:ORDER][+pf][+rR][+ov], "
+            raise ValueError(f"--configs: {name!r} is not of the form mMnNwWsS[:ORDER][+pf][+rR][+ov][+ws], "
                              f"e.g. m128n32w4s3 or m128n32w8s3:heads+pf+r128")
         block_m, block_n, num_warps, num_stages = map(int, match.groups()[:4])
         try:
@@ -48,7 +48,8 @@ def parse_configs(text: str) -> Dict[str, kernels.LaunchConfig]:
                                                  grid_order=match.group(5),
                                                  prefetch_indices=True if match.group(6) else None,
                                                  max_registers=int(match.group(7)) if match.group(7) else None,
-                                                 overlap_softmax=True if match.group(8) else None)
+                                                 overlap_softmax=True if match.group(8) else None,
+                                                 warp_specialize=True if match.group(9) else None)
         except ValueError as bad:
             raise ValueError(f"--configs: {name!r}: {bad}") from None
     if not configs:

@@ -44,7 +44,7 @@ class CodegenReport:
     shared_bytes: int  # static + the dynamic shared memory Triton allocates
     ld_global_cg: int  # `ld.global.cg` instructions in the PTX
     ld_global: int  # all `ld.global` instructions in the PTX
-    num_warps: int
+    num_warps: int  # warps per block, a warp-specialized kernel's producer included
     ptx: str = dataclasses.field(repr=False, compare=False)
     cubin: bytes = dataclasses.field(repr=False, compare=False)
 
@@ -132,7 +132,7 @@ def _compile(cfg: LaunchConfig, *, head_dim, dtype, gqa_group, use_window, use_l
              if n in _POINTERS or n in _INDEX_POINTERS or n.startswith("stride")}
     constexprs = kernel_constexprs(cfg, gqa_group=gqa_group, head_dim=head_dim,
                                    use_window=use_window, use_logit_cap=use_logit_cap)
-    source = GluonASTSource if cfg.overlap_softmax else ASTSource
+    source = GluonASTSource if cfg.overlap_softmax or cfg.warp_specialize else ASTSource
     src = source(fn=kernel, signature=signature, constexprs=constexprs, attrs=attrs)
     compiled = triton.compile(src, target=GPUTarget("cuda", arch, 32),
                               options=launch_options(cfg))
@@ -147,7 +147,7 @@ def _compile(cfg: LaunchConfig, *, head_dim, dtype, gqa_group, use_window, use_l
         registers=registers, stack_bytes=stack, shared_bytes=static_shared + compiled.metadata.shared,
         ld_global_cg=len(re.findall(r"\bld\.global\.cg\b", ptx)),
         ld_global=len(re.findall(r"\bld\.global\b", ptx)),
-        num_warps=cfg.num_warps, ptx=ptx, cubin=cubin)
+        num_warps=compiled.metadata.num_warps, ptx=ptx, cubin=cubin)
 
 
 if __name__ == "__main__":  # the subprocess side of _compile_in_subprocess

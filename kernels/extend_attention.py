@@ -22,6 +22,7 @@ import triton
 import triton.language as tl
 
 from .extend_attention_hopper import _extend_attention_hopper_kernel
+from .extend_attention_ws import _extend_attention_ws_kernel
 from .online_softmax import LOG2E, online_softmax, soft_cap
 
 SUPPORTED_HEAD_DIMS = (64, 128, 256)
@@ -65,6 +66,10 @@ class LaunchConfig:
     # t + 1's scores and tile t's P·V as asynchronous MMAs and computes tile t + 1's softmax
     # while P·V runs; needs an sm_90 GPU, block_m = 16 * num_warps and num_stages >= 3
     overlap_softmax: Optional[bool] = None
+    # run the warp-specialized Gluon kernel for Hopper (extend_attention_ws.py): a producer
+    # warpgroup gathers K/V while two consumer warpgroups of 64 query rows each compute; needs
+    # an sm_90 GPU, block_m = 128 and num_warps = 8 (the consumers; the producer comes on top)
+    warp_specialize: Optional[bool] = None
     tuned: bool = False
 
     def __post_init__(self):
@@ -81,7 +86,7 @@ class LaunchConfig:
             raise ValueError(f"config.num_warps={self.num_warps!r}: expected 1, 2, 4, 8 or 16")
         if self.grid_order is not None and self.grid_order not in GRID_ORDERS:
             raise ValueError(f"config.grid_order={self.grid_order!r}: expected one of {GRID_ORDERS}")
-        for field in ("prefetch_indices", "overlap_softmax"):
+        for field in ("prefetch_indices", "overlap_softmax", "warp_specialize"):
             value = getattr(self, field)
             if value is not None and not isinstance(value, bool):
                 raise ValueError(f"config.{field}={value!r}: expected a bool")
@@ -107,7 +112,7 @@ class LaunchConfig:
 
 # The knobs ``LaunchConfig.resolved`` fills in where they are left None.
 FILLED_KNOBS = ("block_m", "block_n", "num_warps", "num_stages", "grid_order", "prefetch_indices",
-                "max_registers", "overlap_softmax")
+                "max_registers", "overlap_softmax", "warp_specialize")
 
 # (BLOCK_M, BLOCK_N, num_warps) per head dim of the upstream kernel on sm_90.
 UPSTREAM_BLOCKS = {
@@ -128,11 +133,12 @@ TUNED_WINDOW_MAX = 512
 LONG_EXTEND_MIN = 2048
 
 
-def _tuned(block_m, block_n, num_warps, num_stages, prefetch_indices, max_registers=None):
+def _tuned(block_m, block_n, num_warps, num_stages, prefetch_indices, max_registers=None,
+           warp_specialize=False):
     return LaunchConfig(block_m=block_m, block_n=block_n, num_warps=num_warps,
                         num_stages=num_stages, grid_order="heads",
                         prefetch_indices=prefetch_indices, max_registers=max_registers,
-                        overlap_softmax=False)
+                        overlap_softmax=False, warp_specialize=warp_specialize)
 
 
 # The knobs of the tuned variant per (head dim, shape class), from sweeps on the H100
@@ -140,14 +146,16 @@ def _tuned(block_m, block_n, num_warps, num_stages, prefetch_indices, max_regist
 # few tiles, so smaller query blocks (more programs in flight) win and prefetching the
 # indices has little to hide; without one, the prefetch lets the gathers pipeline; long
 # extends pay for larger key tiles, short ones for two blocks per SM (a register cap). At
-# head dim 128 with a window, a cap at 168 registers fits three 4-warp blocks per SM.
+# head dim 128 with a window, a cap at 168 registers fits three 4-warp blocks per SM; without
+# one, the warp-specialized kernel (a producer warpgroup, two consumers, 128-key tiles) wins
+# at every extend length measured.
 TUNED_BLOCKS = {
     (64, "windowed"): _tuned(64, 32, 4, 3, False),
     (64, "short"): _tuned(128, 64, 4, 3, True),
     (64, "long"): _tuned(128, 64, 4, 3, True),
     (128, "windowed"): _tuned(64, 32, 4, 3, True, max_registers=168),
-    (128, "short"): _tuned(128, 32, 8, 3, True, max_registers=128),
-    (128, "long"): _tuned(128, 64, 8, 3, True),
+    (128, "short"): _tuned(128, 128, 8, 3, False, warp_specialize=True),
+    (128, "long"): _tuned(128, 128, 8, 3, False, warp_specialize=True),
     (256, "windowed"): _tuned(64, 32, 4, 2, False),
     (256, "short"): _tuned(128, 64, 8, 2, True),
     (256, "long"): _tuned(128, 64, 8, 2, True),
@@ -160,7 +168,8 @@ UNTUNED_GRID_ORDER = {"windowed": "sequences", "short": "heads", "long": "heads"
 UNTUNED_BLOCKS = {
     (head_dim, shape): LaunchConfig(block_m=block_m, block_n=block_n, num_warps=num_warps,
                                     num_stages=1, grid_order=UNTUNED_GRID_ORDER[shape],
-                                    prefetch_indices=False, overlap_softmax=False)
+                                    prefetch_indices=False, overlap_softmax=False,
+                                    warp_specialize=False)
     for head_dim, (block_m, block_n, num_warps) in UPSTREAM_BLOCKS.items()
     for shape in SHAPE_CLASSES
 }
@@ -374,6 +383,8 @@ def resolve_config(config: Union[str, LaunchConfig], head_dim: int, shape: str =
 def kernel_for(config: LaunchConfig):
     """The kernel a resolved config launches: the Triton kernel or, with ``overlap_softmax``,
     the Gluon kernel for Hopper."""
+    if config.warp_specialize:
+        return _extend_attention_ws_kernel
     return _extend_attention_hopper_kernel if config.overlap_softmax else _extend_attention_kernel
 
 
@@ -389,11 +400,20 @@ def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
         HEADS_FIRST=config.grid_order == "heads",
         PREFETCH_INDICES=config.prefetch_indices,
     )
-    if config.overlap_softmax:
-        # the Gluon kernel's ring of shared-memory stages is written out, not left to a pipeliner
+    if config.overlap_softmax or config.warp_specialize:
+        # the Gluon kernels' ring of shared-memory stages is written out, not left to a pipeliner
         constexprs["NUM_STAGES"] = config.num_stages
+    if config.warp_specialize:
+        constexprs["CONSUMER_REGISTERS"] = WS_CONSUMER_REGISTERS
+        constexprs["PRODUCER_REGISTERS"] = WS_PRODUCER_REGISTERS
     return constexprs
 
+
+# The warp-specialized kernel's registers per thread: three warpgroups share 168 each
+# (65536 / 384 threads), which setmaxnreg moves to the consumers (216 each) from the producer
+# (72, the fewest at which ptxas does not spill its gather addresses).
+WS_TOTAL_REGISTERS = 168
+WS_CONSUMER_REGISTERS, WS_PRODUCER_REGISTERS = 216, 72
 
 # cp.async, which the Gluon kernel copies K, V and Q with, takes only these modifiers.
 ASYNC_COPY_CACHE_MODIFIERS = ("", ".ca", ".cg")
@@ -421,8 +441,44 @@ def check_overlap_softmax(config: LaunchConfig, head_dim: int, element_bytes: in
                          f"sm_90 has {SM90_SHARED_BYTES}")
 
 
+def check_warp_specialize(config: LaunchConfig, head_dim: int, element_bytes: int) -> None:
+    """ValueError, naming the knob, for a resolved ``warp_specialize`` config the warp-specialized
+    kernel cannot run (checked before any launch)."""
+    if config.overlap_softmax:
+        raise ValueError("config.overlap_softmax=True: warp_specialize launches a different "
+                         "kernel; choose one of the two")
+    if config.block_m != 128 or config.num_warps != 8:
+        raise ValueError(f"config.block_m={config.block_m}, config.num_warps={config.num_warps}: "
+                         "warp_specialize runs two consumer warpgroups of 64 query rows, so "
+                         "block_m must be 128 and num_warps 8 (the producer's 4 come on top)")
+    if config.num_stages < 2:
+        raise ValueError(f"config.num_stages={config.num_stages}: warp_specialize needs at least "
+                         "2 stages (a consumer reads tile t's K while tile t - 1's V is in use)")
+    if config.prefetch_indices and config.block_n > 64:
+        raise ValueError(f"config.prefetch_indices=True: with block_n={config.block_n} the "
+                         "producer copies 64-row chunks, each with its own index load; "
+                         "prefetching needs block_n <= 64")
+    if config.max_registers is not None:
+        raise ValueError(f"config.max_registers={config.max_registers}: warp_specialize sets its "
+                         f"own split ({WS_CONSUMER_REGISTERS} per consumer thread, "
+                         f"{WS_PRODUCER_REGISTERS} per producer thread)")
+    for field in ("prefix_kv_cache", "extend_kv_cache"):
+        if getattr(config, field) not in ASYNC_COPY_CACHE_MODIFIERS:
+            raise ValueError(f"config.{field}={getattr(config, field)!r}: warp_specialize copies "
+                             f"with cp.async, which takes one of {ASYNC_COPY_CACHE_MODIFIERS}")
+    shared = element_bytes * head_dim * (config.block_m + 2 * config.num_stages * config.block_n)
+    if shared > SM90_SHARED_BYTES:
+        raise ValueError(f"config.num_stages={config.num_stages}: Q and {config.num_stages} K/V "
+                         f"stages of {config.block_n} rows need {shared} bytes of shared memory; "
+                         f"sm_90 has {SM90_SHARED_BYTES}")
+
+
 def launch_options(config: LaunchConfig) -> dict:
     """The compile options of a resolved config (shared with codegen)."""
+    if config.warp_specialize:
+        # the kernel's num_warps is its default partition (one consumer warpgroup); the other
+        # consumer and the producer are worker partitions
+        return dict(num_warps=4, num_stages=config.num_stages, maxnreg=WS_TOTAL_REGISTERS)
     options = dict(num_warps=config.num_warps, num_stages=config.num_stages)
     if config.max_registers is not None:
         options["maxnreg"] = config.max_registers
@@ -520,11 +576,15 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
             if lo < 0 or hi >= k_buffer.shape[0]:
                 raise ValueError(f"kv_indices: rows [{lo}, {hi}] fall outside the pool of {k_buffer.shape[0]} rows")
     cfg = resolve_config(config, head_dim, shape_class(sliding_window_size, max_len_extend))
-    if cfg.overlap_softmax:
-        check_overlap_softmax(cfg, head_dim, q_extend.element_size())
+    if cfg.warp_specialize:
+        check_warp_specialize(cfg, head_dim, q_extend.element_size())
+    if cfg.overlap_softmax or cfg.warp_specialize:
+        if cfg.overlap_softmax:
+            check_overlap_softmax(cfg, head_dim, q_extend.element_size())
+        knob = "overlap_softmax" if cfg.overlap_softmax else "warp_specialize"
         capability = torch.cuda.get_device_capability(device) if device.type == "cuda" else None
         if capability != (9, 0):
-            raise ValueError(f"config.overlap_softmax=True: the Gluon kernel runs on sm_90 GPUs "
+            raise ValueError(f"config.{knob}=True: the Gluon kernel runs on sm_90 GPUs "
                              f"only; q_extend is on {device}"
                              + (f" (sm_{capability[0]}{capability[1]})" if capability else ""))
     if batch == 0 or n_tokens == 0 or max_len_extend == 0:

@@ -43,13 +43,14 @@ def test_pipelining_drops_the_cg_modifier():
 def test_prefetched_indices_let_the_gathered_loads_pipeline():
     """Step 5's finding (docs/MEASUREMENTS.md), pinned so that a Triton change shows up.
 
-    `default` at head dim 128 has num_stages=3: every loop should wait only for the tile
-    two ahead (`cp.async.wait_group 2`). With each tile's pool rows loaded in the tile's own
-    iteration, Triton 3.6 pipelines that index load instead, and the two prefix loops wait
-    for every copy (`wait_group 0`) at the top of each iteration; only the two extend
-    loops keep the deep wait.
+    The `tl` kernel with step 5's blocks at head dim 128 (num_stages=3): every loop should
+    wait only for the tile two ahead (`cp.async.wait_group 2`). With each tile's pool rows
+    loaded in the tile's own iteration, Triton 3.6 pipelines that index load instead, and
+    the two prefix loops wait for every copy (`wait_group 0`) at the top of each iteration;
+    only the two extend loops keep the deep wait.
     """
-    prefetched = VARIANTS["default"]
+    prefetched = LaunchConfig(block_m=128, block_n=64, num_warps=8, num_stages=3,
+                              grid_order="heads", prefetch_indices=True)
     in_place = dataclasses.replace(prefetched, prefetch_indices=False)
 
     def deep_waits(config):
@@ -84,6 +85,22 @@ def test_overlap_softmax_keeps_the_softmax_between_the_two_mma_waits():
             exps_after_scores_wait = None
     scores_per_thread = 128 * 64 // (32 * 8)
     assert overlapped and min(overlapped) >= scores_per_thread, overlapped
+
+
+def test_warp_specialized_kernel_moves_registers_to_the_consumers():
+    """`default`'s D=128 rows without a window (LaunchConfig.warp_specialize), in the SASS.
+
+    Three warpgroups share 168 registers per thread; setmaxnreg gives the consumers 216 and
+    the producer 72. Neither spills at that split (a 128-key tile's gather addresses spill
+    the producer unless it copies 64-row chunks), and the K/V ring's three 128-key stages
+    and both consumers' Q fit in shared memory.
+    """
+    report = compile_for_target("default", head_dim=128, shape="long")
+    assert report.num_warps == 12 and report.stack_bytes == 0  # two consumers and a producer
+    assert report.shared_bytes <= 227 * 1024
+    sass = report.sass()
+    assert "USETMAXREG.TRY_ALLOC.CTAPOOL UP0, 0xd8" in sass  # consumers: 216
+    assert "USETMAXREG.DEALLOC.CTAPOOL 0x48" in sass  # producer: 72
 
 
 def test_upstream_variants_compile_without_spilling_at_head_dim_128():

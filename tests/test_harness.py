@@ -253,6 +253,8 @@ def test_sweep_configs_parse_into_launch_configs():
     assert capped.overlap_softmax is None
     overlapped = sweep_blocks.parse_configs("m128n64w8s3:heads+pf+ov")["m128n64w8s3:heads+pf+ov"]
     assert overlapped.overlap_softmax and overlapped.prefetch_indices
+    specialized = sweep_blocks.parse_configs("m128n128w8s3:heads+ws")["m128n128w8s3:heads+ws"]
+    assert specialized.warp_specialize and not specialized.overlap_softmax
     with pytest.raises(ValueError, match="max_registers"):
         sweep_blocks.parse_configs("m128n32w8s3+r300")
     with pytest.raises(ValueError, match="grid_order"):

@@ -164,6 +164,32 @@ def test_overlap_softmax_refused_off_sm90(inputs):
     expect(inputs, "config.overlap_softmax=True: .* sm_90", config=LaunchConfig(**OVERLAP))
 
 
+WS = dict(warp_specialize=True, block_m=128, block_n=64, num_warps=8, num_stages=3)
+
+
+def test_warp_specialize_needs_what_the_gluon_kernel_is_written_for(inputs):
+    expect(inputs, "config.block_m=64, config.num_warps=8: .* two consumer warpgroups",
+           config=LaunchConfig(**{**WS, "block_m": 64}))
+    expect(inputs, "config.overlap_softmax=True: warp_specialize",
+           config=LaunchConfig(**WS, overlap_softmax=True))
+    expect(inputs, "config.num_stages=1", config=LaunchConfig(**{**WS, "num_stages": 1}))
+    expect(inputs, "config.prefetch_indices=True: with block_n=128",
+           config=LaunchConfig(**{**WS, "block_n": 128}, prefetch_indices=True))
+    expect(inputs, "config.max_registers=128: warp_specialize sets its own split",
+           config=LaunchConfig(**WS, max_registers=128))
+    expect(inputs, "config.prefix_kv_cache='.cv'", config=LaunchConfig(**WS, prefix_kv_cache=".cv"))
+    expect(inputs, "config.num_stages=4: .* shared memory",
+           config=LaunchConfig(**{**WS, "num_stages": 4, "block_n": 256}))
+    with pytest.raises(ValueError, match="warp_specialize"):
+        LaunchConfig(warp_specialize="yes")
+
+
+@pytest.mark.skipif(DEVICE == "cuda" and torch.cuda.get_device_capability() == (9, 0),
+                    reason="on sm_90 the Gluon kernel runs (tests/test_kernel.py)")
+def test_warp_specialize_refused_off_sm90(inputs):
+    expect(inputs, "config.warp_specialize=True: .* sm_90", config=LaunchConfig(**WS))
+
+
 def test_bad_scalars(inputs):
     expect(inputs, "sm_scale", sm_scale=-1.0)
     expect(inputs, "logit_cap", logit_cap=float("nan"))

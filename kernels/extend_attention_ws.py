@@ -1,0 +1,240 @@
+"""Extend attention for Hopper (sm_90) in Gluon, warp-specialized: loads and math in separate warps.
+
+The same semantics as ``extend_attention._extend_attention_kernel`` (see that module). Each
+program owns ``BLOCK_M = 128`` queries of one head, split between two consumer warpgroups of
+64 rows, and one producer warpgroup (FlashAttention-3's division of labour):
+
+- the producer gathers each K/V tile (prefix rows through ``kv_indices``) with ``cp.async``
+  into a ring of ``NUM_STAGES`` shared-memory stages and arrives on the stage's ``ready``
+  mbarrier as its copies land (``cp.async.mbarrier.arrive``);
+- each consumer keeps its 64 query rows in shared memory, waits for a stage, and per tile
+  issues one burst of tensor-core work, tile t's scores (Q·Kᵀ) together with tile t - 1's
+  P·V, then runs tile t's softmax and frees tile t - 1's stage (``free`` counts both
+  consumers).
+
+Nothing synchronizes the two consumers with each other, so while one runs its softmax the
+other can use the tensor cores, and no consumer issue slot goes to address arithmetic or
+copies; ``setmaxnreg`` moves registers from the producer to the consumers.
+
+Measured on the H100 (docs/MEASUREMENTS.md, step 9). Tried there and not kept, all measured
+slower or no faster: consumers taking strict turns at the tensor cores (FA3's ping-pong, with
+mbarriers), tile t's softmax overlapping tile t - 1's P·V inside a consumer, Q in registers,
+indices two tiles ahead, and no proxy fence. Runs only on an sm_90 GPU; Triton's interpreter
+does not cover Gluon.
+"""
+
+from __future__ import annotations
+
+from triton.experimental import gluon
+from triton.experimental.gluon import language as gl
+from triton.experimental.gluon.language.nvidia.hopper import (async_copy, fence_async_shared, mbarrier,
+                                                               warpgroup_mma, warpgroup_mma_wait)
+
+from .extend_attention_hopper import _issue_tile, _load_pool_rows, _softmax_tile
+
+CONSUMER_ROWS = gl.constexpr(64)  # query rows per consumer warpgroup (one warpgroup MMA's M)
+PRODUCER_WARPS = gl.constexpr(4)
+# Tiles of more rows are copied this many rows at a time, each chunk's pool rows loaded just
+# before its copies: a 128-row tile's addresses (and the next tile's rows) spill the producer.
+MAX_CHUNK = gl.constexpr(64)
+
+
+@gluon.jit
+def _producer(K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready, free,
+              kv_start, qo_start, kv_head, len_prefix, n_tiles, n_prefix_tiles, prefix_lo,
+              extend_lo, extend_hi, stride_kt, stride_kh, stride_vt, stride_vh, stride_kbt,
+              stride_kbh, stride_vbt, stride_vbh,
+              HEAD_DIM: gl.constexpr, BLOCK_N: gl.constexpr, NUM_STAGES: gl.constexpr,
+              PREFIX_KV_CACHE: gl.constexpr, EXTEND_KV_CACHE: gl.constexpr,
+              INDEX_CACHE: gl.constexpr, PREFETCH_INDICES: gl.constexpr):
+    """Fill the ring: tile t goes to stage t % NUM_STAGES once both consumers freed it."""
+    VEC: gl.constexpr = 8
+    LANES_D: gl.constexpr = HEAD_DIM // VEC if HEAD_DIM // VEC < 32 else 32
+    copy_layout: gl.constexpr = gl.BlockedLayout([1, VEC], [32 // LANES_D, LANES_D],
+                                                 [gl.num_warps(), 1], [1, 0])
+    CHUNK: gl.constexpr = BLOCK_N if BLOCK_N <= MAX_CHUNK else MAX_CHUNK
+    offs_d = gl.arange(0, HEAD_DIM, layout=gl.SliceLayout(0, copy_layout))
+    key_offs = gl.arange(0, CHUNK, layout=gl.SliceLayout(1, copy_layout))
+    if PREFETCH_INDICES:
+        # each tile's pool rows are loaded one tile ahead (one chunk per tile: checked at launch)
+        next_rows = _load_pool_rows(kv_indices, kv_start, 0, n_prefix_tiles, prefix_lo,
+                                    len_prefix, key_offs, BLOCK_N, INDEX_CACHE)
+    for t in range(n_tiles):
+        stage = t % NUM_STAGES
+        # the ring's first lap finds every stage free (phase 1 counts as completed)
+        mbarrier.wait(free.index(stage), ((t // NUM_STAGES) & 1) ^ 1)
+        for chunk in gl.static_range(BLOCK_N // CHUNK):
+            chunk_offs = chunk * CHUNK + key_offs
+            if PREFETCH_INDICES:
+                pool_rows = next_rows
+                next_rows = _load_pool_rows(kv_indices, kv_start, t + 1, n_prefix_tiles,
+                                            prefix_lo, len_prefix, key_offs, BLOCK_N, INDEX_CACHE)
+            else:
+                pool_rows = _load_pool_rows(kv_indices, kv_start, t, n_prefix_tiles, prefix_lo,
+                                            len_prefix, chunk_offs, BLOCK_N, INDEX_CACHE)
+            _issue_tile(k_smem.index(stage).slice(chunk * CHUNK, CHUNK),
+                        v_smem.index(stage).slice(chunk * CHUNK, CHUNK), t, pool_rows, n_tiles,
+                        n_prefix_tiles, prefix_lo, extend_lo, len_prefix, extend_hi, K_buf,
+                        V_buf, K_ext, V_ext, qo_start, kv_head, stride_kbt, stride_kbh,
+                        stride_vbt, stride_vbh, stride_kt, stride_kh, stride_vt, stride_vh,
+                        chunk_offs, offs_d, BLOCK_N, PREFIX_KV_CACHE, EXTEND_KV_CACHE)
+        # every producer thread arrives once its own copies of this tile have landed
+        async_copy.mbarrier_arrive(ready.index(stage), increment_count=False)
+
+
+@gluon.jit
+def _consumer(Q, O, k_smem, v_smem, q_smem, ready, free, row0, qo_start, head, len_prefix,
+              len_extend, n_tiles, n_prefix_tiles, prefix_lo, extend_lo, sm_scale_log2,
+              logit_cap, sliding_window, stride_qt, stride_qh, stride_ot, stride_oh,
+              HEAD_DIM: gl.constexpr, BLOCK_N: gl.constexpr, NUM_STAGES: gl.constexpr,
+              USE_WINDOW: gl.constexpr, USE_LOGIT_CAP: gl.constexpr, Q_CACHE: gl.constexpr):
+    """One warpgroup's 64 query rows (``row0`` onwards in the sequence's extend) over every tile."""
+    dtype: gl.constexpr = Q.dtype.element_ty
+    s_layout: gl.constexpr = gl.NVMMADistributedLayout(
+        version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, BLOCK_N, 16])
+    o_layout: gl.constexpr = gl.NVMMADistributedLayout(
+        version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, HEAD_DIM, 16])
+    p_layout: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=o_layout, k_width=2)
+    VEC: gl.constexpr = 8
+    LANES_D: gl.constexpr = HEAD_DIM // VEC if HEAD_DIM // VEC < 32 else 32
+    q_layout: gl.constexpr = gl.BlockedLayout([1, VEC], [32 // LANES_D, LANES_D], [4, 1], [1, 0])
+
+    # Q stays in shared memory: in registers it would take the 32 the 128-key score tile needs
+    q_rows = row0 + gl.arange(0, CONSUMER_ROWS, layout=gl.SliceLayout(1, q_layout))
+    q_cols = gl.arange(0, HEAD_DIM, layout=gl.SliceLayout(0, q_layout))
+    q_smem.store(gl.load(Q + (qo_start + q_rows)[:, None] * stride_qt + head * stride_qh
+                         + q_cols[None, :], mask=(q_rows < len_extend)[:, None], other=0.0,
+                         cache_modifier=Q_CACHE))
+    fence_async_shared()
+    gl.thread_barrier()
+
+    score_cols = gl.arange(0, BLOCK_N, layout=gl.SliceLayout(0, s_layout))
+    q_pos = len_prefix + row0 + gl.arange(0, CONSUMER_ROWS, layout=gl.SliceLayout(1, s_layout))
+    first_pos = len_prefix + row0
+    # finite start so that a row masked across a whole tile gives exp2(-inf - m) = 0, not NaN
+    m_i = gl.full([CONSUMER_ROWS], -1.0e30, gl.float32, layout=gl.SliceLayout(1, s_layout))
+    l_i = gl.zeros([CONSUMER_ROWS], gl.float32, layout=gl.SliceLayout(1, s_layout))
+    acc = gl.zeros([CONSUMER_ROWS, HEAD_DIM], gl.float32, o_layout)
+
+    # Tile 0's scores alone; then each iteration issues tile t's scores with tile t - 1's P·V,
+    # one burst of tensor-core work per tile, and frees tile t - 1's stage.
+    mbarrier.wait(ready.index(0), 0)
+    # the producer's cp.async writes (generic proxy) before the MMAs' reads (async proxy)
+    fence_async_shared()
+    s = warpgroup_mma(q_smem, k_smem.index(0).permute((1, 0)),
+                      gl.zeros([CONSUMER_ROWS, BLOCK_N], gl.float32, s_layout), use_acc=False)
+    p, alpha, m_i, l_i = _softmax_tile(s, m_i, l_i, 0, n_prefix_tiles, prefix_lo, extend_lo,
+                                       len_prefix, len_extend, q_pos, score_cols, first_pos,
+                                       sm_scale_log2, logit_cap, sliding_window, BLOCK_N,
+                                       USE_WINDOW, USE_LOGIT_CAP)
+    for t in range(1, n_tiles):
+        stage = t % NUM_STAGES
+        previous = (t - 1) % NUM_STAGES
+        mbarrier.wait(ready.index(stage), (t // NUM_STAGES) & 1)
+        fence_async_shared()
+        p_op = gl.convert_layout(p.to(dtype), p_layout)
+        s_token = warpgroup_mma(q_smem, k_smem.index(stage).permute((1, 0)),
+                                gl.zeros([CONSUMER_ROWS, BLOCK_N], gl.float32, s_layout),
+                                use_acc=False, is_async=True)
+        acc_token = warpgroup_mma(p_op, v_smem.index(previous), acc, is_async=True)
+        s, acc, p_op = warpgroup_mma_wait(num_outstanding=0, deps=(s_token, acc_token, p_op))
+        mbarrier.arrive(free.index(previous))
+        p, alpha, m_i, l_i = _softmax_tile(s, m_i, l_i, t, n_prefix_tiles, prefix_lo, extend_lo,
+                                           len_prefix, len_extend, q_pos, score_cols, first_pos,
+                                           sm_scale_log2, logit_cap, sliding_window, BLOCK_N,
+                                           USE_WINDOW, USE_LOGIT_CAP)
+        acc = acc * gl.convert_layout(alpha, gl.SliceLayout(1, o_layout))[:, None]
+    last = (n_tiles - 1) % NUM_STAGES
+    acc = warpgroup_mma(gl.convert_layout(p.to(dtype), p_layout), v_smem.index(last), acc)
+    mbarrier.arrive(free.index(last))
+
+    out = acc / gl.convert_layout(l_i, gl.SliceLayout(1, o_layout))[:, None]
+    o_rows = row0 + gl.arange(0, CONSUMER_ROWS, layout=gl.SliceLayout(1, o_layout))
+    o_cols = gl.arange(0, HEAD_DIM, layout=gl.SliceLayout(0, o_layout))
+    gl.store(O + (qo_start + o_rows)[:, None] * stride_ot + head * stride_oh + o_cols[None, :],
+             out.to(dtype), mask=(o_rows < len_extend)[:, None])
+
+
+@gluon.jit
+def _extend_attention_ws_kernel(
+    Q, K_ext, V_ext, O, K_buf, V_buf,
+    qo_indptr, kv_indptr, kv_indices,
+    sm_scale_log2, logit_cap, sliding_window,
+    stride_qt, stride_qh, stride_kt, stride_kh, stride_vt, stride_vh,
+    stride_ot, stride_oh, stride_kbt, stride_kbh, stride_vbt, stride_vbh,
+    GQA_GROUP: gl.constexpr,
+    HEAD_DIM: gl.constexpr,
+    BLOCK_M: gl.constexpr,
+    BLOCK_N: gl.constexpr,
+    NUM_STAGES: gl.constexpr,
+    USE_WINDOW: gl.constexpr,
+    USE_LOGIT_CAP: gl.constexpr,
+    PREFIX_KV_CACHE: gl.constexpr,
+    EXTEND_KV_CACHE: gl.constexpr,
+    Q_CACHE: gl.constexpr,
+    INDEX_CACHE: gl.constexpr,
+    HEADS_FIRST: gl.constexpr,
+    PREFETCH_INDICES: gl.constexpr,
+    CONSUMER_REGISTERS: gl.constexpr,
+    PRODUCER_REGISTERS: gl.constexpr,
+):
+    gl.static_assert(BLOCK_M == 2 * CONSUMER_ROWS, "two consumer warpgroups of 64 rows")
+    gl.static_assert(gl.num_warps() == 4, "the default partition is one consumer warpgroup")
+    gl.static_assert(NUM_STAGES >= 2, "tile t + 1 loads while tile t is used")
+    dtype: gl.constexpr = Q.dtype.element_ty
+    if HEADS_FIRST:
+        head, block, seq = gl.program_id(0), gl.program_id(1), gl.program_id(2)
+    else:
+        seq, head, block = gl.program_id(0), gl.program_id(1), gl.program_id(2)
+    kv_head = head // GQA_GROUP
+    qo_start = gl.load(qo_indptr + seq, cache_modifier=INDEX_CACHE).to(gl.int64)
+    len_extend = (gl.load(qo_indptr + seq + 1, cache_modifier=INDEX_CACHE).to(gl.int64)
+                  - qo_start).to(gl.int32)
+    kv_start = gl.load(kv_indptr + seq, cache_modifier=INDEX_CACHE).to(gl.int64)
+    len_prefix = (gl.load(kv_indptr + seq + 1, cache_modifier=INDEX_CACHE).to(gl.int64)
+                  - kv_start).to(gl.int32)
+    if block * BLOCK_M >= len_extend:
+        return
+
+    # The key stream, shared by both consumers: prefix keys [prefix_lo, len_prefix), then
+    # extend keys [extend_lo, extend_hi) up to the block's last query (causal).
+    extend_hi = gl.minimum((block + 1) * BLOCK_M, len_extend)
+    if USE_WINDOW:
+        first_key = gl.maximum(len_prefix + block * BLOCK_M - sliding_window, 0)
+        prefix_lo = gl.minimum(first_key, len_prefix)
+        extend_lo = gl.maximum(first_key - len_prefix, 0)
+    else:
+        prefix_lo = 0
+        extend_lo = 0
+    n_prefix_tiles = gl.cdiv(len_prefix - prefix_lo, BLOCK_N)
+    n_tiles = n_prefix_tiles + gl.cdiv(extend_hi - extend_lo, BLOCK_N)
+
+    kv_smem_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_N, HEAD_DIM], dtype)
+    q_smem_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([CONSUMER_ROWS, HEAD_DIM],
+                                                                       dtype)
+    k_smem = gl.allocate_shared_memory(dtype, [NUM_STAGES, BLOCK_N, HEAD_DIM], kv_smem_layout)
+    v_smem = gl.allocate_shared_memory(dtype, [NUM_STAGES, BLOCK_N, HEAD_DIM], kv_smem_layout)
+    q_smem = gl.allocate_shared_memory(dtype, [2, CONSUMER_ROWS, HEAD_DIM], q_smem_layout)
+    ready = gl.allocate_shared_memory(gl.int64, [NUM_STAGES, 1], mbarrier.MBarrierLayout())
+    free = gl.allocate_shared_memory(gl.int64, [NUM_STAGES, 1], mbarrier.MBarrierLayout())
+    for i in gl.static_range(NUM_STAGES):
+        mbarrier.init(ready.index(i), count=PRODUCER_WARPS * 32)
+        mbarrier.init(free.index(i), count=2)
+
+    row0 = block * BLOCK_M
+    gl.warp_specialize([
+        (_consumer, (Q, O, k_smem, v_smem, q_smem.index(0), ready, free, row0, qo_start, head,
+                     len_prefix, len_extend, n_tiles, n_prefix_tiles, prefix_lo, extend_lo,
+                     sm_scale_log2, logit_cap, sliding_window, stride_qt, stride_qh, stride_ot,
+                     stride_oh, HEAD_DIM, BLOCK_N, NUM_STAGES, USE_WINDOW, USE_LOGIT_CAP, Q_CACHE)),
+        (_consumer, (Q, O, k_smem, v_smem, q_smem.index(1), ready, free, row0 + CONSUMER_ROWS,
+                     qo_start, head, len_prefix, len_extend, n_tiles, n_prefix_tiles, prefix_lo,
+                     extend_lo, sm_scale_log2, logit_cap, sliding_window, stride_qt, stride_qh,
+                     stride_ot, stride_oh, HEAD_DIM, BLOCK_N, NUM_STAGES, USE_WINDOW,
+                     USE_LOGIT_CAP, Q_CACHE)),
+        (_producer, (K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready, free,
+                     kv_start, qo_start, kv_head, len_prefix, n_tiles, n_prefix_tiles, prefix_lo,
+                     extend_lo, extend_hi, stride_kt, stride_kh, stride_vt, stride_vh, stride_kbt,
+                     stride_kbh, stride_vbt, stride_vbh, HEAD_DIM, BLOCK_N, NUM_STAGES,
+                     PREFIX_KV_CACHE, EXTEND_KV_CACHE, INDEX_CACHE, PREFETCH_INDICES)),
+    ], [4, PRODUCER_WARPS], [CONSUMER_REGISTERS, PRODUCER_REGISTERS])
