@@ -421,6 +421,21 @@ ASYNC_COPY_CACHE_MODIFIERS = ("", ".ca", ".cg")
 SM90_SHARED_BYTES = 227 * 1024
 
 
+def _check_copies_and_shared(config: LaunchConfig, knob: str, copied: tuple, head_dim: int,
+                             element_bytes: int) -> None:
+    """The checks both Gluon kernels share: the cache modifiers of the loads they issue as
+    cp.async, and shared memory for Q and the K/V ring."""
+    for field in copied:
+        if getattr(config, field) not in ASYNC_COPY_CACHE_MODIFIERS:
+            raise ValueError(f"config.{field}={getattr(config, field)!r}: {knob} copies with "
+                             f"cp.async, which takes one of {ASYNC_COPY_CACHE_MODIFIERS}")
+    shared = element_bytes * head_dim * (config.block_m + 2 * config.num_stages * config.block_n)
+    if shared > SM90_SHARED_BYTES:
+        raise ValueError(f"config.num_stages={config.num_stages}: Q and {config.num_stages} K/V "
+                         f"stages of {config.block_n} rows need {shared} bytes of shared memory; "
+                         f"sm_90 has {SM90_SHARED_BYTES}")
+
+
 def check_overlap_softmax(config: LaunchConfig, head_dim: int, element_bytes: int) -> None:
     """ValueError, naming the knob, for a resolved ``overlap_softmax`` config the Gluon kernel
     cannot run (checked before any launch)."""
@@ -430,15 +445,9 @@ def check_overlap_softmax(config: LaunchConfig, head_dim: int, element_bytes: in
     if config.num_stages < 3:
         raise ValueError(f"config.num_stages={config.num_stages}: overlap_softmax needs at least 3 "
                          "stages (tile t + 1 must land while tile t + 2 loads)")
-    for field in ("prefix_kv_cache", "extend_kv_cache", "q_cache"):
-        if getattr(config, field) not in ASYNC_COPY_CACHE_MODIFIERS:
-            raise ValueError(f"config.{field}={getattr(config, field)!r}: overlap_softmax copies "
-                             f"with cp.async, which takes one of {ASYNC_COPY_CACHE_MODIFIERS}")
-    shared = element_bytes * head_dim * (config.block_m + 2 * config.num_stages * config.block_n)
-    if shared > SM90_SHARED_BYTES:
-        raise ValueError(f"config.num_stages={config.num_stages}: Q and {config.num_stages} K/V "
-                         f"stages of {config.block_n} rows need {shared} bytes of shared memory; "
-                         f"sm_90 has {SM90_SHARED_BYTES}")
+    _check_copies_and_shared(config, "overlap_softmax",
+                             ("prefix_kv_cache", "extend_kv_cache", "q_cache"), head_dim,
+                             element_bytes)
 
 
 def check_warp_specialize(config: LaunchConfig, head_dim: int, element_bytes: int) -> None:
@@ -462,15 +471,9 @@ def check_warp_specialize(config: LaunchConfig, head_dim: int, element_bytes: in
         raise ValueError(f"config.max_registers={config.max_registers}: warp_specialize sets its "
                          f"own split ({WS_CONSUMER_REGISTERS} per consumer thread, "
                          f"{WS_PRODUCER_REGISTERS} per producer thread)")
-    for field in ("prefix_kv_cache", "extend_kv_cache"):
-        if getattr(config, field) not in ASYNC_COPY_CACHE_MODIFIERS:
-            raise ValueError(f"config.{field}={getattr(config, field)!r}: warp_specialize copies "
-                             f"with cp.async, which takes one of {ASYNC_COPY_CACHE_MODIFIERS}")
-    shared = element_bytes * head_dim * (config.block_m + 2 * config.num_stages * config.block_n)
-    if shared > SM90_SHARED_BYTES:
-        raise ValueError(f"config.num_stages={config.num_stages}: Q and {config.num_stages} K/V "
-                         f"stages of {config.block_n} rows need {shared} bytes of shared memory; "
-                         f"sm_90 has {SM90_SHARED_BYTES}")
+    # Q is loaded with a plain load (any modifier), K/V with cp.async
+    _check_copies_and_shared(config, "warp_specialize", ("prefix_kv_cache", "extend_kv_cache"),
+                             head_dim, element_bytes)
 
 
 def launch_options(config: LaunchConfig) -> dict:

@@ -29,6 +29,45 @@ from .online_softmax import online_softmax, soft_cap
 
 
 @gluon.jit
+def _program_sequence(qo_indptr, kv_indptr, GQA_GROUP: gl.constexpr, INDEX_CACHE: gl.constexpr,
+                      HEADS_FIRST: gl.constexpr):
+    """The program's head, query block and sequence: (head, block, kv_head, qo_start,
+    len_extend, kv_start, len_prefix); lengths in int32 (shared-memory stage indices must
+    be), row offsets in int64."""
+    if HEADS_FIRST:
+        head, block, seq = gl.program_id(0), gl.program_id(1), gl.program_id(2)
+    else:
+        seq, head, block = gl.program_id(0), gl.program_id(1), gl.program_id(2)
+    qo_start = gl.load(qo_indptr + seq, cache_modifier=INDEX_CACHE).to(gl.int64)
+    len_extend = (gl.load(qo_indptr + seq + 1, cache_modifier=INDEX_CACHE).to(gl.int64)
+                  - qo_start).to(gl.int32)
+    kv_start = gl.load(kv_indptr + seq, cache_modifier=INDEX_CACHE).to(gl.int64)
+    len_prefix = (gl.load(kv_indptr + seq + 1, cache_modifier=INDEX_CACHE).to(gl.int64)
+                  - kv_start).to(gl.int32)
+    return head, block, head // GQA_GROUP, qo_start, len_extend, kv_start, len_prefix
+
+
+@gluon.jit
+def _key_stream(block, len_prefix, len_extend, sliding_window, BLOCK_M: gl.constexpr,
+                BLOCK_N: gl.constexpr, USE_WINDOW: gl.constexpr):
+    """The block's keys: prefix keys [prefix_lo, len_prefix), then extend keys
+    [extend_lo, extend_hi) up to the block's last query (causal); with a window, from the
+    first key its first query sees. Returns (prefix_lo, extend_lo, extend_hi,
+    n_prefix_tiles, n_tiles)."""
+    extend_hi = gl.minimum((block + 1) * BLOCK_M, len_extend)
+    if USE_WINDOW:
+        first_key = gl.maximum(len_prefix + block * BLOCK_M - sliding_window, 0)
+        prefix_lo = gl.minimum(first_key, len_prefix)
+        extend_lo = gl.maximum(first_key - len_prefix, 0)
+    else:
+        prefix_lo = 0
+        extend_lo = 0
+    n_prefix_tiles = gl.cdiv(len_prefix - prefix_lo, BLOCK_N)
+    n_tiles = n_prefix_tiles + gl.cdiv(extend_hi - extend_lo, BLOCK_N)
+    return prefix_lo, extend_lo, extend_hi, n_prefix_tiles, n_tiles
+
+
+@gluon.jit
 def _tile_keys(t, n_prefix_tiles, prefix_lo, extend_lo, BLOCK_N: gl.constexpr):
     """Key tile ``t`` of the program's stream: (first key, is it a prefix tile)."""
     is_prefix = t < n_prefix_tiles
@@ -151,33 +190,13 @@ def _extend_attention_hopper_kernel(
     q_smem_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_M, HEAD_DIM], dtype)
     kv_smem_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_N, HEAD_DIM], dtype)
 
-    if HEADS_FIRST:
-        head, block, seq = gl.program_id(0), gl.program_id(1), gl.program_id(2)
-    else:
-        seq, head, block = gl.program_id(0), gl.program_id(1), gl.program_id(2)
-    kv_head = head // GQA_GROUP
-    # lengths and tile counts in int32 (shared-memory stage indices must be), row offsets in int64
-    qo_start = gl.load(qo_indptr + seq, cache_modifier=INDEX_CACHE).to(gl.int64)
-    len_extend = (gl.load(qo_indptr + seq + 1, cache_modifier=INDEX_CACHE).to(gl.int64)
-                  - qo_start).to(gl.int32)
-    kv_start = gl.load(kv_indptr + seq, cache_modifier=INDEX_CACHE).to(gl.int64)
-    len_prefix = (gl.load(kv_indptr + seq + 1, cache_modifier=INDEX_CACHE).to(gl.int64)
-                  - kv_start).to(gl.int32)
+    head, block, kv_head, qo_start, len_extend, kv_start, len_prefix = _program_sequence(
+        qo_indptr, kv_indptr, GQA_GROUP, INDEX_CACHE, HEADS_FIRST)
     if block * BLOCK_M >= len_extend:
         return
 
-    # The key stream: prefix keys [prefix_lo, len_prefix), then extend keys
-    # [extend_lo, extend_hi) up to the block's last query (causal).
-    extend_hi = gl.minimum((block + 1) * BLOCK_M, len_extend)
-    if USE_WINDOW:
-        first_key = gl.maximum(len_prefix + block * BLOCK_M - sliding_window, 0)
-        prefix_lo = gl.minimum(first_key, len_prefix)
-        extend_lo = gl.maximum(first_key - len_prefix, 0)
-    else:
-        prefix_lo = 0
-        extend_lo = 0
-    n_prefix_tiles = gl.cdiv(len_prefix - prefix_lo, BLOCK_N)
-    n_tiles = n_prefix_tiles + gl.cdiv(extend_hi - extend_lo, BLOCK_N)
+    prefix_lo, extend_lo, extend_hi, n_prefix_tiles, n_tiles = _key_stream(
+        block, len_prefix, len_extend, sliding_window, BLOCK_M, BLOCK_N, USE_WINDOW)
 
     q_smem = gl.allocate_shared_memory(dtype, [BLOCK_M, HEAD_DIM], q_smem_layout)
     k_smem = gl.allocate_shared_memory(dtype, [NUM_STAGES, BLOCK_N, HEAD_DIM], kv_smem_layout)

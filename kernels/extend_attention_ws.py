@@ -30,7 +30,8 @@ from triton.experimental.gluon import language as gl
 from triton.experimental.gluon.language.nvidia.hopper import (async_copy, fence_async_shared, mbarrier,
                                                                warpgroup_mma, warpgroup_mma_wait)
 
-from .extend_attention_hopper import _issue_tile, _load_pool_rows, _softmax_tile
+from .extend_attention_hopper import (_issue_tile, _key_stream, _load_pool_rows, _program_sequence,
+                                      _softmax_tile)
 
 CONSUMER_ROWS = gl.constexpr(64)  # query rows per consumer warpgroup (one warpgroup MMA's M)
 PRODUCER_WARPS = gl.constexpr(4)
@@ -182,32 +183,14 @@ def _extend_attention_ws_kernel(
     gl.static_assert(gl.num_warps() == 4, "the default partition is one consumer warpgroup")
     gl.static_assert(NUM_STAGES >= 2, "tile t + 1 loads while tile t is used")
     dtype: gl.constexpr = Q.dtype.element_ty
-    if HEADS_FIRST:
-        head, block, seq = gl.program_id(0), gl.program_id(1), gl.program_id(2)
-    else:
-        seq, head, block = gl.program_id(0), gl.program_id(1), gl.program_id(2)
-    kv_head = head // GQA_GROUP
-    qo_start = gl.load(qo_indptr + seq, cache_modifier=INDEX_CACHE).to(gl.int64)
-    len_extend = (gl.load(qo_indptr + seq + 1, cache_modifier=INDEX_CACHE).to(gl.int64)
-                  - qo_start).to(gl.int32)
-    kv_start = gl.load(kv_indptr + seq, cache_modifier=INDEX_CACHE).to(gl.int64)
-    len_prefix = (gl.load(kv_indptr + seq + 1, cache_modifier=INDEX_CACHE).to(gl.int64)
-                  - kv_start).to(gl.int32)
+    head, block, kv_head, qo_start, len_extend, kv_start, len_prefix = _program_sequence(
+        qo_indptr, kv_indptr, GQA_GROUP, INDEX_CACHE, HEADS_FIRST)
     if block * BLOCK_M >= len_extend:
         return
 
-    # The key stream, shared by both consumers: prefix keys [prefix_lo, len_prefix), then
-    # extend keys [extend_lo, extend_hi) up to the block's last query (causal).
-    extend_hi = gl.minimum((block + 1) * BLOCK_M, len_extend)
-    if USE_WINDOW:
-        first_key = gl.maximum(len_prefix + block * BLOCK_M - sliding_window, 0)
-        prefix_lo = gl.minimum(first_key, len_prefix)
-        extend_lo = gl.maximum(first_key - len_prefix, 0)
-    else:
-        prefix_lo = 0
-        extend_lo = 0
-    n_prefix_tiles = gl.cdiv(len_prefix - prefix_lo, BLOCK_N)
-    n_tiles = n_prefix_tiles + gl.cdiv(extend_hi - extend_lo, BLOCK_N)
+    # the key stream, shared by both consumers
+    prefix_lo, extend_lo, extend_hi, n_prefix_tiles, n_tiles = _key_stream(
+        block, len_prefix, len_extend, sliding_window, BLOCK_M, BLOCK_N, USE_WINDOW)
 
     kv_smem_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_N, HEAD_DIM], dtype)
     q_smem_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([CONSUMER_ROWS, HEAD_DIM],

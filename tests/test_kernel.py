@@ -146,12 +146,26 @@ OVERLAP_CONFIGS = {
                                  overlap_softmax=True, prefetch_indices=True),
 }
 
+# The warp-specialized Gluon kernel (LaunchConfig.warp_specialize) takes one block shape (two
+# consumer warpgroups of 64 rows): tested over key tiles of every size it may take.
+WS_CONFIGS = {
+    f"m128n{block_n}s{stages}": LaunchConfig(block_m=128, block_n=block_n, num_warps=8,
+                                             num_stages=stages, warp_specialize=True)
+    for block_n, stages in ((16, 2), (32, 3), (64, 3), (128, 2))
+}
+WS_CONFIGS["m128n64s4_pf_modifiers"] = LaunchConfig(
+    block_m=128, block_n=64, num_warps=8, num_stages=4, warp_specialize=True,
+    prefetch_indices=True, prefix_kv_cache=".cg", extend_kv_cache=".ca", q_cache=".cg",
+    index_cache=".cg", grid_order="sequences")
+GLUON_CONFIGS = {**{f"overlap_{name}": config for name, config in OVERLAP_CONFIGS.items()},
+                 **{f"ws_{name}": config for name, config in WS_CONFIGS.items()}}
+
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("dtype", ["bf16", "fp16"])
-@pytest.mark.parametrize("config", OVERLAP_CONFIGS.values(), ids=OVERLAP_CONFIGS.keys())
+@pytest.mark.parametrize("config", GLUON_CONFIGS.values(), ids=GLUON_CONFIGS.keys())
 @pytest.mark.parametrize("seed", range(6))
-def test_gpu_overlap_softmax_random_shapes(dtype, config, seed):
+def test_gpu_gluon_kernels_random_shapes(dtype, config, seed):
     rng = random.Random(200 + seed)
     batch = rng.randint(1, 4)
     prefix = tuple(rng.choice([0, rng.randint(1, 400)]) for _ in range(batch))
@@ -163,59 +177,22 @@ def test_gpu_overlap_softmax_random_shapes(dtype, config, seed):
                   config=config, seed=seed, sm_scale=rng.choice([None, 0.05]))
 
 
-@pytest.mark.gpu
-@pytest.mark.parametrize("dtype", ["bf16", "fp16"])
-@pytest.mark.parametrize("head_dim,block_n", [(64, 64), (128, 64), (128, 128), (256, 32)])
-@pytest.mark.parametrize("window", [-1, 127])
-def test_gpu_overlap_softmax_large_shapes(dtype, head_dim, block_n, window):
-    gen = random.Random(hash((dtype, head_dim, block_n, window)) & 0xFFFF)
-    prefix = tuple(gen.randint(0, 1500) for _ in range(6))
-    extend = tuple(gen.randint(1, 700) for _ in range(6))
-    config = LaunchConfig(block_m=128, block_n=block_n, num_warps=8, num_stages=3,
-                          overlap_softmax=True, prefetch_indices=True)
-    run_and_check(prefix, extend, heads="16/2", head_dim=head_dim, dtype=dtype, window=window,
-                  config=config, logit_cap=gen.choice([0.0, 30.0]), pool="fragmented")
-
-
-# The warp-specialized Gluon kernel (LaunchConfig.warp_specialize) compiles only for sm_90 and
-# takes one block shape (two consumer warpgroups of 64 rows): tested on the H100 alone, over
-# key tiles of every size it may take.
-WS_CONFIGS = {
-    f"m128n{block_n}s{stages}": LaunchConfig(block_m=128, block_n=block_n, num_warps=8,
-                                             num_stages=stages, warp_specialize=True)
-    for block_n, stages in ((16, 2), (32, 3), (64, 3), (128, 2))
-}
-WS_CONFIGS["m128n64s4_modifiers"] = LaunchConfig(
-    block_m=128, block_n=64, num_warps=8, num_stages=4, warp_specialize=True,
-    prefetch_indices=True, prefix_kv_cache=".cg", extend_kv_cache=".ca", q_cache=".cg",
-    index_cache=".cg", grid_order="sequences")
-
-
-@pytest.mark.gpu
-@pytest.mark.parametrize("dtype", ["bf16", "fp16"])
-@pytest.mark.parametrize("config", WS_CONFIGS.values(), ids=WS_CONFIGS.keys())
-@pytest.mark.parametrize("seed", range(4))
-def test_gpu_warp_specialize_random_shapes(dtype, config, seed):
-    rng = random.Random(300 + seed)
-    batch = rng.randint(1, 4)
-    prefix = tuple(rng.choice([0, rng.randint(1, 400)]) for _ in range(batch))
-    extend = tuple(rng.randint(1, 300) for _ in range(batch))
-    group = rng.choice([1, 4, 8])
-    run_and_check(prefix, extend, heads=f"{2 * group}/2", head_dim=rng.choice([64, 128]),
-                  dtype=dtype, window=rng.choice([-1, 0, 5, 64, 1000]),
-                  logit_cap=rng.choice([0.0, 5.0]), pool=rng.choice(["contiguous", "fragmented"]),
-                  config=config, seed=seed, sm_scale=rng.choice([None, 0.05]))
+# The 8-warp blocks the tuned table may take, on larger shapes: the overlapped kernel with
+# 3 stages and prefetched indices, the warp-specialized one with 2 stages (64-row chunks for
+# 128-key tiles, indices loaded per chunk).
+GLUON_LARGE = {"overlap_softmax": dict(overlap_softmax=True, num_stages=3, prefetch_indices=True),
+               "warp_specialize": dict(warp_specialize=True, num_stages=2)}
 
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("dtype", ["bf16", "fp16"])
 @pytest.mark.parametrize("head_dim,block_n", [(64, 64), (128, 64), (128, 128), (256, 32)])
 @pytest.mark.parametrize("window", [-1, 127])
-def test_gpu_warp_specialize_large_shapes(dtype, head_dim, block_n, window):
-    gen = random.Random(hash(("ws", dtype, head_dim, block_n, window)) & 0xFFFF)
+@pytest.mark.parametrize("kernel", GLUON_LARGE)
+def test_gpu_gluon_kernels_large_shapes(dtype, head_dim, block_n, window, kernel):
+    gen = random.Random(hash((kernel, dtype, head_dim, block_n, window)) & 0xFFFF)
     prefix = tuple(gen.randint(0, 1500) for _ in range(6))
     extend = tuple(gen.randint(1, 700) for _ in range(6))
-    config = LaunchConfig(block_m=128, block_n=block_n, num_warps=8, num_stages=2,
-                          warp_specialize=True)
+    config = LaunchConfig(block_m=128, block_n=block_n, num_warps=8, **GLUON_LARGE[kernel])
     run_and_check(prefix, extend, heads="16/2", head_dim=head_dim, dtype=dtype, window=window,
                   config=config, logit_cap=gen.choice([0.0, 30.0]), pool="fragmented")
