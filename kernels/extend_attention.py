@@ -126,10 +126,9 @@ UPSTREAM_BLOCKS = {
 SHAPE_CLASSES = ("windowed", "short", "long")
 # The largest window the windowed tuning was measured with; larger windows count as none.
 TUNED_WINDOW_MAX = 512
-# The longest extend from which a call counts as long. At head dim 128 the long class's
-# blocks (one 8-warp block per SM) win at n_ctx 8192 of the PR lengths (extends up to 4095)
-# by 8%; the short class's (two register-capped 8-warp blocks per SM) win by 11% at n_ctx
-# 1024 and 2048 and by 2% at 4096 (extends up to 2047).
+# The longest extend from which a call counts as long. Steps 5-8 tuned head dim 128's two
+# classes apart at this length (docs/MEASUREMENTS.md); since step 9 every head dim's short
+# and long rows are the same, and the split waits for a tuning that separates them again.
 LONG_EXTEND_MIN = 2048
 
 
@@ -381,8 +380,8 @@ def resolve_config(config: Union[str, LaunchConfig], head_dim: int, shape: str =
 
 
 def kernel_for(config: LaunchConfig):
-    """The kernel a resolved config launches: the Triton kernel or, with ``overlap_softmax``,
-    the Gluon kernel for Hopper."""
+    """The kernel a resolved config launches: the Triton kernel or, with ``warp_specialize``
+    or ``overlap_softmax``, one of the Gluon kernels for Hopper."""
     if config.warp_specialize:
         return _extend_attention_ws_kernel
     return _extend_attention_hopper_kernel if config.overlap_softmax else _extend_attention_kernel
@@ -409,13 +408,16 @@ def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
     return constexprs
 
 
-# The warp-specialized kernel's registers per thread: three warpgroups share 168 each
-# (65536 / 384 threads), which setmaxnreg moves to the consumers (216 each) from the producer
-# (72, the fewest at which ptxas does not spill its gather addresses).
-WS_TOTAL_REGISTERS = 168
+# The warp-specialized kernel's registers per thread: its three warpgroups share an SM's
+# 65536 evenly (168 each, setmaxnreg's multiple of 8), and setmaxnreg moves them to the
+# consumers (216 each) from the producer (72, the fewest at which ptxas does not spill its
+# gather addresses).
+SM90_REGISTERS = 65536
+WS_TOTAL_REGISTERS = SM90_REGISTERS // (3 * 128) // 8 * 8
 WS_CONSUMER_REGISTERS, WS_PRODUCER_REGISTERS = 216, 72
 
-# cp.async, which the Gluon kernel copies K, V and Q with, takes only these modifiers.
+# cp.async, which the Gluon kernels copy K and V (and the overlapped kernel Q) with, takes
+# only these modifiers.
 ASYNC_COPY_CACHE_MODIFIERS = ("", ".ca", ".cg")
 # The shared memory one block may use on sm_90 (227 KiB).
 SM90_SHARED_BYTES = 227 * 1024
@@ -579,12 +581,13 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
             if lo < 0 or hi >= k_buffer.shape[0]:
                 raise ValueError(f"kv_indices: rows [{lo}, {hi}] fall outside the pool of {k_buffer.shape[0]} rows")
     cfg = resolve_config(config, head_dim, shape_class(sliding_window_size, max_len_extend))
-    if cfg.warp_specialize:
-        check_warp_specialize(cfg, head_dim, q_extend.element_size())
-    if cfg.overlap_softmax or cfg.warp_specialize:
-        if cfg.overlap_softmax:
+    if cfg.warp_specialize or cfg.overlap_softmax:
+        if cfg.warp_specialize:
+            knob = "warp_specialize"
+            check_warp_specialize(cfg, head_dim, q_extend.element_size())
+        else:
+            knob = "overlap_softmax"
             check_overlap_softmax(cfg, head_dim, q_extend.element_size())
-        knob = "overlap_softmax" if cfg.overlap_softmax else "warp_specialize"
         capability = torch.cuda.get_device_capability(device) if device.type == "cuda" else None
         if capability != (9, 0):
             raise ValueError(f"config.{knob}=True: the Gluon kernel runs on sm_90 GPUs "

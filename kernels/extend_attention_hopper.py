@@ -28,6 +28,15 @@ from triton.experimental.gluon.language.nvidia.hopper import (async_copy, fence_
 from .online_softmax import online_softmax, soft_cap
 
 
+@gluon.constexpr_function
+def row_copy_layout(head_dim, num_warps):
+    """The layout of a [rows, head_dim] tile copied between global and shared memory:
+    16-byte vectors (8 elements) along the head dim, a warp's lanes across it."""
+    vec = 8
+    lanes_d = min(head_dim // vec, 32)
+    return gl.BlockedLayout([1, vec], [32 // lanes_d, lanes_d], [num_warps, 1], [1, 0])
+
+
 @gluon.jit
 def _program_sequence(qo_indptr, kv_indptr, GQA_GROUP: gl.constexpr, INDEX_CACHE: gl.constexpr,
                       HEADS_FIRST: gl.constexpr):
@@ -182,11 +191,7 @@ def _extend_attention_hopper_kernel(
     o_layout: gl.constexpr = gl.NVMMADistributedLayout(
         version=[3, 0], warps_per_cta=[num_warps, 1], instr_shape=[16, HEAD_DIM, 16])
     p_layout: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=o_layout, k_width=2)
-    # Global -> shared copies: 16-byte vectors along the head dim.
-    VEC: gl.constexpr = 8
-    LANES_D: gl.constexpr = HEAD_DIM // VEC if HEAD_DIM // VEC < 32 else 32
-    copy_layout: gl.constexpr = gl.BlockedLayout([1, VEC], [32 // LANES_D, LANES_D],
-                                                 [num_warps, 1], [1, 0])
+    copy_layout: gl.constexpr = row_copy_layout(HEAD_DIM, num_warps)
     q_smem_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_M, HEAD_DIM], dtype)
     kv_smem_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_N, HEAD_DIM], dtype)
 

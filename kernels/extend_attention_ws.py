@@ -31,7 +31,7 @@ from triton.experimental.gluon.language.nvidia.hopper import (async_copy, fence_
                                                                warpgroup_mma, warpgroup_mma_wait)
 
 from .extend_attention_hopper import (_issue_tile, _key_stream, _load_pool_rows, _program_sequence,
-                                      _softmax_tile)
+                                      _softmax_tile, row_copy_layout)
 
 CONSUMER_ROWS = gl.constexpr(64)  # query rows per consumer warpgroup (one warpgroup MMA's M)
 PRODUCER_WARPS = gl.constexpr(4)
@@ -49,10 +49,7 @@ def _producer(K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready, fre
               PREFIX_KV_CACHE: gl.constexpr, EXTEND_KV_CACHE: gl.constexpr,
               INDEX_CACHE: gl.constexpr, PREFETCH_INDICES: gl.constexpr):
     """Fill the ring: tile t goes to stage t % NUM_STAGES once both consumers freed it."""
-    VEC: gl.constexpr = 8
-    LANES_D: gl.constexpr = HEAD_DIM // VEC if HEAD_DIM // VEC < 32 else 32
-    copy_layout: gl.constexpr = gl.BlockedLayout([1, VEC], [32 // LANES_D, LANES_D],
-                                                 [gl.num_warps(), 1], [1, 0])
+    copy_layout: gl.constexpr = row_copy_layout(HEAD_DIM, gl.num_warps())
     CHUNK: gl.constexpr = BLOCK_N if BLOCK_N <= MAX_CHUNK else MAX_CHUNK
     offs_d = gl.arange(0, HEAD_DIM, layout=gl.SliceLayout(0, copy_layout))
     key_offs = gl.arange(0, CHUNK, layout=gl.SliceLayout(1, copy_layout))
@@ -96,9 +93,7 @@ def _consumer(Q, O, k_smem, v_smem, q_smem, ready, free, row0, qo_start, head, l
     o_layout: gl.constexpr = gl.NVMMADistributedLayout(
         version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, HEAD_DIM, 16])
     p_layout: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=o_layout, k_width=2)
-    VEC: gl.constexpr = 8
-    LANES_D: gl.constexpr = HEAD_DIM // VEC if HEAD_DIM // VEC < 32 else 32
-    q_layout: gl.constexpr = gl.BlockedLayout([1, VEC], [32 // LANES_D, LANES_D], [4, 1], [1, 0])
+    q_layout: gl.constexpr = row_copy_layout(HEAD_DIM, 4)
 
     # Q stays in shared memory: in registers it would take the 32 the 128-key score tile needs
     q_rows = row0 + gl.arange(0, CONSUMER_ROWS, layout=gl.SliceLayout(1, q_layout))
