@@ -67,3 +67,14 @@ def _l2_flush_buffer() -> torch.Tensor:
     l2_bytes = getattr(torch.cuda.get_device_properties(device), "L2_cache_size", 0)
     nbytes = 2 * l2_bytes if l2_bytes > 0 else FALLBACK_FLUSH_BYTES
     return torch.empty(nbytes, dtype=torch.uint8, device=torch.device("cuda", device))
+
+
+class DeviceTimed:
+    """asv's timing attributes for a benchmark timed by ``DeviceClock``, one call per sample."""
+
+    timer = DeviceClock()
+    number = 1  # one call per sample, the L2 flushed before each
+    repeat = (10, 30, 0.5)  # 10 to 30 samples, no more after 0.5 s: the slowest calls take 100 ms
+    warmup_time = 0.05  # the call has run once already, in the correctness check
+    rounds = 1  # a second round would double the processes; pass `-a rounds=2` to asv for it
+    timeout = 120

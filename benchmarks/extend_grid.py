@@ -127,18 +127,12 @@ def timed_call(point: Point) -> Callable[[], None]:
 
 def _checked_call(measured: dict, point: Point) -> Callable[[], None]:
     n_ctx, window, heads, head_dim, dtype, pool, variant = point
-    prefix_lens, extend_lens = measured["lengths"][n_ctx]
-    inputs = make_inputs(prefix_lens, extend_lens, heads=heads, head_dim=head_dim, dtype=dtype,
+    inputs = make_inputs(*measured["lengths"][n_ctx], heads=heads, head_dim=head_dim, dtype=dtype,
                          pool=pool, device="cuda")
-    # measure_grid checked this variant against the reference on identical inputs; the same
-    # output bits prove that what is timed is what was checked.
-    inputs.o_extend.fill_(float("nan"))
-    harness.kernel_call(inputs, variant, window, validate=True)()
-    if harness.output_fingerprint(inputs.o_extend) != point_result(measured, point)["fingerprint"]:
-        # not the checked bits (a nondeterministic kernel?): the longest context, the most
-        # tiles, against the reference; a wrong output raises here
-        longest = max(range(len(extend_lens)), key=lambda i: (extend_lens[i] > 0, prefix_lens[i] + extend_lens[i]))
-        harness.check_variant(inputs, variant, window, sequences=(longest,))
+    # measure_grid checked this variant against the reference on identical inputs
+    harness.confirm_checked(inputs, variant, window,
+                            harness.kernel_call(inputs, variant, window, validate=True),
+                            point_result(measured, point)["fingerprint"])
     return harness.kernel_call(inputs, variant, window)
 
 

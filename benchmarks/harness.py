@@ -1,6 +1,7 @@
 """Correctness, then timing, of one benchmark point: one input set, one window, some variants.
 
-Shared by the asv suite and ``ci/quick_bench.py`` so that both check and time alike.
+Shared by the asv suite (this repository's variants and the peers, ``benchmarks/providers/``)
+and ``ci/quick_bench.py``, so that all check and time alike.
 
 Correctness. Every variant runs once on an output poisoned with NaN and is compared with
 ``kernels.extend_attention_reference`` (float64) on a few sequences spread across the batch,
@@ -163,7 +164,15 @@ def check_variant(inputs: ExtendInputs, variant: str, window: int, *,
     ``VARIANTS[variant]``). ``reference`` reuses a ``reference_for`` result across variants
     instead of computing one for ``sequences``. ``fwd``: as in ``kernel_call``.
     """
-    launch_config = _launch_config(variant, config)
+    launch = kernel_call(inputs, _launch_config(variant, config), window, validate=True, fwd=fwd)
+    return check_call(inputs, variant, window, launch, sequences=sequences, reference=reference)
+
+
+def check_call(inputs: ExtendInputs, name: str, window: int, call: Callable[[], None], *,
+               sequences: Optional[Sequence[int]] = None,
+               reference: Optional[Reference] = None) -> float:
+    """Run ``call`` (any implementation's, writing ``inputs.o_extend``) once on a poisoned output
+    and return its relative error; raise ``VariantIncorrect`` under ``name`` if it is wrong."""
     if reference is None:
         reference = reference_for(inputs, window, sequences=sequences)
     elif sequences is not None:
@@ -171,18 +180,33 @@ def check_variant(inputs: ExtendInputs, variant: str, window: int, *,
     elif reference.window != window:
         raise ValueError(f"reference: computed for window={reference.window}, not {window}")
     out = inputs.o_extend
-    out.fill_(float("nan"))  # a row the kernel never writes cannot then pass for a right one
-    kernel_call(inputs, launch_config, window, validate=True, fwd=fwd)()
+    out.fill_(float("nan"))  # a row the call never writes cannot then pass for a right one
+    call()
     error = kernels.relative_error(out[reference.rows], reference.expected)
     nan_rows = int(torch.isnan(out).flatten(1).any(dim=1).sum())
     if nan_rows:
-        raise VariantIncorrect(variant, window, error,
+        raise VariantIncorrect(name, window, error,
                                f"{nan_rows} of {out.shape[0]} output rows hold NaN (unwritten or NaN computed)")
     limit = tolerance(out.dtype)
     if not error <= limit:
-        raise VariantIncorrect(variant, window, error,
+        raise VariantIncorrect(name, window, error,
                                f"over the {out.dtype} tolerance {limit:g} on sequences {reference.sequences}")
     return error
+
+
+def confirm_checked(inputs: ExtendInputs, name: str, window: int, call: Callable[[], None],
+                    fingerprint: Optional[str], *, deterministic: bool = True) -> None:
+    """Prove, in another process, that ``call`` computes what ``measure_calls`` checked on
+    identical inputs: by the same output bits where the implementation is deterministic, else
+    (or when the bits differ) against the reference on the sequence with the most keys, the
+    most tiles. A wrong output raises ``VariantIncorrect``."""
+    inputs.o_extend.fill_(float("nan"))
+    call()
+    if deterministic and output_fingerprint(inputs.o_extend) == fingerprint:
+        return
+    prefix, extend = inputs.prefix_lens, inputs.extend_lens
+    longest = max(range(len(extend)), key=lambda i: (extend[i] > 0, prefix[i] + extend[i]))
+    check_call(inputs, name, window, call, sequences=(longest,))
 
 
 def output_fingerprint(out: torch.Tensor) -> str:
@@ -236,6 +260,15 @@ def device_times(fn: Callable[[], object], *, rep_ms: float = DEFAULT_REP_MS,
     return _timed_reps(fn, reps, flush)
 
 
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """One implementation at one point: the call that is checked and the call that is timed
+    (the same call, or this repository's kernel without the launcher's syncing checks)."""
+
+    checked: Callable[[], None]
+    timed: Callable[[], None]
+
+
 def measure_point(inputs: ExtendInputs, window: int, variants: Sequence[str], *,
                   overrides: Optional[Mapping[str, kernels.LaunchConfig]] = None,
                   rounds: int = DEFAULT_ROUNDS, rep_ms: float = DEFAULT_REP_MS,
@@ -244,34 +277,52 @@ def measure_point(inputs: ExtendInputs, window: int, variants: Sequence[str], *,
     """Check, then time, every variant at one point; baseline first and always included.
 
     ``overrides`` maps some of the names to the LaunchConfig to run under that name.
-    ``rep_ms`` is each variant's timed budget, split over ``rounds`` interleaved rounds.
-    A variant that fails its check is returned with ``correct=False``, its ``failure`` and
-    NaN timings. ``timed=False`` checks only: every timing field is NaN.
+    The rest as ``measure_calls``.
     """
-    _require_cuda(inputs)
     if isinstance(variants, str):
         raise ValueError(f"variants={variants!r}: expected a sequence of names, not one string")
-    if not (isinstance(rounds, int) and rounds >= 1):
-        raise ValueError(f"rounds={rounds!r}: expected an int >= 1")
     names = list(dict.fromkeys([BASELINE, *variants]))
     overrides = dict(overrides or {})
     unknown = set(overrides) - set(names)
     if unknown:
         raise ValueError(f"overrides: {sorted(unknown)} not among the variants {names}")
     configs = {name: _launch_config(name, overrides.get(name)) for name in names}
+    prepared = {name: Prepared(checked=kernel_call(inputs, configs[name], window, validate=True),
+                               timed=kernel_call(inputs, configs[name], window))
+                for name in names}
+    return measure_calls(inputs, window, prepared, baseline=BASELINE, rounds=rounds, rep_ms=rep_ms,
+                         warmup_ms=warmup_ms, sequences=sequences, timed=timed)
 
+
+def measure_calls(inputs: ExtendInputs, window: int, prepared: Mapping[str, Prepared], *,
+                  baseline: str, rounds: int = DEFAULT_ROUNDS, rep_ms: float = DEFAULT_REP_MS,
+                  warmup_ms: float = DEFAULT_WARMUP_MS,
+                  sequences: Optional[Sequence[int]] = None, timed: bool = True) -> Dict[str, PointResult]:
+    """Check every implementation against one reference, then time the correct ones interleaved.
+
+    ``rep_ms`` is each implementation's timed budget, split over ``rounds`` interleaved
+    rounds; ``speedup_vs_baseline`` is ``baseline``'s median over each one's, both from these
+    rounds. One that fails its check is returned with ``correct=False``, its ``failure`` and
+    NaN timings. ``timed=False`` checks only: every timing field is NaN.
+    """
+    _require_cuda(inputs)
+    if not (isinstance(rounds, int) and rounds >= 1):
+        raise ValueError(f"rounds={rounds!r}: expected an int >= 1")
+    if baseline not in prepared:
+        raise ValueError(f"baseline={baseline!r}: not among {list(prepared)}")
     reference = reference_for(inputs, window, sequences=sequences)
-    checks = {name: _checked(inputs, name, overrides.get(name), window, reference) for name in names}
+    checks = {name: _checked(inputs, name, calls.checked, window, reference)
+              for name, calls in prepared.items()}
     del reference  # its float64 rows would otherwise sit in device memory through the timing
 
-    launches = {name: kernel_call(inputs, configs[name], window) for name in names
+    launches = {name: calls.timed for name, calls in prepared.items()
                 if checks[name][2] is None and timed}
     samples = _interleaved_samples(launches, rounds=rounds, rep_ms=rep_ms, warmup_ms=warmup_ms)
     peaks = {name: _peak_memory_mb(launch) for name, launch in launches.items()}
-    baseline_s = statistics.median(samples[BASELINE]) if BASELINE in samples else math.nan
+    baseline_s = statistics.median(samples[baseline]) if baseline in samples else math.nan
     cost = inputs.cost(window)
     results = {}
-    for name in names:
+    for name in prepared:
         error, fingerprint, failure = checks[name]
         if name not in samples:
             results[name] = _untimed(error, fingerprint, failure)
@@ -285,11 +336,11 @@ def measure_point(inputs: ExtendInputs, window: int, variants: Sequence[str], *,
     return results
 
 
-def _checked(inputs, name, config, window, reference) -> Tuple[float, Optional[str], Optional[str]]:
-    """(relative error, output fingerprint, None) for a correct variant; (error or NaN, None,
-    why) for one that is not."""
+def _checked(inputs, name, call, window, reference) -> Tuple[float, Optional[str], Optional[str]]:
+    """(relative error, output fingerprint, None) for a correct implementation; (error or NaN,
+    None, why) for one that is not."""
     try:
-        error = check_variant(inputs, name, window, reference=reference, config=config)
+        error = check_call(inputs, name, window, call, reference=reference)
         return error, output_fingerprint(inputs.o_extend), None
     except VariantIncorrect as wrong:
         return wrong.error, None, str(wrong)

@@ -196,8 +196,8 @@ def test_the_timed_call_is_the_checked_output_or_is_checked_again(monkeypatch):
     kernels.extend_attention_fwd(*inputs.args, sliding_window_size=8, config="cg")
     checked = harness.output_fingerprint(inputs.o_extend)
     rechecked = []
-    real_check = harness.check_variant
-    monkeypatch.setattr(harness, "check_variant",
+    real_check = harness.check_call
+    monkeypatch.setattr(harness, "check_call",
                         lambda *args, **kwargs: rechecked.append(args[1]) or real_check(*args, **kwargs))
 
     def measured(fingerprint):

@@ -1,0 +1,72 @@
+"""Our kernel beside its peers: SGLang's own kernel by release, FlashInfer, a dense bound.
+
+Each class has the parameter ``provider``, whose values name what runs
+(``benchmarks/providers/``); outside checks read ``bench_peers.Peers.time_extend`` and these
+names. Benchmarks:
+
+* ``time_extend`` -- device time of one call (``DeviceClock``, L2 cold), in asv's statistics;
+* ``track_default_speedup`` -- our ``default``'s speedup over this provider: its median over
+  ``default``'s, both timed interleaved in one process (the setup cache).
+
+TFLOP/s are not a benchmark of their own: the plots derive them from ``time_extend`` and
+``benchmarks.cost``, so that a rate and a time never come from two measurements.
+
+A provider that cannot run here is skipped with its reason (not fetched, no GPU, not sm_90,
+a JIT build that failed); one that is wrong on the point's inputs fails it. The peers do not
+change with this repository, so these classes run at HEAD and at each new kernel commit, with
+no history to backfill.
+"""
+
+import hashlib
+
+from . import workloads as w
+from .device_clock import DeviceTimed
+from .peers_grid import PeersGrid, measure_peers, point_result, prepare_timed_call, timed_call
+from .providers import PROVIDERS
+
+# Bump when what the peers classes measure changes (the check, the timing, the inputs); a
+# provider's own version enters each class's version by itself.
+PEERS_PROTOCOL = 1
+
+
+def peers_version(providers) -> str:
+    """The class's explicit asv version: the protocol and the versions of what it runs."""
+    versions = ";".join(f"{name}={PROVIDERS[name].version}" for name in providers)
+    return f"peers-{PEERS_PROTOCOL}-{hashlib.sha256(versions.encode()).hexdigest()[:16]}"
+
+
+class Peers(DeviceTimed):
+    """The upstream PR matrix (B=32, 64/8 heads, D=128, bf16), both pools, every provider."""
+
+    grid = PeersGrid(n_ctx=w.PR_N_CTX, window=w.PR_WINDOWS, heads=[w.PR_HEADS], head_dim=[w.PR_HEAD_DIM],
+                     dtype=[w.PR_DTYPE], pool=w.POOLS, providers=list(PROVIDERS))
+    params = [list(grid.n_ctx), list(grid.window), list(grid.pool), list(grid.providers)]
+    param_names = ["n_ctx", "window", "pool", "provider"]
+    version = peers_version(grid.providers)
+
+    def setup_cache(self):
+        return measure_peers(self.grid, w.pr_lengths)
+
+    setup_cache.timeout = 900
+
+    @staticmethod
+    def shape(n_ctx, window, pool):
+        return n_ctx, window, w.PR_HEADS, w.PR_HEAD_DIM, w.PR_DTYPE, pool
+
+    def setup(self, measured, n_ctx, window, pool, provider):
+        self.result = point_result(measured, self.shape(n_ctx, window, pool), provider)
+
+    def time_extend(self, measured, n_ctx, window, pool, provider):
+        timed_call(Peers.shape(n_ctx, window, pool), provider)()
+
+    def track_default_speedup(self, measured, n_ctx, window, pool, provider):
+        return self.result["default_speedup"]
+
+    track_default_speedup.unit = "ratio"
+
+
+def _prepare_peers(measured, n_ctx, window, pool, provider):
+    prepare_timed_call(measured, Peers.shape(n_ctx, window, pool), provider)
+
+
+Peers.time_extend.setup = _prepare_peers

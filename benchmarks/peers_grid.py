@@ -1,0 +1,146 @@
+"""What the peers benchmark classes share: their measurement, their setups (``bench_peers.py``).
+
+The split between asv's setup cache, the setups and the timed calls is the one
+``extend_grid.py`` describes, with providers (``benchmarks/providers/``) in place of variants:
+
+* ``measure_peers`` -- a class's ``setup_cache``: builds every point's inputs once, prepares
+  every provider that runs here (``prepare``, untimed), checks each against the one float64
+  reference of the point, and times the correct ones interleaved in this one process, so
+  that ``default``'s speedup over each is an in-run ratio. A provider that cannot run here
+  is kept with its reason, and its points are skipped; one that is wrong fails its points.
+* ``point_result`` -- every point's setup: cheap; skips, fails or returns the numbers.
+* ``prepare_timed_call`` -- ``time_extend``'s own setup: the point's inputs again, the
+  provider prepared and run once, proven to compute what was checked
+  (``harness.confirm_checked``: the same bits, or the reference again where the provider is
+  not deterministic).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+import sys
+from typing import Callable, Dict, Sequence, Tuple
+
+import torch
+
+from . import harness
+from .extend_grid import SETUP_TIMING_ENV, Lengths, VariantFailedCheck
+from .providers import PROVIDERS
+from .providers.base import PeerPoint
+from .providers.project import DEFAULT
+from .workloads import make_inputs
+
+# setup_cache's timing of each provider at each point: interleaved rounds, device time.
+MEASURE_ROUNDS = 2
+MEASURE_REP_MS = 40.0
+
+Shape = Tuple  # (n_ctx, window, heads, head_dim, dtype, pool)
+
+
+@dataclasses.dataclass(frozen=True)
+class PeersGrid:
+    """The points a peers class measures: every combination of these, for every provider."""
+
+    n_ctx: Sequence[int]
+    window: Sequence[int]
+    heads: Sequence[str]
+    head_dim: Sequence[int]
+    dtype: Sequence[str]
+    pool: Sequence[str]
+    providers: Sequence[str]
+
+    def shapes(self):
+        for n_ctx, heads, head_dim, dtype, pool in itertools.product(
+                self.n_ctx, self.heads, self.head_dim, self.dtype, self.pool):
+            yield n_ctx, heads, head_dim, dtype, pool
+
+
+def measure_peers(grid: PeersGrid, lengths: Lengths, *, rounds: int = MEASURE_ROUNDS,
+                  rep_ms: float = MEASURE_REP_MS) -> dict:
+    """Check, then time, every provider at every point of ``grid``: asv's setup cache.
+
+    {"unavailable": why} without a GPU. Otherwise {"lengths": {n_ctx: (prefix, extend)},
+    "points": {shape: {provider: numbers, or {"skipped": why}}}}.
+    """
+    if not torch.cuda.is_available():
+        return {"unavailable": "needs a CUDA device"}
+    timed = os.environ.get(SETUP_TIMING_ENV, "1") != "0"
+    measured = {"lengths": {}, "points": {}}
+    for n_ctx, heads, head_dim, dtype, pool in grid.shapes():
+        measured["lengths"].setdefault(n_ctx, lengths(n_ctx))
+        inputs = make_inputs(*measured["lengths"][n_ctx], heads=heads, head_dim=head_dim,
+                             dtype=dtype, pool=pool, device="cuda")
+        for window in grid.window:
+            shape = (n_ctx, window, heads, head_dim, dtype, pool)
+            measured["points"][shape] = _measure_point(inputs, window, PeerPoint(head_dim, dtype, window),
+                                                       grid.providers, timed, rounds, rep_ms)
+            torch.cuda.empty_cache()  # the providers' prepared copies of the pool are gone
+        del inputs
+        torch.cuda.empty_cache()
+    return measured
+
+
+def _measure_point(inputs, window, point: PeerPoint, names: Sequence[str], timed: bool,
+                   rounds: int, rep_ms: float) -> dict:
+    numbers: Dict[str, dict] = {}
+    prepared: Dict[str, harness.Prepared] = {}
+    for name in names:
+        why_not = PROVIDERS[name].why_not(point)
+        if why_not is None:
+            try:
+                call = PROVIDERS[name].prepare(inputs, window)
+                prepared[name] = harness.Prepared(checked=call, timed=call)
+                continue
+            except Exception as failed:  # a JIT build that failed, a missing module
+                why_not = f"prepare failed: {type(failed).__name__}: {failed}"
+        print(f"peers: {name} skipped at {point}: {why_not}", file=sys.stderr)
+        numbers[name] = {"skipped": why_not}
+    if DEFAULT not in prepared:
+        raise RuntimeError(f"peers: {DEFAULT!r} does not run at {point}: "
+                           f"{numbers.get(DEFAULT, {}).get('skipped')}; nothing to compare with")
+    results = harness.measure_calls(inputs, window, prepared, baseline=DEFAULT,
+                                    rounds=rounds, rep_ms=rep_ms, timed=timed)
+    for name, result in results.items():
+        numbers[name] = {"seconds": result.seconds, "tflops": result.tflops,
+                         # default's speedup over this provider, both timed in these rounds
+                         "default_speedup": 1.0 / result.speedup_vs_baseline,
+                         "correct": result.correct, "error": result.error,
+                         "failure": result.failure, "fingerprint": result.fingerprint}
+    return numbers
+
+
+def point_result(measured: dict, shape: Shape, provider: str) -> dict:
+    """The numbers ``measure_peers`` kept, or why the point is skipped (``NotImplementedError``,
+    asv's skip) or failed."""
+    if "unavailable" in measured:
+        raise NotImplementedError(measured["unavailable"])
+    numbers = measured["points"][tuple(shape)][provider]
+    if "skipped" in numbers:
+        raise NotImplementedError(numbers["skipped"])
+    if not numbers["correct"]:
+        raise VariantFailedCheck(numbers["failure"])
+    return numbers
+
+
+_prepared_calls: Dict[Tuple, Callable[[], None]] = {}
+
+
+def prepare_timed_call(measured: dict, shape: Shape, provider: str) -> None:
+    """``time_extend``'s setup: the point's inputs, the provider prepared and proven; once a process."""
+    key = (*shape, provider)
+    if key in _prepared_calls:
+        return
+    numbers = point_result(measured, shape, provider)
+    n_ctx, window, heads, head_dim, dtype, pool = shape
+    inputs = make_inputs(*measured["lengths"][n_ctx], heads=heads, head_dim=head_dim, dtype=dtype,
+                         pool=pool, device="cuda")
+    call = PROVIDERS[provider].prepare(inputs, window)
+    harness.confirm_checked(inputs, provider, window, call, numbers["fingerprint"],
+                            deterministic=PROVIDERS[provider].deterministic)
+    _prepared_calls[key] = call
+
+
+def timed_call(shape: Shape, provider: str) -> Callable[[], None]:
+    return _prepared_calls[(*shape, provider)]
