@@ -7,7 +7,6 @@ planted change are made the way an outside check would make them: by editing the
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import itertools
 import json
@@ -21,11 +20,9 @@ from pathlib import Path
 
 import pytest
 from asv import util
-from asv.machine import Machine
-from asv.results import Results
-from asv.runner import BenchmarkResult
 
 from ci import gate
+from conftest import Series, SyntheticResults
 
 REPO = Path(__file__).resolve().parents[1]
 GATE = REPO / "ci" / "gate.py"
@@ -56,37 +53,17 @@ def true_time(point) -> float:
             * (1.1 if pool == "'fragmented'" else 1.0) * (0.99 if variant == "'cg'" else 1.0))
 
 
-def write_machine(results_dir: Path) -> None:
-    info = {"machine": MACHINE, "arch": "x86_64", "cpu": "test", "num_cpu": "2", "os": "Linux",
-            "ram": "1"}
-    util.write_json(str(results_dir / MACHINE / "machine.json"), info, api_version=Machine.api_version)
-    benchmarks = {name: {"name": name, "params": PARAMS, "param_names": PARAM_NAMES, "type": kind,
-                         "unit": unit, "version": "1"}
-                  for name, kind, unit in ((TIME, "time", "seconds"), (TRACK, "track", "TFLOP/s"))}
-    util.write_json(str(results_dir / "benchmarks.json"), benchmarks, api_version=2)
-
-
 def write_results(results_dir: Path, commit_hash: str, seed: int, *, record_samples: bool = True,
                   failed=(), env: str = ENV) -> Path:
-    """One asv results file, through Results.add_result and Results.save as asv run does."""
-    if not (results_dir / MACHINE / "machine.json").exists():
-        write_machine(results_dir)
+    """One asv results file of the slice, 20 samples a point with 0.4% noise."""
+    store = SyntheticResults(results_dir)
+    store.benchmark_list({TIME: (PARAMS, PARAM_NAMES, "seconds"), TRACK: (PARAMS, PARAM_NAMES, "TFLOP/s")})
     rng = random.Random(seed)
     samples = [None if i in failed else [true_time(p) * (1 + rng.gauss(0, 0.004)) for _ in range(20)]
                for i, p in enumerate(POINTS)]
-    results = Results({"machine": MACHINE, "python": "3.11"}, {}, commit_hash,
-                      1764000000000, "3.11", env, {})
-    for name, transform in ((TIME, lambda s: s), (TRACK, lambda s: [1 / x for x in s])):
-        result = BenchmarkResult(
-            result=[None if s is None else 1.0 for s in samples],
-            samples=[None if s is None else transform(s) for s in samples],
-            number=[None if s is None else 1 for s in samples],
-            errcode=0, stderr="", profile=None)
-        results.add_result({"name": name, "version": "1", "params": PARAMS}, result,
-                           started_at=datetime.datetime(2026, 11, 24, tzinfo=datetime.timezone.utc),
-                           record_samples=record_samples)
-    results.save(str(results_dir))
-    return results_dir / results._filename
+    rates = [None if s is None else [1 / x for x in s] for s in samples]
+    return store.run(MACHINE, commit_hash, {TIME: Series(PARAMS, samples), TRACK: Series(PARAMS, rates)},
+                     env=env, record_samples=record_samples)
 
 
 def copy_results(src: Path, commit_hash: str, edit=None) -> Path:

@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 from asv import util
 from asv.results import Results
-from asv.runner import BenchmarkResult
 from matplotlib.image import imread
 
 from benchmarks.cost import attention_cost
 from benchmarks.workloads import PR_DTYPE, PR_HEAD_DIM, PR_HEADS, PR_N_CTX, PR_WINDOWS, POOLS, parse_heads, pr_lengths
 from ci.rule import judge
+from conftest import Series, SyntheticResults
 from plots import render
 from plots.history import (CODEGEN, COPY_GBPS, MATMUL_TFLOPS, SPEEDUP, TFLOPS, TIME, PRKey, ResultsError,
                            load_histories, pr_points, regressed_steps)
@@ -87,41 +87,35 @@ def _param_reprs(*values) -> list:
     return [[repr(v) for v in axis] for axis in values]
 
 
-def _add(results: Results, name: str, params: list, values: list, samples=None) -> None:
-    """Store one benchmark the way `asv run --record-samples` does (stats computed by asv)."""
-    count = len(values)
-    result = BenchmarkResult(result=values, samples=samples or [None] * count,
-                             number=[1 if samples else None] * count, errcode=0, stderr="", profile=None)
-    results.add_result({"name": name, "version": "1", "params": params}, result, record_samples=True)
-
-
-def _write_run(results_dir: Path, machine: str, commit: int, peak: float, copy: float, rng) -> None:
-    date = datetime.datetime(2025, 1, 1 + commit, tzinfo=datetime.timezone.utc)
-    results = Results({"machine": machine, "python": "3.11"}, {}, COMMITS[commit],
-                      util.datetime_to_js_timestamp(date), "3.11", "virtualenv-py3.11", {})
+def _run_series(machine: str, commit: int, peak: float, copy: float, rng) -> dict:
+    """Every benchmark the plots read, for one commit on one machine."""
     extend_params = _param_reprs(PR_N_CTX, PR_WINDOWS, [PR_HEADS], [PR_HEAD_DIM], [PR_DTYPE], POOLS, VARIANTS)
     keys = [PRKey(n, w, pool, v) for n, w, _, _, _, pool, v in itertools.product(
         PR_N_CTX, PR_WINDOWS, [PR_HEADS], [PR_HEAD_DIM], [PR_DTYPE], POOLS, VARIANTS)]
     seconds = [_seconds(key, commit, peak, copy, planted=machine == STEP_MACHINE) for key in keys]
     by_key = dict(zip(keys, seconds))
-    _add(results, TIME, extend_params, seconds, [_samples(k, s, rng) for k, s in zip(keys, seconds)])
-    _add(results, TFLOPS, extend_params, [_flops(k.n_ctx, k.window) / s / 1e12 for k, s in zip(keys, seconds)])
-    _add(results, SPEEDUP, extend_params, [by_key[k._replace(variant="baseline")] / s for k, s in zip(keys, seconds)])
+    series = {
+        TIME: Series(extend_params, samples=[_samples(k, s, rng) for k, s in zip(keys, seconds)]),
+        TFLOPS: Series(extend_params, values=[_flops(k.n_ctx, k.window) / s / 1e12 for k, s in zip(keys, seconds)]),
+        SPEEDUP: Series(extend_params, values=[by_key[k._replace(variant="baseline")] / s
+                                               for k, s in zip(keys, seconds)]),
+        MATMUL_TFLOPS: Series([], values=[peak * (1 + 0.01 * rng.standard_normal())]),
+        COPY_GBPS: Series([], values=[copy * (1 + 0.01 * rng.standard_normal())]),
+    }
     for metric, *_ in render.CODEGEN_METRICS:
-        _add(results, f"{CODEGEN}.{metric}", _param_reprs(VARIANTS, HEAD_DIMS),
-             [_codegen(metric, v, commit) for v, _ in itertools.product(VARIANTS, HEAD_DIMS)])
-    _add(results, MATMUL_TFLOPS, [], [peak * (1 + 0.01 * rng.standard_normal())])
-    _add(results, COPY_GBPS, [], [copy * (1 + 0.01 * rng.standard_normal())])
-    results.save(str(results_dir))
+        series[f"{CODEGEN}.{metric}"] = Series(_param_reprs(VARIANTS, HEAD_DIMS), values=[
+            _codegen(metric, v, commit) for v, _ in itertools.product(VARIANTS, HEAD_DIMS)])
+    return series
 
 
 def write_synthetic_results(results_dir: Path) -> None:
     rng = np.random.default_rng(7)
+    store = SyntheticResults(results_dir)
     for machine, (commits, peak, copy) in MACHINES.items():
-        util.write_json(str(results_dir / machine / "machine.json"), {"machine": machine, "arch": "x86_64"},
-                        api_version=1)
         for commit in commits:
-            _write_run(results_dir, machine, commit, peak, copy, rng)
+            date = datetime.datetime(2025, 1, 1 + commit, tzinfo=datetime.timezone.utc)
+            store.run(machine, COMMITS[commit], _run_series(machine, commit, peak, copy, rng),
+                      date=util.datetime_to_js_timestamp(date))
 
 
 @pytest.fixture(scope="module")
