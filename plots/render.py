@@ -31,8 +31,9 @@ from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, StrMethodF
 from benchmarks.cost import attention_cost  # noqa: E402
 from benchmarks.workloads import DTYPES, PR_DTYPE, PR_HEAD_DIM, PR_HEADS, parse_heads, pr_lengths  # noqa: E402
 from ci.rule import DEFAULT_THRESHOLD  # noqa: E402
+from ci.store import StoreError  # noqa: E402
 from plots.history import (CODEGEN, COPY_GBPS, MATMUL_TFLOPS, SPEEDUP, TFLOPS, TIME, History,  # noqa: E402
-                           PRKey, ResultsError, load_histories, points, pr_points, regressed_steps)
+                           PRKey, load_histories, points, pr_points, regressed_steps)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_RESULTS = REPO / "results"
@@ -388,7 +389,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         histories = load_histories(args.results, env=args.env)
         written = render(histories, args.out, args.variant, args.pool, args.head_dim)
-    except ResultsError as exc:
+    except StoreError as exc:
         print(f"plots: {exc}", file=sys.stderr)
         return 2
     if not written:

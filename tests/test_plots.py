@@ -26,8 +26,9 @@ from benchmarks.workloads import PR_DTYPE, PR_HEAD_DIM, PR_HEADS, PR_N_CTX, PR_W
 from ci.rule import judge
 from conftest import Series, SyntheticResults
 from plots import render
-from plots.history import (CODEGEN, COPY_GBPS, MATMUL_TFLOPS, SPEEDUP, TFLOPS, TIME, PRKey, ResultsError,
-                           load_histories, pr_points, regressed_steps)
+from ci.store import StoreError
+from plots.history import (CODEGEN, COPY_GBPS, MATMUL_TFLOPS, SPEEDUP, TFLOPS, TIME, PRKey, load_histories,
+                           pr_points, regressed_steps)
 
 REPO = Path(__file__).resolve().parents[1]
 VARIANTS = ("baseline", "cg", "stages2", "cg_stages2", "default")
@@ -292,7 +293,7 @@ def test_a_corrupt_results_file_is_named(results_dir, tmp_path, capsys):
     assert render.main(["--results", str(copy), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert str(broken) in err and "Traceback" not in err
-    with pytest.raises(ResultsError, match="machine.json"):
+    with pytest.raises(StoreError, match="machine.json"):
         (copy / STEP_MACHINE / "machine.json").write_text("not json")
         load_histories(copy)
 
@@ -332,7 +333,7 @@ def test_a_commit_measured_in_two_environments_needs_env(results_dir, tmp_path):
     data = util.load_json(str(original), api_version=Results.api_version)
     data["env_name"] = "conda-py3.12"
     util.write_json(str(machine / f"{COMMITS[5][:8]}-conda-py3.12.json"), data, api_version=Results.api_version)
-    with pytest.raises(ResultsError, match="--env"):
+    with pytest.raises(StoreError, match="--env"):
         load_histories(tmp_path)
     (history,) = load_histories(tmp_path, env="conda-py3.12")
     assert [run.commit for run in history.runs] == [COMMITS[5]]
