@@ -207,11 +207,17 @@ def load_run(path, machine: str, param_names: Optional[Mapping[str, Tuple[str, .
     return Run(Path(path), machine, results, param_names or {})
 
 
-def _machine_name(path: Path) -> str:
+def read_json(path, what: str, api_version: Optional[int] = None):
+    """A JSON file of the store (``what`` names its kind in the error), asv's version checked."""
     try:
-        name = util.load_json(str(path), api_version=Machine.api_version).get("machine")
+        return util.load_json(str(path), api_version=api_version)
     except _LOAD_ERRORS as err:
-        raise StoreError(f"corrupt machine file {path}: {err}") from None
+        raise StoreError(f"corrupt {what} {path}: {err}") from None
+
+
+def _machine_name(path: Path) -> str:
+    data = read_json(path, "machine file", Machine.api_version)
+    name = data.get("machine") if isinstance(data, dict) else None
     if name != path.parent.name:
         raise StoreError(f"corrupt machine file {path}: machine {name!r}, in the folder of "
                          f"{path.parent.name!r}")
@@ -221,12 +227,11 @@ def _machine_name(path: Path) -> str:
 def _load_param_names(path: Path) -> Dict[str, Tuple[str, ...]]:
     if not path.is_file():
         return {}
-    try:
-        data = util.load_json(str(path), api_version=Benchmarks.api_version)
-        names = {name: entry.get("param_names") or [] for name, entry in data.items()
-                 if name != "version"}
-    except _LOAD_ERRORS as err:
-        raise StoreError(f"corrupt benchmark list {path}: {err}") from None
+    data = read_json(path, "benchmark list", Benchmarks.api_version)
+    entries = {name: entry for name, entry in data.items() if name != "version"} if isinstance(data, dict) else None
+    if entries is None or not all(isinstance(entry, dict) for entry in entries.values()):
+        raise StoreError(f"corrupt benchmark list {path}: not a benchmark name -> entry mapping")
+    names = {name: entry.get("param_names") or [] for name, entry in entries.items()}
     for name, listed in names.items():
         if not (isinstance(listed, list) and all(isinstance(n, str) for n in listed)):
             raise StoreError(f"corrupt benchmark list {path}: {name}: param_names {listed!r}")

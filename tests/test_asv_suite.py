@@ -28,7 +28,7 @@ import kernels
 from benchmarks import bench_ceilings, bench_codegen, bench_extend, device_clock, extend_grid, workloads
 from benchmarks import harness
 from ci import asv_host_packages, import_gpu_results, timing_agreement
-from conftest import DEVICE
+from conftest import DEVICE, Series
 
 REPO = Path(__file__).resolve().parents[1]
 EXTEND_CLASSES = [cls for _, cls in inspect.getmembers(bench_extend, inspect.isclass)
@@ -416,19 +416,19 @@ def test_the_host_python_is_the_first_of_this_version_on_path_outside_the_enviro
     assert any(path.endswith("site-packages") for path in asv_host_packages.site_packages(sys.executable))
 
 
-def test_timing_agreement_reads_the_stored_medians_and_reports_deviations(tmp_path):
-    results_dir = tmp_path / "results"
+def test_timing_agreement_reads_the_stored_medians_and_reports_deviations(synthetic_results, capsys):
     params = [[repr(v) for v in axis] for axis in bench_extend.PRMatrix.params]
     points = list(itertools.product(*bench_extend.PRMatrix.params))
-    results = Results({"machine": MACHINE, "python": "3.12"}, {}, "b" * 40, 0, "3.12", "virtualenv-py3.12", {})
     values = [1e-3] * len(points)
     values[1] = math.nan  # a skipped point is not compared
-    results.add_result({"name": timing_agreement.BENCHMARK, "version": "1", "params": params},
-                       BenchmarkResult(result=values, samples=[None] * len(points), number=[None] * len(points),
-                                       errcode=0, stderr="", profile=None))
-    results.save(str(results_dir))
-    times = timing_agreement.stored_times(str(results_dir), MACHINE, "bbbb")
+    synthetic_results.run(MACHINE, "b" * 40, {timing_agreement.BENCHMARK: Series(params, values=values)})
+    times = timing_agreement.stored_times(str(synthetic_results.root), MACHINE, "bbbb")
     assert len(times) == len(points) - 1 and times[points[0]] == 1e-3
+    broken = synthetic_results.root / MACHINE / "cccccccc-virtualenv-py3.12.json"
+    broken.write_text('{"commit_hash": ')
+    argv = ["--machine", MACHINE, "--commit", "bbbb", "--results", str(synthetic_results.root)]
+    assert timing_agreement.main(argv) == timing_agreement.EXIT_NO_DATA
+    assert str(broken) in capsys.readouterr().err
 
     text, status = timing_agreement.report([(points[0], 1.00e-3, 1.01e-3), (points[2], 1.0e-3, 1.05e-3)], 0.03)
     assert status == timing_agreement.EXIT_DISAGREE and "1 outside ±3%" in text
