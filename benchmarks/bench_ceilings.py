@@ -11,6 +11,7 @@ import time
 import torch
 
 from . import harness
+from .versions import CLOCKS, PROTOCOL, explicit
 
 COPY_BYTES = 2**30  # read once and written once per copy: far beyond the 50 MB L2
 MATMUL_SIZE = 8192  # bf16 M = N = K: the tensor cores' best case
@@ -64,6 +65,7 @@ def _nvidia_smi_clocks() -> dict:
     return {"sm_mhz": float(row[1]), "memory_mhz": float(row[2])}
 
 
+@explicit(f"protocol {PROTOCOL}")
 class Ceilings:
     """What the GPU can do at best: the roofline's two ceilings, measured like the kernel."""
 
@@ -89,6 +91,7 @@ class Ceilings:
     track_matmul_tflops.unit = "TFLOP/s"
 
 
+@explicit(f"clocks {CLOCKS}")
 class Clocks:
     """The clocks the GPU ran at when this commit's run began: a throttled GPU shows here."""
 

@@ -15,6 +15,7 @@ import kernels
 from kernels import codegen
 
 from . import workloads as w
+from .versions import CODEGEN, explicit
 
 REPORTED = ("registers", "stack_bytes", "shared_bytes", "ld_global_cg")
 
@@ -39,6 +40,7 @@ def compile_grid(variants, head_dims) -> dict:
         return dict(zip(points, pool.map(_compile_point, points)))
 
 
+@explicit(f"codegen {CODEGEN}")
 class Codegen:
     params = [list(w.VARIANT_NAMES), list(w.SUBGRID_HEAD_DIMS)]
     param_names = ["variant", "head_dim"]

@@ -12,13 +12,15 @@ Every class has the parameters ``n_ctx, window, heads, head_dim, dtype, pool, va
 * ``track_peak_memory_mb`` -- device memory one call allocates beyond its inputs.
 
 How the work is split between asv's setup cache, the setups and the timed calls, and
-why: ``benchmarks/extend_grid.py``. Without a GPU every point is skipped.
+why: ``benchmarks/extend_grid.py``. Without a GPU every point is skipped. Each class's
+asv versions say what it measures: ``benchmarks/versions.py``.
 """
 
 from . import workloads as w
 from .device_clock import DeviceClock
 from .extend_grid import (EXTEND_PARAMS, extend_params, measure_grid, point_result,
                           prepare_timed_call, timed_call)
+from .versions import PROTOCOL, explicit
 
 
 class _ExtendBenchmark:
@@ -65,6 +67,7 @@ class _ExtendBenchmark:
     track_peak_memory_mb.unit = "MB"
 
 
+@explicit(f"protocol {PROTOCOL}")
 class PRMatrix(_ExtendBenchmark):
     """The upstream PR's benchmark: B=32, 64/8 heads, D=128, bf16, both pools, every variant."""
 
@@ -78,6 +81,7 @@ class PRMatrix(_ExtendBenchmark):
     setup_cache.timeout = 600
 
 
+@explicit(f"protocol {PROTOCOL}")
 class Heads(_ExtendBenchmark):
     """The PR shape at one context size with other head counts: fewer, and no grouping."""
 
@@ -91,6 +95,7 @@ class Heads(_ExtendBenchmark):
     setup_cache.timeout = 300
 
 
+@explicit(f"protocol {PROTOCOL}")
 class HeadDims(_ExtendBenchmark):
     """The PR shape at one context size with every head dim the kernel supports."""
 
@@ -104,6 +109,7 @@ class HeadDims(_ExtendBenchmark):
     setup_cache.timeout = 300
 
 
+@explicit(f"protocol {PROTOCOL}")
 class Fp16(_ExtendBenchmark):
     """The PR shape at one context size in fp16, with and without a window."""
 
@@ -117,6 +123,7 @@ class Fp16(_ExtendBenchmark):
     setup_cache.timeout = 300
 
 
+@explicit(f"protocol {PROTOCOL}")
 class ChatTurn(_ExtendBenchmark):
     """The next turn of a chat: every sequence a 16k-token cached prefix and 256 new tokens."""
 
@@ -131,6 +138,7 @@ class ChatTurn(_ExtendBenchmark):
     setup_cache.timeout = 300
 
 
+@explicit(f"protocol {PROTOCOL}")
 class Quick(_ExtendBenchmark):
     """Four PR-matrix points for bisection (`--bench bench_extend.Quick`): seconds, not minutes."""
 

@@ -23,9 +23,10 @@ import pytest
 import torch
 from asv.results import Results
 from asv.runner import BenchmarkResult
+from asv_runner.discovery import disc_benchmarks
 
 import kernels
-from benchmarks import bench_ceilings, bench_codegen, bench_extend, device_clock, extend_grid, workloads
+from benchmarks import bench_ceilings, bench_codegen, bench_extend, device_clock, extend_grid, versions, workloads
 from benchmarks import harness
 from ci import asv_host_packages, import_gpu_results, timing_agreement
 from conftest import DEVICE, Series
@@ -79,12 +80,46 @@ def test_the_sub_grids_cover_heads_head_dims_fp16_and_a_chat_turn():
 
 
 def test_helper_modules_define_nothing_asv_would_take_for_a_benchmark():
-    for module in (workloads, extend_grid, device_clock, sys.modules["benchmarks.harness"],
+    for module in (workloads, extend_grid, device_clock, versions, sys.modules["benchmarks.harness"],
                    sys.modules["benchmarks.cost"]):
         names = [name for name, value in vars(module).items()
                  if not name.startswith("_") and (inspect.isfunction(value) or inspect.isclass(value))
                  and ASV_NAME.match(name)]
         assert not names, f"{module.__name__}: {names}"
+
+
+# ---------------------------------------------------------------- versions
+
+VERSION_LOCK = REPO / "tests" / "asv_versions.json"
+
+
+def _discovered_suite() -> dict:
+    """{asv name: asv's benchmark object} of the whole suite, found as asv finds it."""
+    return {benchmark.name: benchmark for benchmark in disc_benchmarks(str(REPO / "benchmarks"))}
+
+
+def test_every_benchmark_version_is_explicit_and_the_locked_one():
+    """A version changes only with an edit of the lock: benchmarks/versions.py says when."""
+    suite = _discovered_suite()
+    implicit = sorted(name for name, benchmark in suite.items()
+                      if getattr(benchmark.func, "version", None) != benchmark.version)
+    assert not implicit, (f"asv versions these by a hash of their source: {implicit}; decorate their "
+                          "class with benchmarks.versions.explicit")
+    lock = json.loads(VERSION_LOCK.read_text())
+    found = {name: benchmark.version for name, benchmark in suite.items()}
+    changed = sorted(name for name in found.keys() & lock.keys() if found[name] != lock[name])
+    assert found == lock, (
+        f"changed: {changed}; new: {sorted(found.keys() - lock.keys())}; gone: {sorted(lock.keys() - found.keys())}. "
+        "A changed version retires the benchmark's stored history: if what it measures changed, bump "
+        f"its version in benchmarks/versions.py and write {VERSION_LOCK.name} as\n"
+        + json.dumps(found, indent=4, sort_keys=True))
+
+
+def test_an_inherited_benchmark_gets_a_version_per_class():
+    assert bench_extend.PRMatrix.time_extend is not bench_extend.Quick.time_extend
+    assert bench_extend.PRMatrix.time_extend.version != bench_extend.Quick.time_extend.version
+    assert bench_extend.Quick.time_extend.setup is extend_grid.prepare_timed_call  # asv's attributes kept
+    assert versions.version("bench_x.New.time_y", "protocol 9") == "protocol 9"  # unpinned: what it measures
 
 
 def test_importing_the_suite_leaves_cuda_alone():
