@@ -28,7 +28,7 @@ from asv_runner.discovery import disc_benchmarks
 import kernels
 from benchmarks import bench_ceilings, bench_codegen, bench_extend, device_clock, extend_grid, versions, workloads
 from benchmarks import harness
-from ci import asv_host_packages, import_gpu_results, timing_agreement
+from ci import asv_host_packages, import_gpu_results, store, timing_agreement
 from conftest import DEVICE, Series
 
 REPO = Path(__file__).resolve().parents[1]
@@ -113,6 +113,23 @@ def test_every_benchmark_version_is_explicit_and_the_locked_one():
         "A changed version retires the benchmark's stored history: if what it measures changed, bump "
         f"its version in benchmarks/versions.py and write {VERSION_LOCK.name} as\n"
         + json.dumps(found, indent=4, sort_keys=True))
+
+
+def test_the_stored_history_the_suite_still_runs_is_in_view():
+    """Every stored series carries the suite's version, so asv shows it, or it is a compile-only
+    series whose exact copy (same commit, same numbers) is in view on another machine."""
+    suite = {name: benchmark.version for name, benchmark in _discovered_suite().items()}
+    stored = store.load(REPO / "results")
+    runs = [run for machine in stored.machines() for run in stored.runs(machine)]
+
+    def values(run, name):
+        return {key.label: point.value for key, point in run.points(name).items()}
+    in_view = {(run.commit, name): values(run, name) for run in runs for name in run.benchmarks()
+               if run.version(name) == suite.get(name)}
+    for run in runs:
+        hidden = [name for name in run.benchmarks() if name in suite and run.version(name) != suite[name]
+                  and in_view.get((run.commit, name)) != values(run, name)]
+        assert not hidden, f"{run.path}: asv hides these, stored under other versions than the suite's: {hidden}"
 
 
 def test_an_inherited_benchmark_gets_a_version_per_class():
