@@ -6,10 +6,12 @@ Every class has the parameters ``n_ctx, window, heads, head_dim, dtype, pool, va
 * ``time_extend`` -- device time of one call (``DeviceClock``: CUDA events, L2 flushed
   before each call), in asv's statistics so that ``asv compare`` and ``asv continuous``
   can test a change for significance;
-* ``track_tflops``, ``track_gbps`` -- achieved rates, from ``benchmarks.cost``;
-* ``track_speedup_vs_baseline`` -- baseline time / variant time, timed interleaved in one
-  process;
 * ``track_peak_memory_mb`` -- device memory one call allocates beyond its inputs.
+
+asv reads every stored value as lower-is-better, so rates are not stored: TFLOP/s, GB/s
+and the speedup over baseline are derived from ``time_extend``'s stored medians
+(``plots/history.py``, with ``extend_grid.point_cost``), one timing per point
+(docs/GATE.md, "What asv reads as a regression").
 
 How the work is split between asv's setup cache, the setups and the timed calls, and
 why: ``benchmarks/extend_grid.py``. Without a GPU every point is skipped. Each class's
@@ -45,21 +47,6 @@ class _ExtendBenchmark:
         timed_call((n_ctx, window, heads, head_dim, dtype, pool, variant))()
 
     time_extend.setup = prepare_timed_call
-
-    def track_tflops(self, measured, n_ctx, window, heads, head_dim, dtype, pool, variant):
-        return self.result["tflops"]
-
-    track_tflops.unit = "TFLOP/s"
-
-    def track_gbps(self, measured, n_ctx, window, heads, head_dim, dtype, pool, variant):
-        return self.result["gbps"]
-
-    track_gbps.unit = "GB/s"
-
-    def track_speedup_vs_baseline(self, measured, n_ctx, window, heads, head_dim, dtype, pool, variant):
-        return self.result["speedup_vs_baseline"]
-
-    track_speedup_vs_baseline.unit = "ratio"
 
     def track_peak_memory_mb(self, measured, n_ctx, window, heads, head_dim, dtype, pool, variant):
         return self.result["peak_memory_mb"]

@@ -3,17 +3,22 @@
 Read through ``ci/store.py``, the one reader of asv's results: a results file that cannot
 be read stops the plots with its name (``StoreError``) instead of being skipped, since a
 silently missing commit would hide its step from the trends and from the regression marks.
-The plots draw measured points only; failed and skipped ones are gaps.
+The plots draw measured points only; failed and skipped ones are gaps. Rates are derived
+here from ``time_extend``'s medians (asv stores none: docs/GATE.md).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 from typing import Dict, NamedTuple, Optional, Sequence, Tuple
 
-from benchmarks.extend_grid import EXTEND_PARAMS
-from benchmarks.workloads import PR_DTYPE, PR_HEAD_DIM, PR_HEADS
+from benchmarks.bench_ceilings import copy_gbps, matmul_tflops
+from benchmarks.cost import Cost
+from benchmarks.extend_grid import EXTEND_PARAMS, point_cost
+from benchmarks.harness import BASELINE
+from benchmarks.workloads import PR_DTYPE, PR_HEAD_DIM, PR_HEADS, pr_lengths
 from ci import store
 from ci.rule import DEFAULT_THRESHOLD, Point, judge
 from ci.store import Run, StoreError
@@ -21,11 +26,13 @@ from ci.store import Run, StoreError
 # asv benchmark names (docs/DESIGN.md)
 PR_MATRIX = "bench_extend.PRMatrix"
 TIME = f"{PR_MATRIX}.time_extend"
-SPEEDUP = f"{PR_MATRIX}.track_speedup_vs_baseline"
-TFLOPS = f"{PR_MATRIX}.track_tflops"
 CODEGEN = "bench_codegen.Codegen"
-COPY_GBPS = "bench_ceilings.Ceilings.track_copy_gbps"
-MATMUL_TFLOPS = "bench_ceilings.Ceilings.track_matmul_tflops"
+CEILINGS = "bench_ceilings.Ceilings"
+COPY_SECONDS = f"{CEILINGS}.track_copy_seconds"
+MATMUL_SECONDS = f"{CEILINGS}.track_matmul_seconds"
+# the ceilings as stored before asv kept only values where a rise is a loss (docs/GATE.md)
+COPY_GBPS = f"{CEILINGS}.track_copy_gbps"
+MATMUL_TFLOPS = f"{CEILINGS}.track_matmul_tflops"
 
 
 class PRKey(NamedTuple):
@@ -87,6 +94,36 @@ def pr_points(run: Run, benchmark: str) -> Dict[PRKey, Point]:
         if (p["heads"], p["head_dim"], p["dtype"]) == (PR_HEADS, PR_HEAD_DIM, PR_DTYPE):
             selected[PRKey(p["n_ctx"], p["window"], p["pool"], p["variant"])] = point
     return selected
+
+
+@functools.lru_cache(maxsize=None)
+def pr_cost(n_ctx: int, window: int) -> Cost:
+    """FLOPs and bytes of a PR-matrix call: the counts the benchmarks themselves use."""
+    return point_cost(pr_lengths, (n_ctx, window, PR_HEADS, PR_HEAD_DIM, PR_DTYPE, None, None))
+
+
+def pr_tflops(run: Run) -> Dict[PRKey, float]:
+    """Achieved TFLOP/s of every measured PR-matrix point: its FLOPs over ``time_extend``'s
+    median, the one timing of the point (no second timing to disagree with it)."""
+    return {key: pr_cost(key.n_ctx, key.window).flops / point.value / 1e12
+            for key, point in pr_points(run, TIME).items()}
+
+
+def pr_speedups(run: Run) -> Dict[PRKey, float]:
+    """Baseline time / variant time at every PR-matrix point, both ``time_extend`` medians of the run."""
+    times = pr_points(run, TIME)
+    return {key: times[key._replace(variant=BASELINE)].value / point.value
+            for key, point in times.items() if key._replace(variant=BASELINE) in times}
+
+
+def ceilings(run: Run) -> Optional[Tuple[float, float]]:
+    """(matmul TFLOP/s, copy GB/s) the run measured, in either stored form, or None."""
+    stored = {name: points(run, name).get(()) for name in (MATMUL_SECONDS, COPY_SECONDS, MATMUL_TFLOPS, COPY_GBPS)}
+    if stored[MATMUL_SECONDS] and stored[COPY_SECONDS]:
+        return matmul_tflops(stored[MATMUL_SECONDS].value), copy_gbps(stored[COPY_SECONDS].value)
+    if stored[MATMUL_TFLOPS] and stored[COPY_GBPS]:
+        return stored[MATMUL_TFLOPS].value, stored[COPY_GBPS].value
+    return None
 
 
 def regressed_steps(series: Sequence[Optional[Point]], threshold: float = DEFAULT_THRESHOLD) -> dict:

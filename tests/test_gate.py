@@ -29,7 +29,7 @@ GATE = REPO / "ci" / "gate.py"
 MACHINE = "h100-sxm-80gb"
 ENV = "virtualenv-py3.11-torch"
 TIME = "bench_extend.PRMatrix.time_extend"
-TRACK = "bench_extend.PRMatrix.track_tflops"
+TRACK = "bench_extend.PRMatrix.track_peak_memory_mb"
 PARAM_NAMES = ["n_ctx", "window", "heads", "head_dim", "dtype", "pool", "variant"]
 PARAMS = [["1024", "4096"], ["-1", "256"], ["'64/8'"], ["128"], ["'bf16'"],
           ["'contiguous'", "'fragmented'"], ["'baseline'", "'cg'"]]
@@ -57,12 +57,12 @@ def write_results(results_dir: Path, commit_hash: str, seed: int, *, record_samp
                   failed=(), env: str = ENV) -> Path:
     """One asv results file of the slice, 20 samples a point with 0.4% noise."""
     store = SyntheticResults(results_dir)
-    store.benchmark_list({TIME: (PARAMS, PARAM_NAMES, "seconds"), TRACK: (PARAMS, PARAM_NAMES, "TFLOP/s")})
+    store.benchmark_list({TIME: (PARAMS, PARAM_NAMES, "seconds"), TRACK: (PARAMS, PARAM_NAMES, "MB")})
     rng = random.Random(seed)
     samples = [None if i in failed else [true_time(p) * (1 + rng.gauss(0, 0.004)) for _ in range(20)]
                for i, p in enumerate(POINTS)]
-    rates = [None if s is None else [1 / x for x in s] for s in samples]
-    return store.run(MACHINE, commit_hash, {TIME: Series(PARAMS, samples), TRACK: Series(PARAMS, rates)},
+    memory = [None if s is None else 64.0 for s in samples]
+    return store.run(MACHINE, commit_hash, {TIME: Series(PARAMS, samples), TRACK: Series(PARAMS, values=memory)},
                      env=env, record_samples=record_samples)
 
 
@@ -222,7 +222,7 @@ def test_nothing_measured_on_both_sides_is_not_a_pass(results, capsys):
 
 
 def test_track_benchmarks_are_not_gated(results, capsys):
-    copy_results(source(results), CAND, scale(0.5, benchmark=TRACK))  # half the TFLOP/s
+    copy_results(source(results), CAND, scale(2.0, benchmark=TRACK))  # twice the memory
     code, out, _ = run_gate(results, capsys=capsys)
     assert code == 0 and TRACK not in out and "16 non-time points (track_*) are not gated" in out
 
