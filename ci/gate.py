@@ -73,7 +73,7 @@ class Row:
     threshold: float
     status: str
     verdict: Optional[Verdict] = None
-    code_changed: bool = False  # the benchmark's asv version differs between the two results
+    version_changed: bool = False  # the benchmark's asv version differs between the two results
 
     @property
     def name(self) -> str:
@@ -120,16 +120,17 @@ def compare_runs(baseline: Run, candidate: Run, env: str, default_threshold: flo
         if not is_gated(name):
             ungated += len(keys)
             continue
-        code_changed = baseline.version(name) != candidate.version(name)
+        version_changed = baseline.version(name) != candidate.version(name)
         rows += [_row(key, base_points.get(key), cand_points.get(key), env,
-                      threshold_for(name, key.text, default_threshold, overrides), code_changed,
+                      threshold_for(name, key.text, default_threshold, overrides), version_changed,
                       (baseline, candidate)) for key in sorted(keys, key=lambda key: key.label)]
     return rows, ungated
 
 
 def _row(key: Key, base: Optional[Stored], cand: Optional[Stored], env: str, threshold: float,
-         code_changed: bool, runs: Tuple[Run, Run]) -> Row:
-    row = Row(key, env, base and base.value, cand and cand.value, threshold, "")
+         version_changed: bool, runs: Tuple[Run, Run]) -> Row:
+    row = Row(key, env, None if base is None else base.value, None if cand is None else cand.value,
+              threshold, "")
     if cand is None:
         return dataclasses.replace(row, status=ONLY_BASELINE)
     if base is None:
@@ -138,7 +139,7 @@ def _row(key: Key, base: Optional[Stored], cand: Optional[Stored], env: str, thr
         status, verdict = compare_point(base, cand, threshold)
     except ValueError as err:
         raise GateError(f"{key.text}: {err} (in {runs[0].path} and {runs[1].path})") from None
-    return dataclasses.replace(row, status=status, verdict=verdict, code_changed=code_changed)
+    return dataclasses.replace(row, status=status, verdict=verdict, version_changed=version_changed)
 
 
 def pair_environments(base_envs: Dict[str, Run], cand_envs: Dict[str, Run]) -> List[Tuple[str, Run, Run]]:
@@ -242,7 +243,7 @@ def _table(rows: Sequence[Row]) -> List[str]:
     lines = ["| benchmark | parameters | baseline | candidate | ratio | significance | verdict |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for row in rows:
-        name = row.name + (" †" if row.code_changed else "") + (f" [{row.env}]" if row.env else "")
+        name = row.name + (" †" if row.version_changed else "") + (f" [{row.env}]" if row.env else "")
         ratio = f"{row.verdict.ratio:.3f}" if row.verdict else "-"
         cells = [f"`{name}`", _params(row.key), _time(row.baseline), _time(row.candidate),
                  ratio, _significance(row.verdict), _verdict(row)]
@@ -283,7 +284,7 @@ def report(comparison: Comparison) -> str:
     lines.append(f"Rule: regressed when candidate/baseline > 1 + threshold (default "
                  f"{comparison.default_threshold:.0%}) and the difference is significant "
                  f"({MANN_WHITNEY} p < {P_THRESHOLD} on the raw samples, else disjoint {CI_99}s).")
-    if any(row.code_changed for row in comparison.rows):
+    if any(row.version_changed for row in comparison.rows):
         lines.append("† the benchmark's asv version differs between the two results.")
     if comparison.ungated:
         lines.append(f"{comparison.ungated} non-time points (track_*) are not gated.")
