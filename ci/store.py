@@ -153,32 +153,44 @@ def _is_number(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _column(name: str, column: str, stored, size: int) -> list:
-    if not isinstance(stored, list) or len(stored) != size:
-        raise ValueError(f"{name}: {column} does not hold {size} points")
-    return stored
+def _is_value(value) -> bool:
+    return value is None or (_is_number(value) and not math.isinf(value))  # NaN: skipped
+
+
+def _are_samples(samples) -> bool:
+    return samples is None or (isinstance(samples, list) and all(x is None or _is_number(x) for x in samples))
+
+
+def _are_stats(stats) -> bool:  # asv builds each point's stats dict itself; its values come from the file
+    return stats is None or all(x is None or _is_number(x) for x in stats.values())
+
+
+# asv's per-benchmark lists, one entry per point: column, Results attribute, what fits an entry
+_POINT_COLUMNS = (("result", "_results", _is_value, "is not a number, None (failed) or NaN (skipped)"),
+                  ("samples", "_samples", _are_samples, "are not numbers"),
+                  ("stats", "_stats", _are_stats, "are not numbers"))
+
+
+def _is_grid(params) -> bool:
+    return isinstance(params, list) and all(isinstance(axis, list) and all(isinstance(v, str) for v in axis)
+                                            for axis in params)
 
 
 def _check_benchmark(results: Results, name: str) -> None:
     """Raise ValueError where one benchmark's stored lists do not fit its parameter grid."""
     params = results._benchmark_params[name]
-    if not (isinstance(params, list) and all(isinstance(axis, list) and all(isinstance(v, str) for v in axis)
-                                             for axis in params)):
+    if not _is_grid(params):
         raise ValueError(f"{name}: params {params!r} are not lists of parameter reprs")
     size = math.prod(len(axis) for axis in params)
-    if results._results[name] is not None:
-        for value in _column(name, "result", results._results[name], size):
-            if value is not None and not (_is_number(value) and not math.isinf(value)):
-                raise ValueError(f"{name}: result {value!r} is not a number, None (failed) or NaN (skipped)")
-    if results._samples[name] is not None:
-        for samples in _column(name, "samples", results._samples[name], size):
-            if samples is not None and not (isinstance(samples, list) and
-                                            all(x is None or _is_number(x) for x in samples)):
-                raise ValueError(f"{name}: samples {samples!r} are not numbers")
-    if results._stats[name] is not None:
-        for stats in _column(name, "stats", results._stats[name], size):
-            if stats is not None and not all(x is None or _is_number(x) for x in stats.values()):
-                raise ValueError(f"{name}: stats {stats!r} are not numbers")
+    for column, attribute, fits, complaint in _POINT_COLUMNS:
+        stored = getattr(results, attribute)[name]
+        if stored is None:
+            continue
+        if not isinstance(stored, list) or len(stored) != size:
+            raise ValueError(f"{name}: {column} does not hold {size} points")
+        for entry in stored:
+            if not fits(entry):
+                raise ValueError(f"{name}: {column} {entry!r} {complaint}")
     version = results._benchmark_version[name]
     if version is not None and not isinstance(version, str):
         raise ValueError(f"{name}: version {version!r} is not a string")
@@ -192,8 +204,6 @@ def _check_run(results: Results) -> None:
     if not (isinstance(results.env_name, str) and results.env_name):
         raise ValueError(f"environment name {results.env_name!r} is not a name")
     for name in results.get_all_result_keys():
-        if not isinstance(name, str):
-            raise ValueError(f"benchmark name {name!r} is not a string")
         _check_benchmark(results, name)
 
 
