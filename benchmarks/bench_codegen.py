@@ -1,10 +1,11 @@
 """What the compiler makes of each variant for the H100 (sm_90), per head dim; no GPU needed.
 
 Compiled on the CPU by ``kernels.codegen.compile_for_target`` for the PR shape (bf16, 64/8
-heads, no window): registers per thread, spilled (stack) bytes per thread, shared memory
-per block and the ``ld.global.cg`` instructions in the PTX. They move with the kernel's
-code and the compiler, not with the machine, so they run everywhere, also where the GPU
-benchmarks are skipped.
+heads, no window): registers per thread, spilled (stack) bytes per thread and shared memory
+per block, each a cost (asv marks a rise as a loss). They move with the kernel's code and
+the compiler, not with the machine, so they run everywhere, also where the GPU benchmarks
+are skipped. The ``ld.global.cg`` count, whose rise is no loss, is judged by
+``ci/codegen_gate.py`` instead; its stored history (``track_ld_global_cg``) stays readable.
 """
 
 import multiprocessing
@@ -15,8 +16,9 @@ import kernels
 from kernels import codegen
 
 from . import workloads as w
+from .versions import CODEGEN, explicit
 
-REPORTED = ("registers", "stack_bytes", "shared_bytes", "ld_global_cg")
+REPORTED = ("registers", "stack_bytes", "shared_bytes")
 
 
 def _compile_point(point) -> dict:
@@ -39,6 +41,7 @@ def compile_grid(variants, head_dims) -> dict:
         return dict(zip(points, pool.map(_compile_point, points)))
 
 
+@explicit(f"codegen {CODEGEN}")
 class Codegen:
     params = [list(w.VARIANT_NAMES), list(w.SUBGRID_HEAD_DIMS)]
     param_names = ["variant", "head_dim"]
@@ -69,8 +72,3 @@ class Codegen:
         return self.report["shared_bytes"]
 
     track_shared_bytes.unit = "bytes/block"
-
-    def track_ld_global_cg(self, reports, variant, head_dim):
-        return self.report["ld_global_cg"]
-
-    track_ld_global_cg.unit = "instructions"

@@ -6,19 +6,23 @@ Every class has the parameters ``n_ctx, window, heads, head_dim, dtype, pool, va
 * ``time_extend`` -- device time of one call (``DeviceClock``: CUDA events, L2 flushed
   before each call), in asv's statistics so that ``asv compare`` and ``asv continuous``
   can test a change for significance;
-* ``track_tflops``, ``track_gbps`` -- achieved rates, from ``benchmarks.cost``;
-* ``track_speedup_vs_baseline`` -- baseline time / variant time, timed interleaved in one
-  process;
 * ``track_peak_memory_mb`` -- device memory one call allocates beyond its inputs.
 
+asv reads every stored value as lower-is-better, so rates are not stored: TFLOP/s, GB/s
+and the speedup over baseline are derived from ``time_extend``'s stored medians
+(``plots/history.py``, with ``extend_grid.point_cost``), one timing per point
+(docs/GATE.md, "What asv reads as a regression").
+
 How the work is split between asv's setup cache, the setups and the timed calls, and
-why: ``benchmarks/extend_grid.py``. Without a GPU every point is skipped.
+why: ``benchmarks/extend_grid.py``. Without a GPU every point is skipped. Each class's
+asv versions say what it measures: ``benchmarks/versions.py``.
 """
 
 from . import workloads as w
 from .device_clock import DeviceClock
 from .extend_grid import (EXTEND_PARAMS, extend_params, measure_grid, point_result,
                           prepare_timed_call, timed_call)
+from .versions import PROTOCOL, explicit
 
 
 class _ExtendBenchmark:
@@ -44,27 +48,13 @@ class _ExtendBenchmark:
 
     time_extend.setup = prepare_timed_call
 
-    def track_tflops(self, measured, n_ctx, window, heads, head_dim, dtype, pool, variant):
-        return self.result["tflops"]
-
-    track_tflops.unit = "TFLOP/s"
-
-    def track_gbps(self, measured, n_ctx, window, heads, head_dim, dtype, pool, variant):
-        return self.result["gbps"]
-
-    track_gbps.unit = "GB/s"
-
-    def track_speedup_vs_baseline(self, measured, n_ctx, window, heads, head_dim, dtype, pool, variant):
-        return self.result["speedup_vs_baseline"]
-
-    track_speedup_vs_baseline.unit = "ratio"
-
     def track_peak_memory_mb(self, measured, n_ctx, window, heads, head_dim, dtype, pool, variant):
         return self.result["peak_memory_mb"]
 
     track_peak_memory_mb.unit = "MB"
 
 
+@explicit(f"protocol {PROTOCOL}")
 class PRMatrix(_ExtendBenchmark):
     """The upstream PR's benchmark: B=32, 64/8 heads, D=128, bf16, both pools, every variant."""
 
@@ -78,6 +68,7 @@ class PRMatrix(_ExtendBenchmark):
     setup_cache.timeout = 600
 
 
+@explicit(f"protocol {PROTOCOL}")
 class Heads(_ExtendBenchmark):
     """The PR shape at one context size with other head counts: fewer, and no grouping."""
 
@@ -91,6 +82,7 @@ class Heads(_ExtendBenchmark):
     setup_cache.timeout = 300
 
 
+@explicit(f"protocol {PROTOCOL}")
 class HeadDims(_ExtendBenchmark):
     """The PR shape at one context size with every head dim the kernel supports."""
 
@@ -104,6 +96,7 @@ class HeadDims(_ExtendBenchmark):
     setup_cache.timeout = 300
 
 
+@explicit(f"protocol {PROTOCOL}")
 class Fp16(_ExtendBenchmark):
     """The PR shape at one context size in fp16, with and without a window."""
 
@@ -117,6 +110,7 @@ class Fp16(_ExtendBenchmark):
     setup_cache.timeout = 300
 
 
+@explicit(f"protocol {PROTOCOL}")
 class ChatTurn(_ExtendBenchmark):
     """The next turn of a chat: every sequence a 16k-token cached prefix and 256 new tokens."""
 
@@ -131,6 +125,7 @@ class ChatTurn(_ExtendBenchmark):
     setup_cache.timeout = 300
 
 
+@explicit(f"protocol {PROTOCOL}")
 class Quick(_ExtendBenchmark):
     """Four PR-matrix points for bisection (`--bench bench_extend.Quick`): seconds, not minutes."""
 

@@ -5,8 +5,9 @@ imported the suite), so per-point work is what the budget is made of. The work i
 
 * ``measure_grid`` -- the classes' ``setup_cache``, one process per class: builds the inputs
   of every point, checks every variant against the reference (``harness.measure_point``),
-  times them interleaved in that one process, and keeps the numbers that the ``track_*``
-  benchmarks report (TFLOP/s, GB/s, speedup over baseline, peak memory).
+  times them interleaved in that one process, and keeps what the ``track_*`` benchmark
+  reports (peak memory). Its timings are not reported: a point's time, and every rate
+  derived from it, is ``time_extend``'s (``point_cost``).
 * ``point_result`` -- the classes' ``setup``, every point's process: cheap. Skips what does
   not apply (no GPU, a variant this commit lacks) with ``NotImplementedError``, and fails
   loudly on a variant that ``measure_grid`` found wrong.
@@ -23,7 +24,7 @@ GPU, so this module does both at import, in asv's forkserver, and every forked p
 inherits them (``warm_triton``).
 
 ``BENCH_SETUP_TIMING=0`` in the environment makes ``measure_grid`` check without timing:
-the ``track_*`` numbers are then NaN. The regression gate sets it: it reads ``time_*``
+the peak memory is then NaN. The regression gate sets it: it reads ``time_*``
 alone, and the setup caches' timings would otherwise be most of its cost.
 """
 
@@ -40,7 +41,8 @@ import torch
 import kernels
 
 from . import harness
-from .workloads import make_inputs
+from .cost import Cost, attention_cost
+from .workloads import DTYPES, make_inputs, parse_heads
 
 # The parameters of every extend-attention benchmark, in this order (docs/DESIGN.md).
 EXTEND_PARAMS = ("n_ctx", "window", "heads", "head_dim", "dtype", "pool", "variant")
@@ -52,13 +54,20 @@ MEASURE_REP_MS = 40.0
 Point = Tuple  # (n_ctx, window, heads, head_dim, dtype, pool, variant)
 Lengths = Callable[[int], Tuple[Sequence[int], Sequence[int]]]
 
-_RESULT_FIELDS = ("seconds", "tflops", "gbps", "speedup_vs_baseline", "peak_memory_mb", "correct",
-                  "error", "failure", "fingerprint")
+_RESULT_FIELDS = ("peak_memory_mb", "correct", "error", "failure", "fingerprint")
 SETUP_TIMING_ENV = "BENCH_SETUP_TIMING"
 
 
 class VariantFailedCheck(AssertionError):
     """A variant that was wrong on this point's inputs: it fails instead of yielding numbers."""
+
+
+def point_cost(lengths: Lengths, point: Point) -> Cost:
+    """The FLOPs and bytes of one point's call, for the rates derived from its time."""
+    n_ctx, window, heads, head_dim, dtype, _, _ = point
+    heads_q, heads_kv = parse_heads(heads)
+    return attention_cost(*lengths(n_ctx), heads_q=heads_q, heads_kv=heads_kv, head_dim=head_dim,
+                          window=window, element_bytes=DTYPES[dtype].itemsize)
 
 
 def extend_params(*, n_ctx, window, heads, head_dim, dtype, pool, variant) -> list:

@@ -20,25 +20,23 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import itertools
 import math
-import numbers
 import os
 import re
 import shlex
 import subprocess
 import sys
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from asv import util
-from asv.benchmarks import Benchmarks
 from asv.config import Config
 from asv.machine import MachineCollection
-from asv.results import Results
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from ci.rule import (CI_99, DEFAULT_THRESHOLD, MANN_WHITNEY, P_THRESHOLD, Point,  # noqa: E402
-                     Verdict, judge, threshold_for)
+from ci import store  # noqa: E402
+from ci.rule import (CI_99, DEFAULT_THRESHOLD, MANN_WHITNEY, P_THRESHOLD, Verdict, judge,  # noqa: E402
+                     threshold_for)
+from ci.store import FAILED, MEASURED, SKIPPED, Key, Run, Stored, StoreError, git_commit  # noqa: E402
 
 EXIT_PASS, EXIT_REGRESSION, EXIT_ERROR = 0, 1, 2
 DEFAULT_MACHINE = "h100-sxm-80gb"
@@ -64,226 +62,88 @@ class GateError(Exception):
     """A usage or data error: the gate exits 2 with this message."""
 
 
-# ---------------------------------------------------------------- stored results
-
-Key = Tuple[str, Tuple[str, ...]]  # (benchmark name, parameter values as asv stores them)
-Measurement = Tuple[Optional[float], Optional[dict], Optional[list]]  # value, stats, samples
-
-
-def _result_paths(results_dir: str, machine: str) -> List[str]:
-    machine_dir = os.path.join(results_dir, machine)
-    if not os.path.isfile(os.path.join(machine_dir, "machine.json")):
-        known = sorted(name for name in _listdir(results_dir)
-                       if os.path.isfile(os.path.join(results_dir, name, "machine.json")))
-        raise GateError(f"no results for machine {machine!r} in {results_dir} "
-                        f"(machines there: {', '.join(known) or 'none'})")
-    return sorted(os.path.join(machine_dir, name) for name in _listdir(machine_dir)
-                  if name.endswith(".json") and name not in ("machine.json", "benchmarks.json"))
-
-
-def _listdir(path: str) -> List[str]:
-    return os.listdir(path) if os.path.isdir(path) else []
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _check_consistent(results: Results) -> None:
-    """Raise ValueError where a benchmark's stored lists do not fit its parameter grid.
-
-    asv's public getters pad a short list with None, which would pass off a truncated file
-    as failed benchmark points; asv 0.6 keeps the raw per-point lists in these attributes.
-    """
-    for name in results.get_all_result_keys():
-        size = math.prod(len(values) for values in results.get_result_params(name))
-        for column, stored in (("result", results._results[name]),
-                               ("samples", results._samples[name]),
-                               ("stats", results._stats[name])):
-            if stored is not None and (not isinstance(stored, list) or len(stored) != size):
-                raise ValueError(f"{name}: {column} does not hold {size} points")
-        for value in results._results[name] or ():
-            if value is not None and not _is_number(value):
-                raise ValueError(f"{name}: result {value!r} is not a number")
-        for samples in results._samples[name] or ():
-            if samples is not None and not all(x is None or _is_number(x) for x in samples):
-                raise ValueError(f"{name}: samples {samples!r} are not numbers")
-
-
-def _load(path: str, machine: str) -> Results:
-    try:
-        results = Results.load(path, machine_name=machine)
-        _check_consistent(results)
-    except (util.UserError, OSError, KeyError, TypeError, ValueError, AttributeError) as err:
-        raise GateError(f"corrupt results file {path}: {err}") from None
-    if not isinstance(results.commit_hash, str) or not results.commit_hash:
-        raise GateError(f"corrupt results file {path}: no commit hash")
-    return results
-
-
-def load_machine(results_dir: str, machine: str) -> Dict[str, Dict[str, Results]]:
-    """Every stored result of one machine: commit hash -> environment name -> Results."""
-    stored: Dict[str, Dict[str, Results]] = {}
-    for path in _result_paths(results_dir, machine):
-        results = _load(path, machine)
-        stored.setdefault(results.commit_hash, {})[results.env_name] = results
-    return stored
-
-
-def measurements(results: Results) -> Dict[Key, Measurement]:
-    """Every stored point of one results file, through asv's getters."""
-    points = {}
-    for name in results.get_all_result_keys():
-        params = results.get_result_params(name)
-        for combo, value, stats, samples in zip(itertools.product(*params),
-                                                results.get_result_value(name, params),
-                                                results.get_result_stats(name, params),
-                                                results.get_result_samples(name, params)):
-            points[(name, tuple(combo))] = (value, stats, samples)
-    return points
-
-
-def param_names(results_dir: str) -> Dict[str, List[str]]:
-    """Parameter names per benchmark from asv's benchmarks.json, where the directory has one."""
-    path = Benchmarks.get_benchmark_file_path(results_dir)
-    if not os.path.isfile(path):
-        return {}
-    try:
-        data = util.load_json(path, api_version=Benchmarks.api_version)
-    except util.UserError as err:
-        raise GateError(f"corrupt benchmark list {path}: {err}") from None
-    return {name: list(entry.get("param_names") or []) for name, entry in data.items()
-            if isinstance(entry, dict)}
-
-
-# ---------------------------------------------------------------- commits
-
-def git_commit(rev: str, repo: Optional[str]) -> Optional[str]:
-    """The full hash git resolves ``rev`` to in ``repo``, or None (no repo, unknown name)."""
-    if repo is None:
-        return None
-    try:
-        done = subprocess.run(["git", "-C", repo, "rev-parse", "--verify", "--quiet",
-                               f"{rev}^{{commit}}"], capture_output=True, text=True)
-    except OSError:
-        return None  # no git on this machine: hash prefixes still work
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
-def resolve_stored(rev: str, stored: Iterable[str], repo: Optional[str], machine: str) -> str:
-    """The stored commit hash ``rev`` names: via git when it knows ``rev``, else as a prefix."""
-    stored = set(stored)
-    full = git_commit(rev, repo)
-    if full in stored:
-        return full
-    prefix = rev.lower() if re.fullmatch(r"[0-9a-fA-F]+", rev) else None
-    matches = sorted(h for h in stored if prefix and h.lower().startswith(prefix))
-    if len(matches) == 1:
-        return matches[0]
-    if len(matches) > 1:
-        raise GateError(f"ambiguous commit {rev!r}: stored results of {machine} for "
-                        f"{', '.join(matches)}")
-    if full is not None:
-        raise GateError(f"no results for commit {rev!r} ({full}) on machine {machine}")
-    raise GateError(f"unknown commit {rev!r}: git does not know it and no stored result "
-                    f"of {machine} has a hash starting with it")
-
-
 # ---------------------------------------------------------------- comparison
 
 @dataclasses.dataclass(frozen=True)
 class Row:
-    name: str
-    params: Tuple[str, ...]
+    key: Key
     env: str  # "" when only one environment was compared
     baseline: Optional[float]  # None: failed; NaN: skipped
     candidate: Optional[float]
     threshold: float
     status: str
     verdict: Optional[Verdict] = None
-    code_changed: bool = False  # the benchmark's source differs between the two results
+    version_changed: bool = False  # the benchmark's asv version differs between the two results
+
+    @property
+    def name(self) -> str:
+        return self.key.benchmark
 
     @property
     def label(self) -> str:
-        return point_label(self.name, self.params)
-
-
-def point_label(name: str, params: Tuple[str, ...]) -> str:
-    """A point as asv prints it: name(param, param, ...)."""
-    return f"{name}({', '.join(params)})" if params else name
+        return self.key.text
 
 
 def is_gated(name: str) -> bool:
-    """Only times are judged; track_* values have no fixed better direction here."""
+    """Only times are judged: asv stores no other kind where a rise is a slowdown."""
     return name.rsplit(".", 1)[-1].startswith("time_")
 
 
-def _selected(name: str, params: Tuple[str, ...], bench: Sequence[str]) -> bool:
+def _selected(key: Key, bench: Sequence[str]) -> bool:
     # asv's --bench semantics: a regex searched in "name(params)", or in the bare name
     # of a benchmark without parameters
-    label = point_label(name, params)
-    return not bench or any(re.search(regex, label) for regex in bench)
+    return not bench or any(re.search(regex, key.text) for regex in bench)
 
 
-def _status(base: Optional[float], cand: Optional[float]) -> Optional[str]:
-    """The status of a point that cannot be judged, or None when both sides hold a time."""
-    if base is None and cand is None:
-        return FAILED_BOTH
-    if cand is None:
-        return CANDIDATE_FAILED
-    if base is None:
-        return BASELINE_FAILED
-    if util.is_nan(base) or util.is_nan(cand):
-        return SKIPPED
-    return None
+_STATUS = {(FAILED, FAILED): FAILED_BOTH, (MEASURED, FAILED): CANDIDATE_FAILED,
+           (SKIPPED, FAILED): CANDIDATE_FAILED, (FAILED, MEASURED): BASELINE_FAILED,
+           (FAILED, SKIPPED): BASELINE_FAILED}
 
 
-def compare_point(base: Measurement, cand: Measurement,
-                  threshold: float) -> Tuple[str, Optional[Verdict]]:
-    status = _status(base[0], cand[0])
-    if status is not None:
-        return status, None
-    verdict = judge(Point(*base), Point(*cand), threshold)  # ValueError: not a time
+def compare_point(base: Stored, cand: Stored, threshold: float) -> Tuple[str, Optional[Verdict]]:
+    """The point's status, and the rule's verdict where both sides hold a time."""
+    if (base.status, cand.status) != (MEASURED, MEASURED):
+        return _STATUS.get((base.status, cand.status), SKIPPED), None
+    verdict = judge(base.point(), cand.point(), threshold)  # ValueError: not a time
     if verdict.regressed:
         return REGRESSED, verdict
     return (IMPROVED if verdict.improved else UNCHANGED), verdict
 
 
-def compare_results(baseline: Results, candidate: Results, env: str, default_threshold: float,
-                    overrides: Sequence[Tuple[str, float]],
-                    bench: Sequence[str]) -> Tuple[List[Row], int]:
-    """Rows for every gated point of one pair of results, and the count of ungated points."""
-    base_points, cand_points = measurements(baseline), measurements(candidate)
+def compare_runs(baseline: Run, candidate: Run, env: str, default_threshold: float,
+                 overrides: Sequence[Tuple[str, float]], bench: Sequence[str]) -> Tuple[List[Row], int]:
+    """Rows for every gated point of one pair of runs, and the count of ungated points."""
     rows, ungated = [], 0
-    for key in sorted(base_points.keys() | cand_points.keys()):
-        name, params = key
-        if not _selected(name, params, bench):
-            continue
+    for name in sorted(set(baseline.benchmarks()) | set(candidate.benchmarks())):
+        base_points, cand_points = baseline.points(name), candidate.points(name)
+        keys = [key for key in {**base_points, **cand_points} if _selected(key, bench)]
         if not is_gated(name):
-            ungated += 1
+            ungated += len(keys)
             continue
-        threshold = threshold_for(name, point_label(name, params), default_threshold, overrides)
-        row = Row(name, params, env, None, None, threshold, "")
-        if key not in cand_points:
-            rows.append(dataclasses.replace(row, baseline=base_points[key][0], status=ONLY_BASELINE))
-            continue
-        if key not in base_points:
-            rows.append(dataclasses.replace(row, candidate=cand_points[key][0], status=ONLY_CANDIDATE))
-            continue
-        try:
-            status, verdict = compare_point(base_points[key], cand_points[key], threshold)
-        except ValueError as err:
-            raise GateError(f"{row.label}: {err}") from None
-        code_changed = baseline.benchmark_version.get(name) != candidate.benchmark_version.get(name)
-        rows.append(dataclasses.replace(row, baseline=base_points[key][0],
-                                        candidate=cand_points[key][0], status=status,
-                                        verdict=verdict, code_changed=code_changed))
+        version_changed = baseline.version(name) != candidate.version(name)
+        rows += [_row(key, base_points.get(key), cand_points.get(key), env,
+                      threshold_for(name, key.text, default_threshold, overrides), version_changed,
+                      (baseline, candidate)) for key in sorted(keys, key=lambda key: key.label)]
     return rows, ungated
 
 
-def pair_environments(base_envs: Dict[str, Results], cand_envs: Dict[str, Results]
-                      ) -> List[Tuple[str, Results, Results]]:
-    """Results of the same environment side by side; two lone environments pair regardless."""
+def _row(key: Key, base: Optional[Stored], cand: Optional[Stored], env: str, threshold: float,
+         version_changed: bool, runs: Tuple[Run, Run]) -> Row:
+    row = Row(key, env, None if base is None else base.value, None if cand is None else cand.value,
+              threshold, "")
+    if cand is None:
+        return dataclasses.replace(row, status=ONLY_BASELINE)
+    if base is None:
+        return dataclasses.replace(row, status=ONLY_CANDIDATE)
+    try:
+        status, verdict = compare_point(base, cand, threshold)
+    except ValueError as err:
+        raise GateError(f"{key.text}: {err} (in {runs[0].path} and {runs[1].path})") from None
+    return dataclasses.replace(row, status=status, verdict=verdict, version_changed=version_changed)
+
+
+def pair_environments(base_envs: Dict[str, Run], cand_envs: Dict[str, Run]) -> List[Tuple[str, Run, Run]]:
+    """Runs of the same environment side by side; two lone environments pair regardless."""
     common = sorted(base_envs.keys() & cand_envs.keys())
     if common:
         return [(env, base_envs[env], cand_envs[env]) for env in common]
@@ -301,7 +161,6 @@ class Comparison:
     machine: str
     rows: List[Row]
     ungated: int
-    param_names: Dict[str, List[str]]
     default_threshold: float
 
     @property
@@ -313,18 +172,26 @@ class Comparison:
         return EXIT_REGRESSION if self.failing else EXIT_PASS
 
 
+def check_two_commits(baseline: str, candidate: str) -> None:
+    """A commit against itself judges nothing (every ratio 1, whichever mode): a usage error."""
+    if baseline == candidate:
+        raise GateError(f"baseline and candidate are the same commit {baseline}; for an A/A "
+                        "run compare it with an empty commit on top (see docs/GATE.md)")
+
+
 def compare_stored(results_dir: str, machine: str, baseline_rev: str, candidate_rev: str, *,
                    repo: Optional[str] = ".", threshold: float = DEFAULT_THRESHOLD,
                    overrides: Sequence[Tuple[str, float]] = (), bench: Sequence[str] = ()
                    ) -> Comparison:
-    stored = load_machine(results_dir, machine)
-    baseline = resolve_stored(baseline_rev, stored, repo, machine)
-    candidate = resolve_stored(candidate_rev, stored, repo, machine)
-    pairs = pair_environments(stored[baseline], stored[candidate])
+    stored = store.load(results_dir)
+    baseline = stored.resolve(baseline_rev, machine, repo)
+    candidate = stored.resolve(candidate_rev, machine, repo)
+    check_two_commits(baseline, candidate)
+    pairs = pair_environments(stored.at(machine, baseline), stored.at(machine, candidate))
     rows, ungated = [], 0
     for env, base, cand in pairs:
-        pair_rows, pair_ungated = compare_results(base, cand, env if len(pairs) > 1 else "",
-                                                  threshold, overrides, bench)
+        pair_rows, pair_ungated = compare_runs(base, cand, env if len(pairs) > 1 else "", threshold,
+                                               overrides, bench)
         rows += pair_rows
         ungated += pair_ungated
     matching = f" matching {list(bench)}" if bench else ""
@@ -334,7 +201,7 @@ def compare_stored(results_dir: str, machine: str, baseline_rev: str, candidate_
     if not any(row.verdict or row.status in FAILING for row in rows):
         raise GateError(f"no time_* point{matching} was measured on both {baseline[:8]} and "
                         f"{candidate[:8]} on {machine} (all skipped or failed): nothing to judge")
-    return Comparison(baseline, candidate, machine, rows, ungated, param_names(results_dir), threshold)
+    return Comparison(baseline, candidate, machine, rows, ungated, threshold)
 
 
 # ---------------------------------------------------------------- report
@@ -347,11 +214,10 @@ def _time(value: Optional[float]) -> str:
     return util.human_value(value, "seconds")
 
 
-def _params(row: Row, names: Dict[str, List[str]]) -> str:
-    labels = names.get(row.name, [])
-    if len(labels) != len(row.params):
-        return ", ".join(row.params)
-    return ", ".join(f"{label}={value}" for label, value in zip(labels, row.params))
+def _params(key: Key) -> str:
+    if len(key.names) != len(key.label):
+        return ", ".join(key.label)
+    return ", ".join(f"{name}={value}" for name, value in zip(key.names, key.label))
 
 
 def _significance(verdict: Optional[Verdict]) -> str:
@@ -373,13 +239,13 @@ def _verdict(row: Row) -> str:
     return row.status
 
 
-def _table(rows: Sequence[Row], names: Dict[str, List[str]]) -> List[str]:
+def _table(rows: Sequence[Row]) -> List[str]:
     lines = ["| benchmark | parameters | baseline | candidate | ratio | significance | verdict |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for row in rows:
-        name = row.name + (" †" if row.code_changed else "") + (f" [{row.env}]" if row.env else "")
+        name = row.name + (" †" if row.version_changed else "") + (f" [{row.env}]" if row.env else "")
         ratio = f"{row.verdict.ratio:.3f}" if row.verdict else "-"
-        cells = [f"`{name}`", _params(row, names), _time(row.baseline), _time(row.candidate),
+        cells = [f"`{name}`", _params(row.key), _time(row.baseline), _time(row.candidate),
                  ratio, _significance(row.verdict), _verdict(row)]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return lines
@@ -410,16 +276,16 @@ def report(comparison: Comparison) -> str:
     lines = [f"### Benchmark gate on `{comparison.machine}`: baseline `{comparison.baseline[:8]}`, "
              f"candidate `{comparison.candidate[:8]}`", "", *_headline(comparison), ""]
     if notable:
-        lines += [*_table(notable, comparison.param_names), ""]
+        lines += [*_table(notable), ""]
     if unchanged:
         lines += [f"<details><summary>{_count(len(unchanged), 'point')} that pass</summary>", "",
-                  *_table(unchanged, comparison.param_names),
+                  *_table(unchanged),
                   "", "</details>", ""]
     lines.append(f"Rule: regressed when candidate/baseline > 1 + threshold (default "
                  f"{comparison.default_threshold:.0%}) and the difference is significant "
                  f"({MANN_WHITNEY} p < {P_THRESHOLD} on the raw samples, else disjoint {CI_99}s).")
-    if any(row.code_changed for row in comparison.rows):
-        lines.append("† the benchmark's code differs between the two results.")
+    if any(row.version_changed for row in comparison.rows):
+        lines.append("† the benchmark's asv version differs between the two results.")
     if comparison.ungated:
         lines.append(f"{comparison.ungated} non-time points (track_*) are not gated.")
     return "\n".join(lines) + "\n"
@@ -495,9 +361,7 @@ def commits_to_measure(args) -> Tuple[str, str]:
     for rev, full in ((args.baseline, baseline), (args.candidate, candidate)):
         if full is None:
             raise GateError(f"unknown commit {rev!r}: git cannot resolve it in {args.repo}")
-    if baseline == candidate:
-        raise GateError(f"baseline and candidate are the same commit {baseline}; for an A/A "
-                        "run compare it with an empty commit on top (see docs/GATE.md)")
+    check_two_commits(baseline, candidate)
     return baseline, candidate
 
 
@@ -617,7 +481,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             comparison = measure(args)
             if comparison is None:
                 return EXIT_PASS
-    except GateError as err:
+    except (GateError, StoreError) as err:
         print(f"gate: error: {err}", file=sys.stderr)
         return EXIT_ERROR
     sys.stdout.write(report(comparison))

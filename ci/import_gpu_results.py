@@ -26,10 +26,12 @@ import tarfile
 import tempfile
 from typing import List
 
-from asv import util
 from asv.results import Results
 
-NOT_RESULTS = ("machine.json", "benchmarks.json")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from ci import store  # noqa: E402
+from ci.store import NOT_RESULTS, StoreError  # noqa: E402
+
 # asv's Results keeps each benchmark's data in these, all keyed by benchmark name
 _PER_BENCHMARK = ("_results", "_samples", "_stats", "_benchmark_params", "_profiles", "_started_at",
                   "_duration", "_benchmark_version")
@@ -53,30 +55,12 @@ def _row(results: Results, name: str) -> tuple:
     return tuple(getattr(results, attr).get(name) for attr in _PER_BENCHMARK)
 
 
-def load_results(path: str, machine: str) -> Results:
-    """asv's Results of ``path``; ValueError naming the file when asv cannot use it."""
-    try:
-        results = Results.load(path, machine_name=machine)
-    except (util.UserError, OSError, KeyError, TypeError, ValueError, AttributeError) as err:
-        raise ValueError(f"{path}: not a readable asv results file ({err})") from None
-    for name in results.get_all_result_keys():
-        params = results.get_result_params(name) or []
-        expected = 1
-        for values in params:
-            expected *= len(values)
-        stored = results._results.get(name)
-        if stored is not None and (not isinstance(stored, list) or len(stored) != expected):
-            raise ValueError(f"{path}: {name} holds {len(stored) if isinstance(stored, list) else stored!r} "
-                             f"values for {expected} parameter combinations (a partial file?)")
-    return results
-
-
 def merge_results_file(incoming_path: str, stored_path: str, results_dir: str, machine: str,
                        replace: bool, report: ImportReport) -> None:
     label = os.path.relpath(stored_path, results_dir)
     try:
-        incoming = load_results(incoming_path, machine)
-    except ValueError as err:
+        incoming = store.load_run(incoming_path, machine).results
+    except StoreError as err:
         report.error(f"incoming {label}: {err}; not imported")
         return
     if not os.path.exists(stored_path):
@@ -84,8 +68,8 @@ def merge_results_file(incoming_path: str, stored_path: str, results_dir: str, m
         report.say(f"added {label}")
         return
     try:
-        stored = load_results(stored_path, machine)
-    except ValueError as err:
+        stored = store.load_run(stored_path, machine).results
+    except StoreError as err:
         report.error(f"stored {label}: {err}; left as it is, the incoming file not merged")
         return
     if (stored.commit_hash, stored.env_name) != (incoming.commit_hash, incoming.env_name):
@@ -116,15 +100,15 @@ def merge_results_file(incoming_path: str, stored_path: str, results_dir: str, m
 
 def merge_benchmarks_json(incoming_path: str, stored_path: str, report: ImportReport) -> None:
     try:
-        incoming = util.load_json(incoming_path)
-    except (util.UserError, OSError, ValueError) as err:
+        incoming = store.read_json(incoming_path, "benchmark list")
+    except StoreError as err:
         report.error(f"incoming benchmarks.json: {err}; not imported")
         return
     stored = {}
     if os.path.exists(stored_path):
         try:
-            stored = util.load_json(stored_path)
-        except (util.UserError, OSError, ValueError) as err:
+            stored = store.read_json(stored_path, "benchmark list")
+        except StoreError as err:
             report.error(f"stored {stored_path}: {err}; left as it is")
             return
     merged = {**stored, **incoming}
@@ -170,8 +154,8 @@ def import_archive(archive: str, results_dir: str, replace: bool = False) -> Imp
 
 def _take_machine_json(source: str, target: str, report: ImportReport) -> None:
     try:
-        util.load_json(source)
-    except (util.UserError, OSError, ValueError) as err:
+        store.read_json(source, "machine file")
+    except StoreError as err:
         report.error(f"incoming {source}: {err}; not imported")
         return
     if not os.path.exists(target) or _read(source) != _read(target):

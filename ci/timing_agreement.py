@@ -4,19 +4,18 @@
         [--tolerance 0.03] [--rep-ms 300] [--out agreement.md] [--deadline-s SECONDS]
 
 Reads the medians that asv stored for ``bench_extend.PRMatrix.time_extend`` at the commit
-(asv's Results API), times the same points in this process with ``do_bench``
+(``ci/store.py``), times the same points in this process with ``do_bench``
 (``return_mode="median"``; it clears the L2 before each repetition, as the suite flushes
 it), and prints one markdown row per point with the ratio asv / do_bench. Run it with the
 measured commit's ``kernels`` importable: ``ci/gpu_job.sh agreement`` arranges that.
 
 Exit 0: every point within the tolerance. 1: some point outside it, or points left
-unmeasured at the deadline. 2: nothing to compare.
+unmeasured at the deadline. 2: nothing to compare, or stored results that cannot be read.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import itertools
 import os
 import sys
@@ -27,32 +26,26 @@ from typing import Dict, List, Optional, Tuple
 sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import torch  # noqa: E402
 import triton.testing  # noqa: E402
-from asv.results import Results  # noqa: E402
 
 import kernels  # noqa: E402
 from benchmarks import harness, workloads  # noqa: E402
 from benchmarks.extend_grid import EXTEND_PARAMS  # noqa: E402
+from ci import store  # noqa: E402
+from ci.store import StoreError  # noqa: E402
 
 BENCHMARK = "bench_extend.PRMatrix.time_extend"
 EXIT_AGREE, EXIT_DISAGREE, EXIT_NO_DATA = 0, 1, 2
 
 
 def stored_times(results_dir: str, machine: str, commit: str) -> Dict[Tuple, float]:
-    """{point: asv's median seconds} for every measured point of the commit."""
-    machine_dir = os.path.join(results_dir, machine)
-    times = {}
-    for name in sorted(os.listdir(machine_dir)) if os.path.isdir(machine_dir) else ():
-        if not name.endswith(".json") or name in ("machine.json", "benchmarks.json"):
-            continue
-        results = Results.load(os.path.join(machine_dir, name), machine_name=machine)
-        if not results.commit_hash.startswith(commit) or BENCHMARK not in results.get_all_result_keys():
-            continue
-        params = results.get_result_params(BENCHMARK)
-        values = results.get_result_value(BENCHMARK, params)
-        for combination, value in zip(itertools.product(*params), values):
-            if value is not None and value == value:  # failed and skipped points are None or NaN
-                times[tuple(ast.literal_eval(p) for p in combination)] = value
-    return times
+    """{point: asv's median seconds} for every measured point of the commit (a hash or prefix)."""
+    stored = store.load(results_dir)
+    runs = stored.at(machine, stored.resolve(commit, machine, repo=None))
+    if len(runs) != 1:
+        raise StoreError(f"commit {commit} has results from several asv environments on {machine}: "
+                         f"{', '.join(sorted(runs))}")
+    (run,) = runs.values()
+    return {key.values: point.value for key, point in run.measured(BENCHMARK).items()}
 
 
 def do_bench_seconds(point: Tuple, inputs: workloads.ExtendInputs, rep_ms: float) -> float:
@@ -121,7 +114,11 @@ def main(argv=None) -> int:
                         help="stop timing after this many seconds; the rest is reported unmeasured")
     args = parser.parse_args(argv)
     deadline = time.monotonic() + args.deadline_s
-    times = stored_times(args.results, args.machine, args.commit)
+    try:
+        times = stored_times(args.results, args.machine, args.commit)
+    except StoreError as err:
+        print(f"timing_agreement: {err}", file=sys.stderr)
+        return EXIT_NO_DATA
     if not times:
         print(f"no {BENCHMARK} results of {args.commit} on {args.machine} in {args.results}", file=sys.stderr)
         return EXIT_NO_DATA

@@ -1,42 +1,38 @@
 """The stored asv results as one history per machine, in commit order, and the points in them.
 
-Everything is read through asv's own results API (``asv.results.Results``). A results file
-that cannot be read stops the plots with its name instead of being skipped: a silently
-missing commit would hide its step from the trends and from the regression marks.
+Read through ``ci/store.py``, the one reader of asv's results: a results file that cannot
+be read stops the plots with its name (``StoreError``) instead of being skipped, since a
+silently missing commit would hide its step from the trends and from the regression marks.
+The plots draw measured points only; failed and skipped ones are gaps. Rates are derived
+here from ``time_extend``'s medians (asv stores none: docs/GATE.md).
 """
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import datetime
-import itertools
-import math
-from pathlib import Path
+import functools
 from typing import Dict, NamedTuple, Optional, Sequence, Tuple
 
-from asv import util
-from asv.machine import Machine
-from asv.results import Results
-
-from benchmarks.workloads import PR_DTYPE, PR_HEAD_DIM, PR_HEADS
+from benchmarks.bench_ceilings import copy_gbps, matmul_tflops
+from benchmarks.cost import Cost
+from benchmarks.extend_grid import EXTEND_PARAMS, point_cost
+from benchmarks.harness import BASELINE
+from benchmarks.workloads import PR_DTYPE, PR_HEAD_DIM, PR_HEADS, pr_lengths
+from ci import store
 from ci.rule import DEFAULT_THRESHOLD, Point, judge
+from ci.store import Run, StoreError
 
 # asv benchmark names (docs/DESIGN.md)
 PR_MATRIX = "bench_extend.PRMatrix"
 TIME = f"{PR_MATRIX}.time_extend"
-SPEEDUP = f"{PR_MATRIX}.track_speedup_vs_baseline"
-TFLOPS = f"{PR_MATRIX}.track_tflops"
 CODEGEN = "bench_codegen.Codegen"
-COPY_GBPS = "bench_ceilings.Ceilings.track_copy_gbps"
-MATMUL_TFLOPS = "bench_ceilings.Ceilings.track_matmul_tflops"
-EXTEND_PARAMS = ("n_ctx", "window", "heads", "head_dim", "dtype", "pool", "variant")
-
-_NOT_RESULTS = {"machine.json", "benchmarks.json"}
-
-
-class ResultsError(Exception):
-    """Stored results that cannot be used; the message names the file or folder."""
+CEILINGS = "bench_ceilings.Ceilings"
+COPY_SECONDS = f"{CEILINGS}.track_copy_seconds"
+MATMUL_SECONDS = f"{CEILINGS}.track_matmul_seconds"
+# the ceilings as stored before asv kept only values where a rise is a loss (docs/GATE.md)
+COPY_GBPS = f"{CEILINGS}.track_copy_gbps"
+MATMUL_TFLOPS = f"{CEILINGS}.track_matmul_tflops"
 
 
 class PRKey(NamedTuple):
@@ -46,27 +42,6 @@ class PRKey(NamedTuple):
     window: int
     pool: str
     variant: str
-
-
-@dataclasses.dataclass(frozen=True)
-class Run:
-    """One commit's results on one machine."""
-
-    path: Path
-    results: Results
-
-    @property
-    def commit(self) -> str:
-        return self.results.commit_hash
-
-    @property
-    def short(self) -> str:
-        return self.commit[:8]
-
-    @property
-    def date(self) -> int:
-        """The commit date as asv stores it: milliseconds since the epoch."""
-        return self.results.date
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,78 +68,19 @@ def _day(js_timestamp: int) -> str:
 
 def load_histories(results_dir, env: Optional[str] = None) -> list[History]:
     """Every machine's history under an asv results folder; ``env`` picks one asv environment."""
-    results_dir = Path(results_dir)
-    machine_dirs = sorted(path.parent for path in results_dir.glob("*/machine.json"))
-    histories = [h for h in (_load_machine(d, env) for d in machine_dirs) if h.runs]
+    stored = store.load(results_dir)
+    histories = [History(machine, stored.history(machine, env)) for machine in stored.machines()]
+    histories = [history for history in histories if history.runs]
     if not histories:
         wanted = f" for environment {env!r}" if env else ""
-        raise ResultsError(f"no asv results{wanted} in {results_dir} (expected <machine>/machine.json "
-                           "and <machine>/<commit>-<env>.json; run the benchmarks first)")
+        raise StoreError(f"no asv results{wanted} in {results_dir} (expected <machine>/machine.json "
+                         "and <machine>/<commit>-<env>.json; run the benchmarks first)")
     return histories
 
 
-def _load_machine(machine_dir: Path, env: Optional[str]) -> History:
-    machine = _machine_name(machine_dir / "machine.json")
-    runs = [_load_run(path, machine) for path in sorted(machine_dir.glob("*.json"))
-            if path.name not in _NOT_RESULTS]
-    if env is not None:
-        runs = [run for run in runs if run.results.env_name == env]
-    _check_one_run_per_commit(machine_dir, runs)
-    # asv's date is the commit date, so this is commit order whatever order the runs were made in
-    runs.sort(key=lambda run: (run.date, run.commit))
-    return History(machine, tuple(runs))
-
-
-def _machine_name(path: Path) -> str:
-    try:
-        name = util.load_json(str(path), api_version=Machine.api_version).get("machine")
-    except (util.UserError, OSError, AttributeError) as exc:
-        raise ResultsError(f"{path}: cannot read asv machine file ({exc})") from None
-    if not isinstance(name, str) or not name:
-        raise ResultsError(f"{path}: no machine name in it")
-    return name
-
-
-def _load_run(path: Path, machine: str) -> Run:
-    try:
-        results = Results.load(str(path), machine_name=machine)
-    except (util.UserError, OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ResultsError(f"{path}: cannot read asv results ({exc})") from None
-    if not isinstance(results.commit_hash, str) or not isinstance(results.date, (int, float)):
-        raise ResultsError(f"{path}: no commit hash or commit date in it")
-    return Run(path, results)
-
-
-def _check_one_run_per_commit(machine_dir: Path, runs: Sequence[Run]) -> None:
-    envs: Dict[str, list] = {}
-    for run in runs:
-        envs.setdefault(run.commit, []).append(run.results.env_name)
-    for commit, names in envs.items():
-        if len(names) > 1:
-            raise ResultsError(f"{machine_dir}: commit {commit[:8]} has results from several asv "
-                               f"environments ({', '.join(sorted(names))}); choose one with --env")
-
-
 def points(run: Run, benchmark: str) -> Dict[tuple, Point]:
-    """Every stored value of one benchmark at one commit, keyed by its parameter values."""
-    results = run.results
-    if benchmark not in results.get_all_result_keys():
-        return {}
-    params = results.get_result_params(benchmark)
-    rows = zip(itertools.product(*params), results.get_result_value(benchmark, params),
-               results.get_result_stats(benchmark, params), results.get_result_samples(benchmark, params))
-    # asv stores a failed point as None and a skipped one as NaN: neither is a measurement
-    return {tuple(_param_value(p) for p in combo): Point(value, stats, samples)
-            for combo, value, stats, samples in rows
-            if isinstance(value, (int, float)) and math.isfinite(value)}
-
-
-def _param_value(text: str):
-    """asv stores parameter values as their repr: "1024", "'bf16'"."""
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
+    """The measured points of one benchmark at one commit, keyed by their parameter values."""
+    return {key.values: stored.point() for key, stored in run.measured(benchmark).items()}
 
 
 def pr_points(run: Run, benchmark: str) -> Dict[PRKey, Point]:
@@ -172,12 +88,42 @@ def pr_points(run: Run, benchmark: str) -> Dict[PRKey, Point]:
     selected = {}
     for values, point in points(run, benchmark).items():
         if len(values) != len(EXTEND_PARAMS):
-            raise ResultsError(f"{run.path}: {benchmark} has {len(values)} parameters; "
-                               f"expected {', '.join(EXTEND_PARAMS)}")
+            raise StoreError(f"{run.path}: {benchmark} has {len(values)} parameters; "
+                             f"expected {', '.join(EXTEND_PARAMS)}")
         p = dict(zip(EXTEND_PARAMS, values))
         if (p["heads"], p["head_dim"], p["dtype"]) == (PR_HEADS, PR_HEAD_DIM, PR_DTYPE):
             selected[PRKey(p["n_ctx"], p["window"], p["pool"], p["variant"])] = point
     return selected
+
+
+@functools.lru_cache(maxsize=None)
+def pr_cost(n_ctx: int, window: int) -> Cost:
+    """FLOPs and bytes of a PR-matrix call: the counts the benchmarks themselves use."""
+    return point_cost(pr_lengths, (n_ctx, window, PR_HEADS, PR_HEAD_DIM, PR_DTYPE, None, None))
+
+
+def pr_tflops(run: Run) -> Dict[PRKey, float]:
+    """Achieved TFLOP/s of every measured PR-matrix point: its FLOPs over ``time_extend``'s
+    median, the one timing of the point (no second timing to disagree with it)."""
+    return {key: pr_cost(key.n_ctx, key.window).flops / point.value / 1e12
+            for key, point in pr_points(run, TIME).items()}
+
+
+def pr_speedups(run: Run) -> Dict[PRKey, float]:
+    """Baseline time / variant time at every PR-matrix point, both ``time_extend`` medians of the run."""
+    times = pr_points(run, TIME)
+    return {key: times[key._replace(variant=BASELINE)].value / point.value
+            for key, point in times.items() if key._replace(variant=BASELINE) in times}
+
+
+def ceilings(run: Run) -> Optional[Tuple[float, float]]:
+    """(matmul TFLOP/s, copy GB/s) the run measured, in either stored form, or None."""
+    stored = {name: points(run, name).get(()) for name in (MATMUL_SECONDS, COPY_SECONDS, MATMUL_TFLOPS, COPY_GBPS)}
+    if stored[MATMUL_SECONDS] and stored[COPY_SECONDS]:
+        return matmul_tflops(stored[MATMUL_SECONDS].value), copy_gbps(stored[COPY_SECONDS].value)
+    if stored[MATMUL_TFLOPS] and stored[COPY_GBPS]:
+        return stored[MATMUL_TFLOPS].value, stored[COPY_GBPS].value
+    return None
 
 
 def regressed_steps(series: Sequence[Optional[Point]], threshold: float = DEFAULT_THRESHOLD) -> dict:

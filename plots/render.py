@@ -12,7 +12,6 @@ message naming the folder or file when there are no results or one cannot be rea
 from __future__ import annotations
 
 import argparse
-import functools
 import math
 import re
 import sys
@@ -28,11 +27,11 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, StrMethodFormatter  # noqa: E402
 
-from benchmarks.cost import attention_cost  # noqa: E402
-from benchmarks.workloads import DTYPES, PR_DTYPE, PR_HEAD_DIM, PR_HEADS, parse_heads, pr_lengths  # noqa: E402
+from benchmarks.workloads import PR_DTYPE, PR_HEAD_DIM, PR_HEADS  # noqa: E402
 from ci.rule import DEFAULT_THRESHOLD  # noqa: E402
-from plots.history import (CODEGEN, COPY_GBPS, MATMUL_TFLOPS, SPEEDUP, TFLOPS, TIME, History,  # noqa: E402
-                           PRKey, ResultsError, load_histories, points, pr_points, regressed_steps)
+from ci.store import StoreError  # noqa: E402
+from plots.history import (CODEGEN, TIME, History, PRKey, ceilings, load_histories, points,  # noqa: E402
+                           pr_cost, pr_points, pr_speedups, pr_tflops, regressed_steps)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_RESULTS = REPO / "results"
@@ -55,7 +54,6 @@ CODEGEN_METRICS = (  # benchmark, panel title, y label (the unit), scale from th
     ("track_registers", "registers", "registers per thread", 1.0),
     ("track_stack_bytes", "spills", "stack bytes per thread", 1.0),
     ("track_shared_bytes", "shared memory", "KiB per block", 1 / 1024),
-    ("track_ld_global_cg", "ld.global.cg", "instructions in the PTX", 1.0),
 )
 
 
@@ -191,9 +189,10 @@ def _quartile(point, which: str) -> float:
 @_readable
 def attribution_figure(history: History) -> Figure:
     """Speedup of every variant over baseline at the newest commit: a panel per pool."""
-    speedups = pr_points(history.newest, SPEEDUP)
+    speedups = pr_speedups(history.newest)
     if not speedups:
-        raise NothingToDraw(f"no {SPEEDUP} at the newest commit {history.newest.short}")
+        raise NothingToDraw(f"no {TIME} of baseline and another variant at the newest commit "
+                            f"{history.newest.short}")
     all_variants = _unique(k.variant for k in speedups)
     colors = _variant_colors(all_variants)
     variants = [v for v in all_variants if v != "baseline"]
@@ -207,7 +206,7 @@ def attribution_figure(history: History) -> Figure:
         for j, variant in enumerate(variants):
             found = [speedups.get(PRKey(n_ctx, window, pool, variant)) for window, n_ctx in groups]
             # bars grow from 1.0: up is faster than baseline, down is slower
-            heights = [point.value - 1.0 if point is not None else math.nan for point in found]
+            heights = [speedup - 1.0 if speedup is not None else math.nan for speedup in found]
             offset = (j - (len(variants) - 1) / 2) * width
             ax.bar(np.arange(len(groups)) + offset, heights, width, bottom=1.0, color=colors[variant],
                    label=variant)
@@ -222,7 +221,7 @@ def attribution_figure(history: History) -> Figure:
     axes[-1, 0].set_xlabel("n_ctx (tokens), in blocks by sliding window")
     fig.legend(handles=axes[0, 0].containers, labels=variants, loc="outside right center", title="variant")
     _title(fig, "Which knob buys the speedup? Each variant over baseline", history, newest_only=True)
-    _note(fig, f"{SPEEDUP}: baseline time / variant time, both measured in the same process.",
+    _note(fig, f"Baseline time / variant time: the medians of {TIME} in this commit's run.",
           f"PR matrix: the PR's batch of lengths, heads {PR_HEADS}, head_dim {PR_HEAD_DIM}, {PR_DTYPE}.")
     return fig
 
@@ -237,29 +236,19 @@ def _window_blocks(ax, windows: Sequence[int], per_block: int) -> None:
     ax.grid(False, axis="x")
 
 
-@functools.lru_cache(maxsize=None)
-def pr_intensity(n_ctx: int, window: int) -> float:
-    """FLOPs per byte of a PR-matrix call: the counts the benchmarks themselves use."""
-    heads_q, heads_kv = parse_heads(PR_HEADS)
-    prefix_lens, extend_lens = pr_lengths(n_ctx)
-    return attention_cost(prefix_lens, extend_lens, heads_q=heads_q, heads_kv=heads_kv,
-                          head_dim=PR_HEAD_DIM, window=window,
-                          element_bytes=DTYPES[PR_DTYPE].itemsize).intensity
-
-
 @_readable
 def roofline_figure(history: History) -> Figure:
     """Achieved TFLOP/s against intensity for every PR-matrix point at the newest commit."""
-    tflops = pr_points(history.newest, TFLOPS)
+    tflops = pr_tflops(history.newest)
     if not tflops:
-        raise NothingToDraw(f"no {TFLOPS} at the newest commit {history.newest.short}")
+        raise NothingToDraw(f"no {TIME} at the newest commit {history.newest.short}")
     variants, pools = _unique(k.variant for k in tflops), _unique(k.pool for k in tflops)
     colors = _variant_colors(variants)
     fig, axes = _figure()
     ax = axes[0, 0]
     for variant in variants:
         for pool, marker in zip(pools, POOL_MARKERS):
-            chosen = [(pr_intensity(k.n_ctx, k.window), p.value) for k, p in tflops.items()
+            chosen = [(pr_cost(k.n_ctx, k.window).intensity, rate) for k, rate in tflops.items()
                       if (k.variant, k.pool) == (variant, pool)]
             if chosen:
                 ax.scatter(*zip(*chosen), color=colors[variant], marker=marker, s=40, alpha=0.8,
@@ -269,7 +258,7 @@ def roofline_figure(history: History) -> Figure:
     ax.set_xlabel("arithmetic intensity (FLOP/byte)")
     ax.set_ylabel("achieved TFLOP/s")
 
-    intensities = [pr_intensity(k.n_ctx, k.window) for k in tflops]
+    intensities = [pr_cost(k.n_ctx, k.window).intensity for k in tflops]
     ceilings = _ceilings(history)
     roof = _draw_roof(ax, *ceilings[1:], min(intensities), max(intensities)) if ceilings else []
     handles = ([Line2D([], [], ls="none", marker="o", color=colors[v], label=v) for v in variants]
@@ -280,7 +269,7 @@ def roofline_figure(history: History) -> Figure:
     measured = (f"Ceilings measured at commit {ceilings[0].short} by bench_ceilings.Ceilings: a large bf16 "
                 "matmul, and a device-to-device copy counting bytes read + written."
                 if ceilings else "No ceilings stored for this machine (bench_ceilings.Ceilings).")
-    _note(fig, f"One point per n_ctx × window × pool × variant, TFLOP/s from {TFLOPS}.",
+    _note(fig, f"One point per n_ctx × window × pool × variant, TFLOP/s: its FLOPs / the median of {TIME}.",
           "Intensity: FLOPs / fewest bytes, from benchmarks.cost.attention_cost over the PR's lengths.",
           measured)
     return fig
@@ -289,9 +278,9 @@ def roofline_figure(history: History) -> Figure:
 def _ceilings(history: History):
     """(run, matmul TFLOP/s, copy GB/s) from the newest commit that stored both, or None."""
     for run in reversed(history.runs):
-        matmul, copy = points(run, MATMUL_TFLOPS).get(()), points(run, COPY_GBPS).get(())
-        if matmul is not None and copy is not None:
-            return run, matmul.value, copy.value
+        measured = ceilings(run)
+        if measured is not None:
+            return (run, *measured)
     return None
 
 
@@ -307,7 +296,7 @@ def _draw_roof(ax, peak_tflops: float, copy_gbps: float, lowest: float, highest:
 
 @_readable
 def codegen_figure(history: History, head_dim: int = PR_HEAD_DIM) -> Figure:
-    """Registers, spills, shared memory and .cg loads per commit: a line per variant."""
+    """Registers, spills and shared memory per commit: a line per variant."""
     stored = {name: [points(run, f"{CODEGEN}.{name}") for run in history.runs]
               for name, *_ in CODEGEN_METRICS}
     variants = _unique(values[0] for series in stored.values() for at_commit in series
@@ -319,8 +308,10 @@ def codegen_figure(history: History, head_dim: int = PR_HEAD_DIM) -> Figure:
     offsets = (np.arange(len(variants)) - (len(variants) - 1) / 2) * 0.07
     x = np.arange(len(history.runs))
 
-    fig, axes = _figure(2, 2, sharex=True)
-    for ax, (name, title, unit, scale) in zip(axes.ravel(), CODEGEN_METRICS):
+    # not sharing x: the panel beside the empty cell keeps its commit labels
+    fig, axes = _figure(*_grid(len(CODEGEN_METRICS)))
+    panels = axes.ravel()[:len(CODEGEN_METRICS)]
+    for ax, (name, title, unit, scale) in zip(panels, CODEGEN_METRICS):
         for variant, offset, marker in zip(variants, offsets, "osD^vP*X"):
             found = [at_commit.get((variant, head_dim)) for at_commit in stored[name]]
             ax.plot(x + offset, [p.value * scale if p is not None else math.nan for p in found],
@@ -329,12 +320,15 @@ def codegen_figure(history: History, head_dim: int = PR_HEAD_DIM) -> Figure:
         ax.set_ylabel(unit)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         _commit_axis(ax, history)
-    for ax in axes[-1]:
+    for ax in axes.ravel()[len(CODEGEN_METRICS):]:
+        ax.remove()
+    for ax in panels[-axes.shape[1]:]:  # the last panel of each column
         ax.set_xlabel("commit (oldest to newest)")
     fig.legend(handles=axes[0, 0].get_lines(), loc="outside right center", title="variant")
     _title(fig, f"Kernel codegen per commit (head_dim {head_dim})", history)
     _note(fig, f"{CODEGEN}.track_*, compiled without a GPU by kernels/codegen.py. Spills: the per-thread "
-               "stack frame;", "shared memory: static + dynamic, per block.")
+               "stack frame;", "shared memory: static + dynamic, per block. The ld.global.cg count: "
+               "ci/codegen_gate.py.")
     return fig
 
 
@@ -388,7 +382,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         histories = load_histories(args.results, env=args.env)
         written = render(histories, args.out, args.variant, args.pool, args.head_dim)
-    except ResultsError as exc:
+    except StoreError as exc:
         print(f"plots: {exc}", file=sys.stderr)
         return 2
     if not written:

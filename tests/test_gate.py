@@ -7,7 +7,6 @@ planted change are made the way an outside check would make them: by editing the
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import itertools
 import json
@@ -21,18 +20,16 @@ from pathlib import Path
 
 import pytest
 from asv import util
-from asv.machine import Machine
-from asv.results import Results
-from asv.runner import BenchmarkResult
 
-from ci import gate
+from ci import gate, store
+from conftest import Series, SyntheticResults
 
 REPO = Path(__file__).resolve().parents[1]
 GATE = REPO / "ci" / "gate.py"
 MACHINE = "h100-sxm-80gb"
 ENV = "virtualenv-py3.11-torch"
 TIME = "bench_extend.PRMatrix.time_extend"
-TRACK = "bench_extend.PRMatrix.track_tflops"
+TRACK = "bench_extend.PRMatrix.track_peak_memory_mb"
 PARAM_NAMES = ["n_ctx", "window", "heads", "head_dim", "dtype", "pool", "variant"]
 PARAMS = [["1024", "4096"], ["-1", "256"], ["'64/8'"], ["128"], ["'bf16'"],
           ["'contiguous'", "'fragmented'"], ["'baseline'", "'cg'"]]
@@ -56,37 +53,17 @@ def true_time(point) -> float:
             * (1.1 if pool == "'fragmented'" else 1.0) * (0.99 if variant == "'cg'" else 1.0))
 
 
-def write_machine(results_dir: Path) -> None:
-    info = {"machine": MACHINE, "arch": "x86_64", "cpu": "test", "num_cpu": "2", "os": "Linux",
-            "ram": "1"}
-    util.write_json(str(results_dir / MACHINE / "machine.json"), info, api_version=Machine.api_version)
-    benchmarks = {name: {"name": name, "params": PARAMS, "param_names": PARAM_NAMES, "type": kind,
-                         "unit": unit, "version": "1"}
-                  for name, kind, unit in ((TIME, "time", "seconds"), (TRACK, "track", "TFLOP/s"))}
-    util.write_json(str(results_dir / "benchmarks.json"), benchmarks, api_version=2)
-
-
 def write_results(results_dir: Path, commit_hash: str, seed: int, *, record_samples: bool = True,
                   failed=(), env: str = ENV) -> Path:
-    """One asv results file, through Results.add_result and Results.save as asv run does."""
-    if not (results_dir / MACHINE / "machine.json").exists():
-        write_machine(results_dir)
+    """One asv results file of the slice, 20 samples a point with 0.4% noise."""
+    store = SyntheticResults(results_dir)
+    store.benchmark_list({TIME: (PARAMS, PARAM_NAMES, "seconds"), TRACK: (PARAMS, PARAM_NAMES, "MB")})
     rng = random.Random(seed)
     samples = [None if i in failed else [true_time(p) * (1 + rng.gauss(0, 0.004)) for _ in range(20)]
                for i, p in enumerate(POINTS)]
-    results = Results({"machine": MACHINE, "python": "3.11"}, {}, commit_hash,
-                      1764000000000, "3.11", env, {})
-    for name, transform in ((TIME, lambda s: s), (TRACK, lambda s: [1 / x for x in s])):
-        result = BenchmarkResult(
-            result=[None if s is None else 1.0 for s in samples],
-            samples=[None if s is None else transform(s) for s in samples],
-            number=[None if s is None else 1 for s in samples],
-            errcode=0, stderr="", profile=None)
-        results.add_result({"name": name, "version": "1", "params": PARAMS}, result,
-                           started_at=datetime.datetime(2026, 11, 24, tzinfo=datetime.timezone.utc),
-                           record_samples=record_samples)
-    results.save(str(results_dir))
-    return results_dir / results._filename
+    memory = [None if s is None else 64.0 for s in samples]
+    return store.run(MACHINE, commit_hash, {TIME: Series(PARAMS, samples), TRACK: Series(PARAMS, values=memory)},
+                     env=env, record_samples=record_samples)
 
 
 def copy_results(src: Path, commit_hash: str, edit=None) -> Path:
@@ -143,7 +120,7 @@ def test_a_planted_ten_percent_slowdown_at_one_point_fails_and_is_named(results,
     failing = [line for line in out.splitlines() if "REGRESSED" in line]
     assert len(failing) == 1 and TIME in failing[0] and PLANTED_PARAMS in failing[0]
     assert "| 1.100 |" in failing[0] and "Mann-Whitney" in failing[0]
-    assert gate.point_label(TIME, POINTS[PLANTED]) in out  # the headline names it as asv does
+    assert store.point_label(TIME, POINTS[PLANTED]) in out  # the headline names it as asv does
 
 
 def test_an_identical_copy_passes(results, capsys):
@@ -245,7 +222,7 @@ def test_nothing_measured_on_both_sides_is_not_a_pass(results, capsys):
 
 
 def test_track_benchmarks_are_not_gated(results, capsys):
-    copy_results(source(results), CAND, scale(0.5, benchmark=TRACK))  # half the TFLOP/s
+    copy_results(source(results), CAND, scale(2.0, benchmark=TRACK))  # twice the memory
     code, out, _ = run_gate(results, capsys=capsys)
     assert code == 0 and TRACK not in out and "16 non-time points (track_*) are not gated" in out
 
@@ -258,12 +235,12 @@ def test_bench_selects_points_as_asv_does(results, capsys):
     assert code == 2 and "no time_* benchmark" in err
 
 
-def test_changed_benchmark_code_is_flagged(results, capsys):
+def test_a_changed_benchmark_version_is_flagged(results, capsys):
     def new_version(data):
         data["results"][TIME][data["result_columns"].index("version")] = "2"
     copy_results(source(results), CAND, new_version)
     code, out, _ = run_gate(results, capsys=capsys)
-    assert code == 0 and "† the benchmark's code differs" in out
+    assert code == 0 and "† the benchmark's asv version differs" in out
 
 
 def test_environments_pair_by_name_or_alone(tmp_path, capsys):
@@ -344,12 +321,28 @@ def test_a_corrupt_results_file_is_named(results, capsys):
     assert code == 2 and str(bad) in err and out == ""
 
 
+def test_json_nested_100000_deep_is_named_not_a_traceback(results):
+    bad = copy_results(source(results), CAND)
+    bad.write_text("[" * 100_000 + "]" * 100_000)
+    command = [sys.executable, str(GATE), "--results-only", "--results", str(results), "--machine", MACHINE,
+               "--baseline", BASE, "--candidate", CAND]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 2 and f"corrupt results file {bad}" in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def _stats_column(data, name: str) -> list:
+    return data["results"][TIME][data["result_columns"].index(name)]
+
+
 @pytest.mark.parametrize("damage", [
     lambda data: data["results"][TIME][0].pop(),  # a point short
     lambda data: data["results"][TIME][0].__setitem__(3, "fast"),  # not a number
     lambda data: data.pop("result_columns"),  # missing key
     lambda data: data["results"][TIME].__setitem__(0, 7),  # not a list
-])
+    lambda data: _stats_column(data, "stats_ci_99_b").__setitem__(PLANTED, "0.001"),  # a bound as a string
+    lambda data: data.__setitem__("env_name", [ENV]),  # an environment name that is a list
+], ids=["a point short", "not a number", "missing key", "not a list", "a string bound", "a list env_name"])
 def test_a_damaged_results_file_is_named(results, capsys, damage):
     bad = copy_results(source(results), CAND, damage)
     code, _, err = run_gate(results, capsys=capsys)
@@ -382,10 +375,20 @@ def test_a_corrupt_benchmark_list_is_named(results, capsys):
     assert code == 2 and "benchmarks.json" in err
 
 
-def test_a_zero_time_is_a_data_error(results, capsys):
-    copy_results(source(results), CAND, scale(0.0, [PLANTED]))
+def test_a_zero_time_is_a_data_error_naming_both_files(results, capsys):
+    bad = copy_results(source(results), CAND, scale(0.0, [PLANTED]))
     code, _, err = run_gate(results, capsys=capsys)
     assert code == 2 and "expected a finite time > 0" in err
+    assert str(source(results)) in err and str(bad) in err
+
+
+def test_a_commit_against_itself_is_a_usage_error_in_both_modes(results, git_repo, capsys):
+    """It judges nothing (every ratio is 1): a pass would say nothing, as in the GPU mode."""
+    code, out, err = run_gate(results, BASE, BASE[:7], capsys=capsys)
+    assert code == 2 and "same commit" in err and out == ""
+    assert gate.main(gpu_argv(git_repo, "--dry-run")[:1] + ["main", "--candidate", "main",
+                                                             "--repo", str(git_repo)]) == 2
+    assert "same commit" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -481,9 +484,6 @@ def test_dry_run_prints_the_asv_commands(git_repo, tmp_path, monkeypatch, capsys
 
 
 def test_measuring_needs_two_commits_git_knows(git_repo, capsys):
-    assert gate.main(gpu_argv(git_repo, "--dry-run")[:1] + ["main", "--candidate", "main",
-                                                             "--repo", str(git_repo)]) == 2
-    assert "same commit" in capsys.readouterr().err
     argv = ["--baseline", "nope", "--candidate", "main", "--repo", str(git_repo), "--dry-run"]
     assert gate.main(argv) == 2
     assert "unknown commit 'nope'" in capsys.readouterr().err
@@ -507,7 +507,7 @@ def stored_copy(tmp_path) -> Path:
 def stored_point(results_dir: Path, index: int):
     data = json.loads((results_dir / MACHINE / f"{STORED_HEAD[:8]}-virtualenv-py3.12.json").read_text())
     params = data["results"][PR_TIME][data["result_columns"].index("params")]
-    return gate.point_label(PR_TIME, tuple(itertools.product(*params))[index])
+    return store.point_label(PR_TIME, tuple(itertools.product(*params))[index])
 
 
 PR_TIME = "bench_extend.PRMatrix.time_extend"

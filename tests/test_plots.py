@@ -19,15 +19,17 @@ import numpy as np
 import pytest
 from asv import util
 from asv.results import Results
-from asv.runner import BenchmarkResult
 from matplotlib.image import imread
 
 from benchmarks.cost import attention_cost
 from benchmarks.workloads import PR_DTYPE, PR_HEAD_DIM, PR_HEADS, PR_N_CTX, PR_WINDOWS, POOLS, parse_heads, pr_lengths
 from ci.rule import judge
+from conftest import Series, SyntheticResults
 from plots import render
-from plots.history import (CODEGEN, COPY_GBPS, MATMUL_TFLOPS, SPEEDUP, TFLOPS, TIME, PRKey, ResultsError,
-                           load_histories, pr_points, regressed_steps)
+from benchmarks.bench_ceilings import COPY_BYTES, MATMUL_SIZE
+from ci.store import StoreError
+from plots.history import (CODEGEN, COPY_GBPS, COPY_SECONDS, MATMUL_SECONDS, MATMUL_TFLOPS, TIME, PRKey,
+                           load_histories, pr_cost, pr_points, pr_speedups, regressed_steps)
 
 REPO = Path(__file__).resolve().parents[1]
 VARIANTS = ("baseline", "cg", "stages2", "cg_stages2", "default")
@@ -37,6 +39,7 @@ MACHINES = {  # name: (indices of the commits it measured, matmul TFLOP/s, copy 
     "h100-sxm-80gb": (range(6), 700.0, 3000.0),
     "h200-sxm-141gb": (range(2, 6), 720.0, 4300.0),
 }
+RATES_STORED = "h100-sxm-80gb"  # stores its ceilings as rates, as the H100 history did before seconds
 STEP_MACHINE = "h100-sxm-80gb"
 STEP_AT, STEP_KEY = 3, PRKey(4096, 256, "contiguous", "default")  # tight +15%: regressed
 FASTER_AT, FASTER_KEY = 2, PRKey(2048, 127, "contiguous", "default")  # tight -15%: improved, not marked
@@ -53,9 +56,18 @@ def _flops(n_ctx: int, window: int) -> int:
                           window=window).flops
 
 
+def _ceiling_series(machine: str, peak: float, copy: float, rng) -> dict:
+    """The measured ceilings, in seconds as the suite stores them, or as rates as it once did."""
+    peak, copy = peak * (1 + 0.01 * rng.standard_normal()), copy * (1 + 0.01 * rng.standard_normal())
+    if machine == RATES_STORED:
+        return {MATMUL_TFLOPS: Series([], values=[peak]), COPY_GBPS: Series([], values=[copy])}
+    return {MATMUL_SECONDS: Series([], values=[2 * MATMUL_SIZE**3 / peak / 1e12]),
+            COPY_SECONDS: Series([], values=[2 * COPY_BYTES / copy / 1e9])}
+
+
 def _seconds(key: PRKey, commit: int, peak_tflops: float, copy_gbps: float, planted: bool) -> float:
     """A roofline-shaped time: each variant and pool reaches a fraction of the roof."""
-    intensity = render.pr_intensity(key.n_ctx, key.window)
+    intensity = pr_cost(key.n_ctx, key.window).intensity
     roof = min(peak_tflops, copy_gbps * intensity / 1e3)
     pool_factor = 0.8 if key.pool == "fragmented" and "cg" not in key.variant else 1.0
     seconds = _flops(key.n_ctx, key.window) / (roof * EFFICIENCY[key.variant] * pool_factor * 1e12)
@@ -78,50 +90,35 @@ def _codegen(metric: str, variant: str, commit: int) -> float:
         return 232 if variant == "stages2" and commit >= REGISTERS_AT else (200 if staged else 168)
     if metric == "track_stack_bytes":
         return 16 if variant == "stages2" and commit >= REGISTERS_AT else 0
-    if metric == "track_shared_bytes":
-        return 98304 if staged else 49152
-    return 8 if "cg" in variant or variant == "default" else 0
+    return 98304 if staged else 49152  # track_shared_bytes
 
 
 def _param_reprs(*values) -> list:
     return [[repr(v) for v in axis] for axis in values]
 
 
-def _add(results: Results, name: str, params: list, values: list, samples=None) -> None:
-    """Store one benchmark the way `asv run --record-samples` does (stats computed by asv)."""
-    count = len(values)
-    result = BenchmarkResult(result=values, samples=samples or [None] * count,
-                             number=[1 if samples else None] * count, errcode=0, stderr="", profile=None)
-    results.add_result({"name": name, "version": "1", "params": params}, result, record_samples=True)
-
-
-def _write_run(results_dir: Path, machine: str, commit: int, peak: float, copy: float, rng) -> None:
-    date = datetime.datetime(2025, 1, 1 + commit, tzinfo=datetime.timezone.utc)
-    results = Results({"machine": machine, "python": "3.11"}, {}, COMMITS[commit],
-                      util.datetime_to_js_timestamp(date), "3.11", "virtualenv-py3.11", {})
+def _run_series(machine: str, commit: int, peak: float, copy: float, rng) -> dict:
+    """Every benchmark the plots read, for one commit on one machine."""
     extend_params = _param_reprs(PR_N_CTX, PR_WINDOWS, [PR_HEADS], [PR_HEAD_DIM], [PR_DTYPE], POOLS, VARIANTS)
     keys = [PRKey(n, w, pool, v) for n, w, _, _, _, pool, v in itertools.product(
         PR_N_CTX, PR_WINDOWS, [PR_HEADS], [PR_HEAD_DIM], [PR_DTYPE], POOLS, VARIANTS)]
     seconds = [_seconds(key, commit, peak, copy, planted=machine == STEP_MACHINE) for key in keys]
-    by_key = dict(zip(keys, seconds))
-    _add(results, TIME, extend_params, seconds, [_samples(k, s, rng) for k, s in zip(keys, seconds)])
-    _add(results, TFLOPS, extend_params, [_flops(k.n_ctx, k.window) / s / 1e12 for k, s in zip(keys, seconds)])
-    _add(results, SPEEDUP, extend_params, [by_key[k._replace(variant="baseline")] / s for k, s in zip(keys, seconds)])
+    series = {TIME: Series(extend_params, samples=[_samples(k, s, rng) for k, s in zip(keys, seconds)]),
+              **_ceiling_series(machine, peak, copy, rng)}
     for metric, *_ in render.CODEGEN_METRICS:
-        _add(results, f"{CODEGEN}.{metric}", _param_reprs(VARIANTS, HEAD_DIMS),
-             [_codegen(metric, v, commit) for v, _ in itertools.product(VARIANTS, HEAD_DIMS)])
-    _add(results, MATMUL_TFLOPS, [], [peak * (1 + 0.01 * rng.standard_normal())])
-    _add(results, COPY_GBPS, [], [copy * (1 + 0.01 * rng.standard_normal())])
-    results.save(str(results_dir))
+        series[f"{CODEGEN}.{metric}"] = Series(_param_reprs(VARIANTS, HEAD_DIMS), values=[
+            _codegen(metric, v, commit) for v, _ in itertools.product(VARIANTS, HEAD_DIMS)])
+    return series
 
 
 def write_synthetic_results(results_dir: Path) -> None:
     rng = np.random.default_rng(7)
+    store = SyntheticResults(results_dir)
     for machine, (commits, peak, copy) in MACHINES.items():
-        util.write_json(str(results_dir / machine / "machine.json"), {"machine": machine, "arch": "x86_64"},
-                        api_version=1)
         for commit in commits:
-            _write_run(results_dir, machine, commit, peak, copy, rng)
+            date = datetime.datetime(2025, 1, 1 + commit, tzinfo=datetime.timezone.utc)
+            store.run(machine, COMMITS[commit], _run_series(machine, commit, peak, copy, rng),
+                      date=util.datetime_to_js_timestamp(date))
 
 
 @pytest.fixture(scope="module")
@@ -210,31 +207,42 @@ def test_attribution_shows_each_knob_over_baseline_per_pool(histories):
     history = histories[STEP_MACHINE]
     fig = render.attribution_figure(history)
     assert [ax.get_title() for ax in fig.axes] == [f"pool: {p}" for p in POOLS]
-    stored = pr_points(history.newest, SPEEDUP)
+    times = pr_points(history.newest, TIME)  # the speedups are ratios of the stored medians
     groups = list(itertools.product(PR_WINDOWS, PR_N_CTX))
     for ax, pool in zip(fig.axes, POOLS):
         assert [c.get_label() for c in ax.containers] == list(VARIANTS[1:])
         assert ax.get_ylabel() == "speedup over baseline (×)"
         for container, variant in zip(ax.containers, VARIANTS[1:]):
             tops = [bar.get_y() + bar.get_height() for bar in container]
-            assert tops == pytest.approx([stored[PRKey(n, w, pool, variant)].value for w, n in groups])
+            assert tops == pytest.approx([times[PRKey(n, w, pool, "baseline")].value
+                                          / times[PRKey(n, w, pool, variant)].value for w, n in groups])
     assert [t.get_text() for t in fig.axes[-1].get_xticklabels()] == [str(n) for _, n in groups]
     title = fig._suptitle.get_text()
     assert STEP_MACHINE in title and f"commit {COMMITS[5][:8]}, the newest of 6 since {COMMITS[0][:8]}" in title
     assert [t.get_text() for t in fig.legends[0].get_texts()] == list(VARIANTS[1:])
 
 
-def test_roofline_has_every_point_under_both_measured_ceilings(histories):
-    history = histories["h200-sxm-141gb"]
+def _stored(run, name) -> float:
+    (point,) = run.measured(name).values()
+    return point.value
+
+
+@pytest.mark.parametrize("machine", MACHINES)
+def test_roofline_has_every_point_under_both_measured_ceilings(histories, machine):
+    """The ceilings stored as seconds, or as rates the way the H100 history stored them."""
+    history = histories[machine]
     fig = render.roofline_figure(history)
     (ax,) = fig.axes
     offsets = np.concatenate([c.get_offsets() for c in ax.collections if c.get_gid() == "points"])
     assert len(offsets) == len(PR_N_CTX) * len(PR_WINDOWS) * len(POOLS) * len(VARIANTS)
     assert ax.get_xscale() == ax.get_yscale() == "log"
     assert ax.get_xlabel() == "arithmetic intensity (FLOP/byte)" and ax.get_ylabel() == "achieved TFLOP/s"
-    newest = history.newest.results
-    peak = newest.get_result_value(MATMUL_TFLOPS, [])[0]
-    copy = newest.get_result_value(COPY_GBPS, [])[0]
+    newest = history.newest
+    if machine == RATES_STORED:
+        peak, copy = _stored(newest, MATMUL_TFLOPS), _stored(newest, COPY_GBPS)
+    else:
+        peak = 2 * MATMUL_SIZE**3 / _stored(newest, MATMUL_SECONDS) / 1e12
+        copy = 2 * COPY_BYTES / _stored(newest, COPY_SECONDS) / 1e9
     lines = {line.get_gid(): line for line in ax.get_lines()}
     compute, memory = lines["compute-ceiling"], lines["memory-ceiling"]
     assert list(compute.get_ydata()) == pytest.approx([peak, peak])
@@ -243,16 +251,30 @@ def test_roofline_has_every_point_under_both_measured_ceilings(histories):
     assert np.all(offsets[:, 1] <= roof) and np.all(offsets[:, 1] >= 0.2 * roof)
     legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
     assert "compute ceiling" in legend and "memory ceiling" in legend and "GB/s" in legend
-    assert "h200-sxm-141gb" in fig._suptitle.get_text()
+    assert machine in fig._suptitle.get_text()
     assert "ceilings measured at commit".lower() in fig.texts[-1].get_text().lower()
+
+
+def test_roofline_rates_are_the_flops_over_the_stored_median_time(histories):
+    """One timing per point: the TFLOP/s drawn is time_extend's, not a second timing's."""
+    history = histories["h200-sxm-141gb"]
+    (ax,) = render.roofline_figure(history).axes
+    drawn = sorted(tuple(xy) for c in ax.collections if c.get_gid() == "points" for xy in c.get_offsets())
+    times = pr_points(history.newest, TIME)
+    expected = sorted((pr_cost(k.n_ctx, k.window).intensity, _flops(k.n_ctx, k.window) / p.value / 1e12)
+                      for k, p in times.items())
+    assert drawn == pytest.approx(expected)
+    assert pr_speedups(history.newest)[STEP_KEY] == pytest.approx(
+        times[STEP_KEY._replace(variant="baseline")].value / times[STEP_KEY].value)
 
 
 def test_codegen_history_has_a_line_per_variant_and_shows_the_planted_change(histories):
     history = histories[STEP_MACHINE]
     fig = render.codegen_figure(history)
-    assert [ax.get_title() for ax in fig.axes] == ["registers", "spills", "shared memory", "ld.global.cg"]
+    assert [ax.get_title() for ax in fig.axes] == ["registers", "spills", "shared memory"]
     assert [ax.get_ylabel() for ax in fig.axes] == ["registers per thread", "stack bytes per thread",
-                                                     "KiB per block", "instructions in the PTX"]
+                                                     "KiB per block"]
+    assert [ax.get_xlabel() for ax in fig.axes] == ["", "commit (oldest to newest)", "commit (oldest to newest)"]
     for ax in fig.axes:
         assert [line.get_label() for line in ax.get_lines()] == list(VARIANTS)
         assert all(len(line.get_ydata()) == len(history.runs) for line in ax.get_lines())
@@ -298,7 +320,7 @@ def test_a_corrupt_results_file_is_named(results_dir, tmp_path, capsys):
     assert render.main(["--results", str(copy), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert str(broken) in err and "Traceback" not in err
-    with pytest.raises(ResultsError, match="machine.json"):
+    with pytest.raises(StoreError, match="machine.json"):
         (copy / STEP_MACHINE / "machine.json").write_text("not json")
         load_histories(copy)
 
@@ -338,7 +360,7 @@ def test_a_commit_measured_in_two_environments_needs_env(results_dir, tmp_path):
     data = util.load_json(str(original), api_version=Results.api_version)
     data["env_name"] = "conda-py3.12"
     util.write_json(str(machine / f"{COMMITS[5][:8]}-conda-py3.12.json"), data, api_version=Results.api_version)
-    with pytest.raises(ResultsError, match="--env"):
+    with pytest.raises(StoreError, match="--env"):
         load_histories(tmp_path)
     (history,) = load_histories(tmp_path, env="conda-py3.12")
     assert [run.commit for run in history.runs] == [COMMITS[5]]
