@@ -19,26 +19,19 @@ asv versions say what it measures: ``benchmarks/versions.py``.
 """
 
 from . import workloads as w
-from .device_clock import DeviceClock
+from .device_clock import DeviceTimed
 from .extend_grid import (EXTEND_PARAMS, extend_params, measure_grid, point_result,
                           prepare_timed_call, timed_call)
 from .versions import PROTOCOL, explicit
 
 
-class _ExtendBenchmark:
-    """The benchmarks and timing attributes every grid shares. Each subclass defines its own
+class _ExtendBenchmark(DeviceTimed):
+    """The benchmarks every grid shares (timing attributes: ``DeviceTimed``). Each subclass defines its own
     ``setup_cache``: asv keys the cache by where that method is written, so an inherited
     one would measure the first class's grid for all of them."""
 
     param_names = list(EXTEND_PARAMS)
     lengths = staticmethod(w.pr_lengths)
-
-    timer = DeviceClock()
-    number = 1  # one call per sample, the L2 flushed before each
-    repeat = (10, 30, 0.5)  # 10 to 30 samples, no more after 0.5 s: the slowest calls take 45 ms
-    warmup_time = 0.05  # the kernel has run once already, in the correctness check
-    rounds = 1  # a second round would double the processes; pass `-a rounds=2` to asv for it
-    timeout = 120
 
     def setup(self, measured, n_ctx, window, heads, head_dim, dtype, pool, variant):
         self.result = point_result(measured, (n_ctx, window, heads, head_dim, dtype, pool, variant))

@@ -104,8 +104,8 @@ def _measure_point(inputs, window, point: PeerPoint, names: Sequence[str], timed
                                     rounds=rounds, rep_ms=rep_ms, timed=timed)
     for name, result in results.items():
         numbers[name] = {"seconds": result.seconds, "tflops": result.tflops,
-                         # default's speedup over this provider, both timed in these rounds
-                         "default_speedup": 1.0 / result.speedup_vs_baseline,
+                         # default's median over this provider's, both timed in these rounds
+                         "default_time_ratio": result.speedup_vs_baseline,
                          "correct": result.correct, "error": result.error,
                          "failure": result.failure, "fingerprint": result.fingerprint}
     return numbers

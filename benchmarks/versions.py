@@ -55,6 +55,11 @@ PINNED: Mapping[str, Mapping[str, str]] = {
         "bench_extend.Quick.time_extend": "3cdefb185fed2dced84d87114c8f7250141fadf26be7821d9a8f18cb294bb1c1",
         "bench_extend.Quick.track_peak_memory_mb": "bb7c29ffd26e0167182c33eef3086872ef523585aae9e6f67d10de1dd59e6193",
     },
+    # the first H200 series of bench_peers (5953337), stored under the name its class gave it then
+    "protocol 1; peers 1; providers ad1e10e676789120": {
+        "bench_peers.Peers.time_extend": "peers-1-ad1e10e676789120",
+        "bench_peers.Peers.track_default_time_ratio": "peers-1-ad1e10e676789120",
+    },
     "codegen 1": {
         "bench_codegen.Codegen.track_registers": "8377a112c2120f81c26f3d137eca87884ed4c38288f0c8aba51302bdbcdf5835",
         "bench_codegen.Codegen.track_shared_bytes": "3cc2ccb622083c3b294f35e02fc4708403c38d0a191f5f2700db400e1ed60086",

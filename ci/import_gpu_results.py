@@ -7,7 +7,9 @@ The archive is ``ci/gpu_job.sh``'s ``asv-results.tgz``: a ``results/`` folder. P
 * a results file (one commit, one environment) that is not stored yet is copied;
 * one that is stored already is merged benchmark by benchmark: benchmarks only the
   incoming file has are added; where both hold a benchmark and differ, the stored one is
-  kept and named, unless ``--replace`` takes the incoming one (a deliberate re-measurement);
+  kept and named, unless ``--replace`` takes the incoming one (a deliberate re-measurement),
+  or unless each run skipped the points the other measured (the halves of one commit's
+  points, run as two ``--bench 'name(...)'`` selections): then the halves are joined;
 * ``machine.json`` and ``benchmarks.json`` describe the machine and the suite of the newest
   run and are taken from the archive (``benchmarks.json`` merged, incoming entries winning).
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import sys
@@ -55,6 +58,34 @@ def _row(results: Results, name: str) -> tuple:
     return tuple(getattr(results, attr).get(name) for attr in _PER_BENCHMARK)
 
 
+def _skipped(value) -> bool:
+    return isinstance(value, float) and math.isnan(value)  # asv's mark; None is a failure
+
+
+def _fill_skipped_points(stored: Results, incoming: Results, name: str) -> bool:
+    """Take ``incoming``'s points where ``stored`` has the point as skipped, when the two runs
+    measured the same benchmark (params, version) and no point both: a run of some points of a
+    parameterized benchmark (``asv run --bench 'name(...)'``) stores the others as skipped, so
+    the halves of one commit measured in two runs come together here. False, and nothing
+    changed, when the two are not such halves."""
+    if (stored._benchmark_params.get(name) != incoming._benchmark_params.get(name)
+            or stored._benchmark_version.get(name) != incoming._benchmark_version.get(name)):
+        return False
+    ours, theirs = stored._results[name], incoming._results[name]
+    if len(ours) != len(theirs) or any(not _skipped(a) and not _skipped(b) for a, b in zip(ours, theirs)):
+        return False
+    points = [k for k, (a, b) in enumerate(zip(ours, theirs)) if _skipped(a) and not _skipped(b)]
+    for attr in ("_results", "_samples", "_stats"):
+        source = getattr(incoming, attr).get(name)
+        if source is None:
+            continue
+        target = getattr(stored, attr).get(name) or [None] * len(source)
+        for k in points:
+            target[k] = source[k]
+        getattr(stored, attr)[name] = target
+    return bool(points)
+
+
 def merge_results_file(incoming_path: str, stored_path: str, results_dir: str, machine: str,
                        replace: bool, report: ImportReport) -> None:
     label = os.path.relpath(stored_path, results_dir)
@@ -76,24 +107,28 @@ def merge_results_file(incoming_path: str, stored_path: str, results_dir: str, m
         report.error(f"{label}: the stored file is of {stored.commit_hash[:8]}/{stored.env_name}, the "
                      f"incoming one of {incoming.commit_hash[:8]}/{incoming.env_name}; not merged")
         return
-    added, replaced, kept = [], [], []
+    added, replaced, kept, filled = [], [], [], []
     for name in incoming.get_all_result_keys():
         if name not in stored.get_all_result_keys():
             added.append(name)
         elif _row(stored, name) != _row(incoming, name):
-            (replaced if replace else kept).append(name)
+            if _fill_skipped_points(stored, incoming, name):
+                filled.append(name)
+            else:
+                (replaced if replace else kept).append(name)
     for name in added + replaced:
         for attr in _PER_BENCHMARK:
             getattr(stored, attr)[name] = getattr(incoming, attr).get(name)
     for key, value in incoming._duration.items():  # build and setup_cache durations ("<...>")
         if key.startswith("<"):
             stored._duration.setdefault(key, value)
-    if not (added or replaced or kept):
+    if not (added or replaced or kept or filled):
         report.say(f"unchanged {label}")
         return
-    if added or replaced:
+    if added or replaced or filled:
         stored.save(results_dir)
-        report.say(f"merged {label}: {len(added)} benchmarks added, {len(replaced)} replaced")
+        report.say(f"merged {label}: {len(added)} benchmarks added, {len(replaced)} replaced, "
+                    f"{len(filled)} with skipped points filled")
     for name in kept:
         report.say(f"  kept the stored {name}: the incoming run differs (--replace takes it)")
 
