@@ -4,5 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/setup.sh
+# the peers' Triton kernels run under the interpreter too (tests/test_peers.py): SGLang's, fetched
+python3 -c "import sys; from benchmarks.providers import fetched as f
+sys.exit(any(f.missing_or_changed(r) for r in f.SGLANG_RELEASES.values()))" || bash ci/fetch_providers.sh --sglang-only
 python3 -m pytest -q "$@"
 python3 ci/codegen_gate.py

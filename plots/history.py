@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
+import math
 from typing import Dict, NamedTuple, Optional, Sequence, Tuple
 
 from benchmarks.bench_ceilings import copy_gbps, matmul_tflops
@@ -30,6 +31,10 @@ CODEGEN = "bench_codegen.Codegen"
 CEILINGS = "bench_ceilings.Ceilings"
 COPY_SECONDS = f"{CEILINGS}.track_copy_seconds"
 MATMUL_SECONDS = f"{CEILINGS}.track_matmul_seconds"
+PEERS = "bench_peers.Peers"
+PEERS_TIME = f"{PEERS}.time_extend"
+PEERS_RATIO = f"{PEERS}.track_default_time_ratio"
+PEERS_PARAMS = ("n_ctx", "window", "pool", "provider")
 # the ceilings as stored before asv kept only values where a rise is a loss (docs/GATE.md)
 COPY_GBPS = f"{CEILINGS}.track_copy_gbps"
 MATMUL_TFLOPS = f"{CEILINGS}.track_matmul_tflops"
@@ -114,6 +119,76 @@ def pr_speedups(run: Run) -> Dict[PRKey, float]:
     times = pr_points(run, TIME)
     return {key: times[key._replace(variant=BASELINE)].value / point.value
             for key, point in times.items() if key._replace(variant=BASELINE) in times}
+
+
+class PeerKey(NamedTuple):
+    n_ctx: int
+    window: int
+    pool: str
+    provider: str
+
+
+def peers_run(history: History) -> Optional[Run]:
+    """The newest run of this machine that measured the peers, or None."""
+    return next((run for run in reversed(history.runs) if run.measured(PEERS_TIME)), None)
+
+
+def peers_points(run: Run, benchmark: str) -> Dict[PeerKey, Point]:
+    return {PeerKey(*values): point for values, point in points(run, benchmark).items()}
+
+
+def peers_speedups(run: Run) -> Dict[PeerKey, float]:
+    """Default's speedup over each provider: the inverse of the stored in-run ratio
+    (default's median over the provider's, timed interleaved in one process)."""
+    return {key: 1.0 / point.value for key, point in peers_points(run, PEERS_RATIO).items()}
+
+
+def peers_tflops(run: Run) -> Dict[PeerKey, float]:
+    """Each provider's TFLOP/s at each point: the point's FLOPs over its ``time_extend`` median."""
+    return {key: pr_cost(key.n_ctx, key.window).flops / point.value / 1e12
+            for key, point in peers_points(run, PEERS_TIME).items()}
+
+
+def _geomean(values: Sequence[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def _spread(ratios: Dict[Tuple[int, int], float]) -> str:
+    values = list(ratios.values())
+    return (f"{_geomean(values):.3f}× (min {min(values):.3f}×, max {max(values):.3f}×); "
+            f"8192/none {ratios.get((8192, -1), math.nan):.3f}×, 1024/none {ratios.get((1024, -1), math.nan):.3f}×, "
+            f"8192/W127 {ratios.get((8192, 127), math.nan):.3f}×")
+
+
+# The upstream question, on SGLang's own kernel: each form of 0.5.2 against 0.5.2 as shipped.
+UPSTREAM_FORMS = ("sglang-0.5.2+cg", "sglang-0.5.2+stages2", "sglang-0.5.2+cg+stages2")
+SGLANG_SHIPPED = "sglang-0.5.2"
+
+
+def peers_tables(run: Run) -> str:
+    """The stored peers run as the README quotes it: every ratio from one process's interleaved
+    medians (``track_default_time_ratio``), per pool, over the PR matrix's 16 points."""
+    ratios = peers_points(run, PEERS_RATIO)  # default time / provider time
+    lines = [f"Peers at commit {run.short} ({_day(run.date)}); every ratio from one process's "
+             "interleaved medians (bench_peers.Peers.track_default_time_ratio)."]
+    for pool in _unique_values(k.pool for k in ratios):
+        def over(numerator: str, denominator: str) -> Dict[Tuple[int, int], float]:
+            """numerator's speedup over denominator: t_den / t_num = ratio_num / ratio_den, where
+            ratio = default's time / the provider's (default's own ratio is 1)."""
+            return {(k.n_ctx, k.window): ratios[k._replace(provider=numerator)].value / ratios[k].value
+                    for k in ratios if k.pool == pool and k.provider == denominator
+                    and k._replace(provider=numerator) in ratios}
+        lines += ["", f"pool {pool}", "", "| speedup | geomean over the 16 points (min, max); three points |", "|---|---|"]
+        for form in UPSTREAM_FORMS:
+            lines.append(f"| {form} over {SGLANG_SHIPPED} | {_spread(over(form, SGLANG_SHIPPED))} |")
+        lines.append(f"| our baseline over {SGLANG_SHIPPED} | {_spread(over('baseline', SGLANG_SHIPPED))} |")
+        for provider in _unique_values(k.provider for k in ratios if k.provider != "default"):
+            lines.append(f"| our default over {provider} | {_spread(over('default', provider))} |")
+    return "\n".join(lines) + "\n"
+
+
+def _unique_values(values) -> list:
+    return list(dict.fromkeys(values))
 
 
 def ceilings(run: Run) -> Optional[Tuple[float, float]]:

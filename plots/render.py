@@ -1,4 +1,4 @@
-"""Draw the stored benchmark history: trends, knob attribution, roofline and codegen, per machine.
+"""Draw the stored benchmark history: trends, knob attribution, roofline, codegen and peers, per machine.
 
     python plots/render.py [--results DIR] [--out DIR] [--variant NAME] [--pool NAME]
                            [--head-dim N] [--env NAME]
@@ -30,8 +30,10 @@ from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, StrMethodF
 from benchmarks.workloads import PR_DTYPE, PR_HEAD_DIM, PR_HEADS  # noqa: E402
 from ci.rule import DEFAULT_THRESHOLD  # noqa: E402
 from ci.store import StoreError  # noqa: E402
-from plots.history import (CODEGEN, TIME, History, PRKey, ceilings, load_histories, points,  # noqa: E402
-                           pr_cost, pr_points, pr_speedups, pr_tflops, regressed_steps)
+from plots.history import (CODEGEN, PEERS_RATIO, PEERS_TIME, TIME, History, PeerKey,  # noqa: E402
+                           PRKey, ceilings, load_histories, peers_run, peers_speedups, peers_tables,
+                           peers_tflops,
+                           points, pr_cost, pr_points, pr_speedups, pr_tflops, regressed_steps)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_RESULTS = REPO / "results"
@@ -237,6 +239,59 @@ def _window_blocks(ax, windows: Sequence[int], per_block: int) -> None:
 
 
 @_readable
+def peers_figure(history: History) -> Figure:
+    """Our default beside every peer at the newest commit that measured them: default's in-run
+    speedup over each (top) and each one's TFLOP/s (bottom), a column per pool."""
+    run = peers_run(history)
+    if run is None:
+        raise NothingToDraw(f"no {PEERS_TIME} measured")
+    speedups, tflops = peers_speedups(run), peers_tflops(run)
+    providers = _unique(k.provider for k in tflops)
+    pools = _unique(k.pool for k in tflops)
+    windows, n_ctxs = _unique(k.window for k in tflops), _unique(k.n_ctx for k in tflops)
+    groups = [(window, n_ctx) for window in windows for n_ctx in n_ctxs]
+    colors = _variant_colors(providers)
+    x = np.arange(len(groups))
+
+    fig, axes = _figure(2, len(pools), sharex=True, sharey="row")
+    for column, pool in enumerate(pools):
+        top, bottom = axes[0, column], axes[1, column]
+        for provider in providers:
+            style = dict(color=colors[provider], marker="o", lw=1.2, ms=4,
+                         ls="--" if provider.startswith("dense") else "-")
+            for b, window in enumerate(windows):  # one line per window block: no line across blocks
+                block = x[b * len(n_ctxs):(b + 1) * len(n_ctxs)]
+                label = provider if b == 0 else None
+                if provider != "default":
+                    top.plot(block, [speedups.get(PeerKey(n, window, pool, provider), math.nan)
+                                     for n in n_ctxs], label=label, **style)
+                bottom.plot(block, [tflops.get(PeerKey(n, window, pool, provider), math.nan)
+                                    for n in n_ctxs], label=label, **style)
+        top.axhline(1.0, color="black", lw=1)
+        top.set_title(f"pool: {pool}")
+        _plain_log_scale(top, "y")
+        for ax in (top, bottom):
+            for b, window in enumerate(windows):
+                if b:
+                    ax.axvline(b * len(n_ctxs) - 0.5, color="grey", lw=1)
+                ax.text(b * len(n_ctxs) + (len(n_ctxs) - 1) / 2, 0.97, "no W" if window < 0 else f"W {window}",
+                        transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=9)
+            ax.grid(False, axis="x")
+        bottom.set_xticks(x, [str(n_ctx) for _, n_ctx in groups], rotation=90)
+        bottom.set_xlabel("n_ctx, in blocks by sliding window W")
+    axes[0, 0].set_ylabel("default's speedup over it (×)")
+    axes[1, 0].set_ylabel("TFLOP/s")
+    handles, labels = axes[1, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right center", title="provider")
+    fig.suptitle(f"Our default beside its peers, {history.machine}, commit {run.short}")
+    _note(fig, "Top: the provider's time / default's, both medians of one process's interleaved rounds; "
+               "above 1, default is faster.",
+          f"Bottom: FLOPs / the median of {PEERS_TIME}. Heads {PR_HEADS}, head_dim {PR_HEAD_DIM}, {PR_DTYPE}.",
+          "Dashed: a bound (K/V gathered beforehand, less work), not a peer. All checked against float64 first.")
+    return fig
+
+
+@_readable
 def roofline_figure(history: History) -> Figure:
     """Achieved TFLOP/s against intensity for every PR-matrix point at the newest commit."""
     tflops = pr_tflops(history.newest)
@@ -352,6 +407,7 @@ def render(histories: Sequence[History], out_dir: Path, variant: str, pool: str,
         "attribution": attribution_figure,
         "roofline": roofline_figure,
         "codegen": lambda h: codegen_figure(h, head_dim),
+        "peers": peers_figure,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -363,6 +419,11 @@ def render(histories: Sequence[History], out_dir: Path, variant: str, pool: str,
                 print(f"skipped {picture} for machine {history.machine}: {exc}", file=sys.stderr)
                 continue
             written += save(fig, out_dir / f"{picture}-{_file_safe(history.machine)}")
+        run = peers_run(history)
+        if run is not None:  # the README's peer ratios, as text beside the picture
+            table = out_dir / f"peers-{_file_safe(history.machine)}.md"
+            table.write_text(peers_tables(run))
+            written.append(table)
     return written
 
 

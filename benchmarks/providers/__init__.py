@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import Dict, Iterable, Tuple
+from typing import Dict, Tuple
 
 from .base import Provider, check_provider
 
@@ -33,7 +33,10 @@ def providers_from(spec: str, source: str = USER_PROVIDERS_ENV) -> Tuple[Provide
     except (ImportError, AttributeError) as missing:
         raise ValueError(f"{source}: {spec!r} cannot be loaded: {missing}") from missing
     items = found if isinstance(found, (list, tuple)) else (found,)
-    return tuple(check_provider(item() if isinstance(item, type) else item) for item in items)
+    try:
+        return tuple(check_provider(item() if isinstance(item, type) else item) for item in items)
+    except ValueError as bad:
+        raise ValueError(f"{source}: {spec!r}: {bad}") from bad
 
 
 def load_providers(user_specs: str = "") -> Dict[str, Provider]:
@@ -48,10 +51,6 @@ def load_providers(user_specs: str = "") -> Dict[str, Provider]:
                                  "a name already taken")
             providers[provider.name] = provider
     return providers
-
-
-def names_containing(word: str, providers: Iterable[str]) -> Tuple[str, ...]:
-    return tuple(name for name in providers if word in name)
 
 
 PROVIDERS = load_providers(os.environ.get(USER_PROVIDERS_ENV, ""))

@@ -172,6 +172,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--wheels", required=True, type=pathlib.Path,
                         help="a folder holding the pinned wheels, as pip downloaded them")
+    parser.add_argument("--sglang-only", action="store_true",
+                        help="SGLang alone (what the CPU tests need), not FlashInfer")
     args = parser.parse_args(argv)
 
     def one(pattern: str) -> pathlib.Path:
@@ -183,6 +185,8 @@ def main(argv=None) -> int:
     for release in SGLANG_RELEASES.values():
         _extract_sglang(one(f"sglang-{release.version}-*.whl"), release)
         print(f"sglang {release.version}: {', '.join(release.files)}")
+    if args.sglang_only:
+        return 0
     tvm_ffi_version = FLASHINFER.tvm_ffi.split("==")[1]
     _pack_flashinfer(one(f"flashinfer_python-{FLASHINFER.version}-*.whl"),
                      one(f"apache_tvm_ffi-{tvm_ffi_version}-*.whl"))
