@@ -94,7 +94,7 @@ def _write_synthetic(results_dir: Path, config: Path, env: dict) -> None:
     _asv(config, env, "machine", "--yes", "--machine", SYNTHETIC_MACHINE)
     _asv(config, env, "run", "--bench", "just-discover", "-E", "existing:same", "--machine", SYNTHETIC_MACHINE)
     version = util.load_json(str(results_dir / "benchmarks.json"))[BENCHMARK]["version"]
-    machine = asv_machine.machine_info(SYNTHETIC_MACHINE)
+    machine = asv_machine.machine_info(SYNTHETIC_MACHINE, asv_machine.gpu_fields())
     util.write_json(str(results_dir / SYNTHETIC_MACHINE / "machine.json"), machine, api_version=1)
     params = [[repr(value) for value in axis] for axis in PRMatrix.params]
     points = list(itertools.product(*PRMatrix.params))
