@@ -7,6 +7,8 @@
 #                           ci/asv_machine.py) and ASV_REPO (the git repository asv reads the
 #                           commits from). A name whose stored history is other hardware's is
 #                           refused before anything is written.
+#   asv_publish             `$ASV publish`, then the dashboard's scripts into it (ci/dashboard_js.py),
+#                           so that it renders offline
 #   asv_config_copy SRC DST KEY VALUE   a copy of an asv config with one setting changed
 #   asv_pack_results OUT  the results folder as one file, OUT/asv-results.tgz
 #
@@ -94,6 +96,10 @@ asv_prepare() {
     ASV_MACHINE=$registered
     ASV_ENV="env HOME=$home GIT_CONFIG_GLOBAL=${GIT_CONFIG_GLOBAL:-$HOME/.gitconfig}"
     ASV="$ASV_ENV $PY -m asv --config $ASV_CONFIG"
+}
+
+asv_publish() {
+    $ASV publish && $PY ci/dashboard_js.py --publish --config "$ASV_CONFIG"
 }
 
 asv_pack_results() {
