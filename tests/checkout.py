@@ -25,8 +25,7 @@ def _git(*args, cwd: Path) -> str:
 
 def clone_with_working_tree(dest: Path) -> Path:
     """``git clone`` of this repository at ``dest``, its working tree (tracked and untracked,
-    not ignored) committed on top as branch ``main`` (asv.conf.json's branch), so that
-    ``git status`` there starts clean."""
+    not ignored) committed on top, so that ``git status`` there starts clean."""
     _git("clone", "-q", str(REPO), str(dest), cwd=REPO)
     files = _git("ls-files", "-co", "--exclude-standard", "-z", cwd=REPO).split("\0")
     for name in filter(None, files):
@@ -38,7 +37,6 @@ def clone_with_working_tree(dest: Path) -> Path:
         if name:
             (dest / name).unlink(missing_ok=True)
     commit_all(dest, "the working tree under test")
-    _git("checkout", "-q", "-B", "main", cwd=dest)
     return dest
 
 

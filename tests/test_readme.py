@@ -24,7 +24,7 @@ from tests.checkout import REPO, clone_with_working_tree
 
 README = (REPO / "README.md").read_text()
 SECTION = README[README.index("## asv, the gate, bisection"):]
-NOT_RUN_HERE = {"$ASV run HEAD^!", "$ASV run --skip-existing-commits 248c14b..main", "$ASV continuous HEAD~1 HEAD",
+NOT_RUN_HERE = {"$ASV run HEAD^!", "$ASV run --skip-existing-commits 248c14b..HEAD", "$ASV continuous HEAD~1 HEAD",
                 "$ASV preview"}
 
 
