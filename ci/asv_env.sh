@@ -1,9 +1,20 @@
-# Sourced by ci/gpu_job.sh and ci/main.sh: make `$PY -m asv` run here, also on a machine
-# that reaches no package registry and has no git history (the H100 machine). Defines:
-#   asv_prepare MACHINE   tools, PATH, config and machine registration; sets ASV (the command)
-#                         and ASV_REPO (the git repository asv reads the commits from)
+# Sourced by ci/gpu_job.sh and ci/main.sh, and by hand (README): make `$PY -m asv` run here, also
+# on a machine that reaches no package registry and has no git history (the H100 machine). Defines:
+#   asv_prepare [MACHINE]   tools, PATH, config and the machine's registration; sets ASV (the
+#                           command), ASV_ENV (its environment, for a program that runs asv
+#                           itself, e.g. ci/gate_protocol.py), ASV_MACHINE (the name registered:
+#                           MACHINE, else ASV_MACHINE as given, else this machine's own,
+#                           ci/asv_machine.py) and ASV_REPO (the git repository asv reads the
+#                           commits from). A name whose stored history is other hardware's is
+#                           refused before anything is written.
+#   asv_publish             `$ASV publish`, then the dashboard's scripts into it (ci/dashboard_js.py),
+#                           so that it renders offline
 #   asv_config_copy SRC DST KEY VALUE   a copy of an asv config with one setting changed
 #   asv_pack_results OUT  the results folder as one file, OUT/asv-results.tgz
+#
+# asv keeps machine registrations in ~/.asv-machine.json; $ASV_ENV gives asv a HOME of its own
+# in the work folder ($ASV_WORK/home), so that the registration stays there and holds this one
+# machine (`$ASV run` without --machine takes it); git keeps the user's settings.
 #
 # What it does where asv is not installed: installs the wheels carried in .whl/
 # (ci/fetch_wheels.sh) into a folder of their own, for the asv process only, and points
@@ -70,16 +81,25 @@ EOF
 }
 
 asv_prepare() {
-    local machine=$1
-    mkdir -p "$ASV_WORK"
+    local machine=${1:-${ASV_MACHINE:-}} home="$ASV_WORK/home" registered
+    unset ASV ASV_ENV  # a refused or failed preparation leaves no command to run
+    mkdir -p "$home" || return 1
     asv_tools || return 1
     # asv makes its environment from the first pythonX.Y on PATH, and ci/asv_host_packages.py
     # lends it that Python's torch and triton: put this Python's folder first
     PATH="$(dirname "$(command -v "$PY")"):$PATH"
     export PATH
     asv_config || return 1
-    $PY ci/asv_machine.py --machine "$machine" || return 1
-    ASV="$PY -m asv --config $ASV_CONFIG"
+    rm -f "$home/.asv-machine.json"
+    registered=$($PY ci/asv_machine.py ${machine:+--machine "$machine"} --config "$ASV_CONFIG" \
+        --machine-file "$home/.asv-machine.json") || return 1
+    ASV_MACHINE=$registered
+    ASV_ENV="env HOME=$home GIT_CONFIG_GLOBAL=${GIT_CONFIG_GLOBAL:-$HOME/.gitconfig}"
+    ASV="$ASV_ENV $PY -m asv --config $ASV_CONFIG"
+}
+
+asv_publish() {
+    $ASV publish && $PY ci/dashboard_js.py --publish --config "$ASV_CONFIG"
 }
 
 asv_pack_results() {

@@ -2,15 +2,18 @@
 # One GPU job, end to end, in one call of the device tool (or on any CUDA machine):
 #   bash ci/gpu_job.sh tests            the correctness suite, compiled, bf16 + fp16, larger shapes
 #   bash ci/gpu_job.sh bench [ARGS]     ci/quick_bench.py over the PR matrix (ARGS passed through)
-#   bash ci/gpu_job.sh asv ARGS         `asv run ARGS` on this machine as h100-sxm-80gb, e.g.
-#                                       `asv HEAD^!` (the current commit) or
-#                                       `asv --skip-existing-commits HEAD~8..HEAD` (history)
+#   bash ci/gpu_job.sh asv ARGS         `asv run ARGS` on this machine, e.g. `asv HEAD^!` (the
+#                                       current commit) or `asv --skip-existing-commits
+#                                       HEAD~8..HEAD` (history)
 #   bash ci/gpu_job.sh agreement        `asv run HEAD^!`, then the PR matrix's times checked
 #                                       against triton.testing.do_bench (ci/timing_agreement.py)
 #   bash ci/gpu_job.sh protocol ARGS    the gate's A/A and A/B pairs in one interleaved session
 #                                       (ci/gate_protocol.py ARGS: --pair NAME=A:B ... --bench RE);
 #                                       its results stay apart, in $OUT/protocol-results.tgz
 #   bash ci/gpu_job.sh find RANGE RE    `asv find RANGE RE`: bisection, nothing saved
+# The asv modes file results under this machine's own name (ci/asv_machine.py: h100-sxm-80gb on
+# an H100 80GB HBM3, the GPU's name on another GPU) unless ASV_MACHINE names one; a name whose
+# stored history is other hardware's is refused before anything is written.
 # What must be kept is written under $OUT (default: ./gpu-out); commit it from there.
 # The asv modes need asv (else the wheels in .whl/: ci/fetch_wheels.sh) and the git history
 # (else .bundle/repo.bundle: ci/prepare_device.sh); they stop asv in time to pack the results
@@ -22,7 +25,6 @@ OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 PY=${PYTHON:-python3}
-MACHINE=${ASV_MACHINE:-h100-sxm-80gb}
 # The device tool stops a command at 600 s; what is left after this is for packing.
 DEADLINE_S=${ASV_DEADLINE_S:-550}
 
@@ -44,19 +46,19 @@ run_asv() {
 
 asv_job() {
     source ci/asv_env.sh
-    asv_prepare "$MACHINE" || return 1
-    run_asv run --machine "$MACHINE" --record-samples --show-stderr --durations all "$@"
+    asv_prepare || return 1
+    run_asv run --machine "$ASV_MACHINE" --record-samples --show-stderr --durations all "$@"
 }
 
 protocol_job() {
     source ci/asv_env.sh
-    asv_prepare "$MACHINE" || return 1
+    asv_prepare || return 1
     # its own results folder: the protocol's scratch commits stay out of results/
     asv_config_copy "$ASV_CONFIG" asv.side.conf.json results_dir "$ASV_WORK/protocol-results" || return 1
     local left=$((DEADLINE_S - SECONDS)) status
     # the reports travel inside the archive: the device tool brings back 8 files at most
-    timeout -s INT -k 20 "$left" $PY ci/gate_protocol.py --config asv.side.conf.json \
-        --repo "$ASV_REPO" --machine "$MACHINE" --out "$ASV_WORK/protocol-results/reports" "$@"
+    timeout -s INT -k 20 "$left" $ASV_ENV $PY ci/gate_protocol.py --config asv.side.conf.json \
+        --repo "$ASV_REPO" --machine "$ASV_MACHINE" --out "$ASV_WORK/protocol-results/reports" "$@"
     status=$?
     cp "$ASV_WORK/protocol-results/reports/protocol.md" "$OUT/" 2>/dev/null
     tar -czf "$OUT/protocol-results.tgz" -C "$ASV_WORK" protocol-results || status=1
@@ -65,8 +67,8 @@ protocol_job() {
 
 find_job() {
     source ci/asv_env.sh
-    asv_prepare "$MACHINE" || return 1
-    run_asv find --machine "$MACHINE" --skip-save --show-stderr "$@"
+    asv_prepare || return 1
+    run_asv find --machine "$ASV_MACHINE" --skip-save --show-stderr "$@"
 }
 
 agreement_job() {
@@ -75,7 +77,7 @@ agreement_job() {
     commit=$(git -C "$ASV_REPO" rev-parse HEAD) || return 1
     # do_bench times the kernels of the commit asv measured, not this checkout's
     rm -rf "$src" && mkdir -p "$src" && git -C "$ASV_REPO" archive "$commit" kernels | tar -x -C "$src" || return 1
-    PYTHONPATH="$src:$PWD:${PYTHONPATH:-}" $PY ci/timing_agreement.py --machine "$MACHINE" \
+    PYTHONPATH="$src:$PWD:${PYTHONPATH:-}" $PY ci/timing_agreement.py --machine "$ASV_MACHINE" \
         --commit "$commit" --out "$OUT/agreement.md" --deadline-s $((DEADLINE_S - SECONDS)) || status=$?
     return "$status"
 }

@@ -151,3 +151,18 @@ def test_main_records_results_on_the_results_branch_and_publishes_the_dashboard(
     assert any(u.startswith("actions/upload-pages-artifact@") for u in uses)
     assert any(u.startswith("actions/deploy-pages@") for u in uses)
     assert publish["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
+
+
+def _runs_asv(words: list) -> bool:
+    return words[:4] == ["python3", "-m", "asv", "run"] or words[:2] == ["python3", "ci/gate.py"]
+
+
+@pytest.mark.parametrize("job", ["gate", "record"])
+def test_the_gpu_jobs_register_the_machine_through_the_guard_before_asv_runs(job):
+    # ci/asv_machine.py refuses a machine name whose stored history is other hardware's
+    # (tests/test_machine_guard.py); a registration by asv itself would not
+    words = [words for _, script in run_scripts({"jobs": {job: GPU["jobs"][job]}}) for words in commands(script)]
+    register = next(i for i, w in enumerate(words) if w[:2] == ["python3", "ci/asv_machine.py"])
+    measure = next(i for i, w in enumerate(words) if _runs_asv(w))
+    assert register < measure
+    assert words[register][2] == "--machine"

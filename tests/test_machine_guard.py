@@ -1,0 +1,123 @@
+"""A machine name whose stored history is other hardware's is refused before anything is written.
+
+Planted in a fresh clone, with a fake nvidia-smi first on PATH: a CPU run under the H100's
+name (`asv_prepare h100-sxm-80gb`, then `$ASV run`), and the GPU job on an H200 under the
+H100's name (the name it once hard-coded). Both must exit non-zero naming the machine and the
+GPUs, with results/ byte for byte as it was and no registration left anywhere. The names the
+scripts derive from the GPU, and what may differ (software), are checked beside.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ci import asv_machine
+from tests.checkout import clone_with_working_tree, fake_nvidia_smi, modified_tracked_files, tree_digest
+
+H100 = "NVIDIA H100 80GB HBM3, 580.159.04, 1980, 2619"
+H100_NEWER_DRIVER = "NVIDIA H100 80GB HBM3, 590.10.01, 1980, 2619"
+H200 = "NVIDIA H200, 570.86.15, 1980, 3201"
+NO_GPU = None
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory) -> Path:
+    return clone_with_working_tree(tmp_path_factory.mktemp("guard") / "checkout")
+
+
+def _run(clone: Path, tmp: Path, gpu: str | None, command: str, **env) -> subprocess.CompletedProcess:
+    """``command`` in bash in the clone, nvidia-smi answering as ``gpu`` (None: no GPU)."""
+    (tmp / "home").mkdir(exist_ok=True)
+    environment = dict(os.environ, PATH=fake_nvidia_smi(tmp / "bin", gpu), HOME=str(tmp / "home"),
+                       ASV_WORK=str(tmp / "work"), OUT=str(tmp / "out"))
+    environment.pop("ASV_MACHINE", None)
+    environment.update(env)
+    return subprocess.run(["bash", "-c", command], cwd=clone, env=environment, capture_output=True, text=True,
+                          timeout=600)
+
+
+def _registered(tmp: Path) -> dict:
+    """The machines registered in the work folder: {name: record}."""
+    path = tmp / "work" / "home" / ".asv-machine.json"
+    registrations = json.loads(path.read_text()) if path.exists() else {}
+    registrations.pop("version", None)  # asv's file format version
+    return registrations
+
+
+@pytest.mark.parametrize("gpu, command, env", [
+    (NO_GPU, "source ci/asv_env.sh && asv_prepare h100-sxm-80gb && $ASV run HEAD^! --machine h100-sxm-80gb", {}),
+    (H200, "bash ci/gpu_job.sh asv HEAD^!", {"ASV_MACHINE": "h100-sxm-80gb"}),
+], ids=["cpu-run-as-h100", "gpu-job-on-h200-as-h100"])
+def test_a_run_under_another_machines_name_is_refused_and_nothing_stored_changes(clone, tmp_path, gpu, command, env):
+    results_before = tree_digest(clone / "results")
+
+    done = _run(clone, tmp_path, gpu, command, **env)
+
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    this_gpu = "none" if gpu is None else gpu.split(",")[0]
+    assert (f"asv machine 'h100-sxm-80gb' refused" in output
+            and f"gpu: stored 'NVIDIA H100 80GB HBM3', this machine '{this_gpu}'" in output), output
+    assert tree_digest(clone / "results") == results_before
+    assert modified_tracked_files(clone) == []
+    assert _registered(tmp_path) == {}
+    assert not (tmp_path / "home" / ".asv-machine.json").exists()
+
+
+@pytest.mark.parametrize("gpu, name", [(H100, "h100-sxm-80gb"), (H200, "nvidia-h200"), (NO_GPU, "cpu-codegen")])
+def test_asv_prepare_names_the_machine_after_its_gpu(clone, tmp_path, gpu, name):
+    done = _run(clone, tmp_path, gpu, 'source ci/asv_env.sh && asv_prepare && echo "machine=$ASV_MACHINE"')
+
+    assert done.returncode == 0, done.stderr
+    assert f"machine={name}" in done.stdout.splitlines()
+    assert list(_registered(tmp_path)) == [name]  # the one registration, in the work folder
+    assert not (tmp_path / "home" / ".asv-machine.json").exists()
+
+
+def test_the_gpu_job_files_an_h200_under_its_own_name(clone, tmp_path):
+    results_before = tree_digest(clone / "results")
+    # `find` without a range: the job prepares asv (registers the machine), then asv stops at its
+    # usage error before measuring anything
+    done = _run(clone, tmp_path, H200, "bash ci/gpu_job.sh find")
+
+    assert done.returncode != 0
+    registered = _registered(tmp_path)
+    assert list(registered) == ["nvidia-h200"], done.stdout + done.stderr
+    assert registered["nvidia-h200"]["gpu"] == "NVIDIA H200"
+    assert tree_digest(clone / "results") == results_before
+
+
+def test_other_software_on_the_same_gpu_is_the_same_machine(clone, tmp_path):
+    done = _run(clone, tmp_path, H100_NEWER_DRIVER, "source ci/asv_env.sh && asv_prepare h100-sxm-80gb")
+
+    assert done.returncode == 0, done.stderr
+    assert _registered(tmp_path)["h100-sxm-80gb"]["gpu_driver"] == "590.10.01"
+
+
+def test_an_unreadable_stored_record_exits_2_naming_it(tmp_path, capsys):
+    config = tmp_path / "asv.conf.json"
+    config.write_text(json.dumps({"results_dir": "results"}))
+    record = tmp_path / "results" / "some-machine" / "machine.json"
+    record.parent.mkdir(parents=True)
+    record.write_text('{"gpu": ')
+
+    status = asv_machine.main(["--machine", "some-machine", "--config", str(config),
+                               "--machine-file", str(tmp_path / "registrations.json")])
+
+    assert status == 2
+    assert str(record) in capsys.readouterr().err
+    assert not (tmp_path / "registrations.json").exists()
+
+
+@pytest.mark.parametrize("gpu, name", [
+    ("NVIDIA H100 80GB HBM3", "h100-sxm-80gb"), ("NVIDIA H200", "nvidia-h200"),
+    ("NVIDIA H100 PCIe", "nvidia-h100-pcie"), ("NVIDIA GeForce RTX 4090", "nvidia-geforce-rtx-4090"),
+    ("none", "cpu-codegen"),
+])
+def test_default_names(gpu, name):
+    assert asv_machine.default_name(gpu) == name
