@@ -11,6 +11,13 @@
 #                                       (ci/gate_protocol.py ARGS: --pair NAME=A:B ... --bench RE);
 #                                       its results stay apart, in $OUT/protocol-results.tgz
 #   bash ci/gpu_job.sh find RANGE RE    `asv find RANGE RE`: bisection, nothing saved
+#   bash ci/gpu_job.sh peers POOL [ARGS] `asv run` of bench_peers.Peers at one pool's points (both
+#                                       pools do not fit one call: docs/PEERS.md), e.g.
+#                                       `peers contiguous HEAD^!`; needs .providers
+#                                       (ci/fetch_providers.sh); packs the FlashInfer JIT cache and
+#                                       Triton's cache into $OUT for .device-cache/
+# Compile caches carried in .device-cache/ (flashinfer-jit.tgz, triton-cache.tgz: what a peers
+# job packed) are unpacked into ~ first, so that a fresh machine skips the JIT builds.
 # The asv modes file results under this machine's own name (ci/asv_machine.py: h100-sxm-80gb on
 # an H100 80GB HBM3, the GPU's name on another GPU) unless ASV_MACHINE names one; a name whose
 # stored history is other hardware's is refused before anything is written.
@@ -82,13 +89,31 @@ agreement_job() {
     return "$status"
 }
 
+restore_caches() {
+    local cache
+    for cache in .device-cache/*.tgz; do
+        [ -f "$cache" ] && tar -xzf "$cache" -C "$HOME" && echo "gpu_job: unpacked $cache into $HOME"
+    done
+    return 0
+}
+
+pack_caches() {
+    [ -d "$HOME/.cache/flashinfer" ] && tar -czf "$OUT/flashinfer-jit.tgz" -C "$HOME" .cache/flashinfer
+    [ -d "$HOME/.triton/cache" ] && tar -czf "$OUT/triton-cache.tgz" -C "$HOME" .triton/cache
+    return 0
+}
+
 mode=${1:-tests}
 shift || true
 machine_info | tee "$OUT/machine.txt"
+restore_caches
 case "$mode" in
     tests)
-        REQUIRE_GPU=1 $PY -m pytest -q -p no:cacheprovider tests/test_kernel.py tests/test_validation.py \
-            "$@" 2>&1 | tee "$OUT/gpu_tests.log"
+        # compiling is most of the suite's time: pytest-xdist spreads it over the cores
+        workers=()
+        $PY -c "import xdist" 2>/dev/null && workers=(-n "${GPU_TEST_WORKERS:-8}")
+        REQUIRE_GPU=1 $PY -m pytest -q -p no:cacheprovider "${workers[@]}" tests/test_kernel.py \
+            tests/test_validation.py "$@" 2>&1 | tee "$OUT/gpu_tests.log"
         exit "${PIPESTATUS[0]}" ;;
     bench)
         $PY ci/quick_bench.py --json "$OUT/quick_bench.json" "$@" 2>&1 | tee "$OUT/quick_bench.log"
@@ -98,10 +123,18 @@ case "$mode" in
         status=${PIPESTATUS[0]}
         source ci/asv_env.sh && asv_pack_results "$OUT" || status=1
         exit "$status" ;;
+    peers)
+        pool=${1:?"usage: bash ci/gpu_job.sh peers contiguous|fragmented [ASV RUN ARGS]"}
+        shift
+        asv_job --bench "bench_peers\.Peers\..*'$pool'" "$@" 2>&1 | tee "$OUT/asv.log"
+        status=${PIPESTATUS[0]}
+        source ci/asv_env.sh && asv_pack_results "$OUT" || status=1
+        pack_caches
+        exit "$status" ;;
     protocol|find)
         "${mode}_job" "$@" 2>&1 | tee "$OUT/$mode.log"
         exit "${PIPESTATUS[0]}" ;;
     *)
-        echo "usage: bash ci/gpu_job.sh tests|bench|asv|agreement|protocol|find [ARGS]" >&2
+        echo "usage: bash ci/gpu_job.sh tests|bench|asv|peers|agreement|protocol|find [ARGS]" >&2
         exit 2 ;;
 esac
