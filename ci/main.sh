@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main command: benchmark the current commit, then build the dashboard and the plots.
 #   bash ci/main.sh [ASV RUN OPTIONS]
-# With a GPU: the whole suite; without one: the codegen metrics alone (compiled for sm_90 on the
+# With a GPU: the whole suite but the peers (below); without one: the codegen metrics alone (compiled for sm_90 on the
 # CPU). How long it takes, measured: README ("The two commands"). The machine is ASV_MACHINE, else
 # this machine's own name (ci/asv_machine.py: h100-sxm-80gb on an H100 80GB HBM3, the GPU's name
 # on another GPU, cpu-codegen without one); a name whose stored history is other hardware's is
@@ -24,7 +24,10 @@ $PY -c "import torch, triton, matplotlib" 2>/dev/null || bash ci/setup.sh || exi
 source ci/asv_env.sh
 
 if nvidia-smi -L >/dev/null 2>&1; then
-    selection=()
+    # all but the peers: both pools of bench_peers take ~11 minutes with the peers' JIT builds
+    # on top (docs/PEERS.md), more than the rest of the suite; `bash ci/gpu_job.sh peers POOL`
+    # runs them (one pool per device call); `bash ci/main.sh --bench bench_peers` adds them here
+    selection=(--bench '^(?!bench_peers\.)')
 else
     selection=(--bench bench_codegen)
 fi
