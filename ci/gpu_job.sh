@@ -16,6 +16,10 @@
 #                                       `peers contiguous HEAD^!`; needs .providers
 #                                       (ci/fetch_providers.sh); packs the FlashInfer JIT cache and
 #                                       Triton's cache into $OUT for .device-cache/
+#   bash ci/gpu_job.sh backfill [RE]    this machine's history: the PR matrix (or the benchmarks RE
+#                                       names) at every commit that changed kernels/, oldest first,
+#                                       skipping the commits already stored; stopped by the deadline,
+#                                       it resumes where it stopped once the results are imported
 # Compile caches carried in .device-cache/ (flashinfer-jit.tgz, triton-cache.tgz: what a peers
 # job packed) are unpacked into ~ first, so that a fresh machine skips the JIT builds.
 # The asv modes file results under this machine's own name (ci/asv_machine.py: h100-sxm-80gb on
@@ -72,6 +76,17 @@ protocol_job() {
     return "$status"
 }
 
+backfill_job() {
+    source ci/asv_env.sh
+    asv_prepare || return 1
+    local commits="$ASV_WORK/kernel-commits.txt"
+    git -C "$ASV_REPO" rev-list --reverse HEAD -- kernels/ > "$commits" || return 1
+    echo "gpu_job: $(wc -l < "$commits") kernel commits; $(ls "results/$ASV_MACHINE" 2>/dev/null |
+        grep -c -- '-virtualenv-') stored for $ASV_MACHINE"
+    run_asv run --machine "$ASV_MACHINE" --record-samples --show-stderr --skip-existing-commits \
+        --bench "${1:-bench_extend\.PRMatrix\.}" "HASHFILE:$commits"
+}
+
 find_job() {
     source ci/asv_env.sh
     asv_prepare || return 1
@@ -118,7 +133,7 @@ case "$mode" in
     bench)
         $PY ci/quick_bench.py --json "$OUT/quick_bench.json" "$@" 2>&1 | tee "$OUT/quick_bench.log"
         exit "${PIPESTATUS[0]}" ;;
-    asv|agreement)
+    asv|agreement|backfill)
         "${mode}_job" "$@" 2>&1 | tee "$OUT/asv.log"
         status=${PIPESTATUS[0]}
         source ci/asv_env.sh && asv_pack_results "$OUT" || status=1
@@ -135,6 +150,6 @@ case "$mode" in
         "${mode}_job" "$@" 2>&1 | tee "$OUT/$mode.log"
         exit "${PIPESTATUS[0]}" ;;
     *)
-        echo "usage: bash ci/gpu_job.sh tests|bench|asv|peers|agreement|protocol|find [ARGS]" >&2
+        echo "usage: bash ci/gpu_job.sh tests|bench|asv|peers|backfill|agreement|protocol|find [ARGS]" >&2
         exit 2 ;;
 esac
