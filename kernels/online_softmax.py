@@ -14,9 +14,11 @@ _LOG2E = tl.constexpr(LOG2E)  # the jit functions may only read constexpr global
 @triton.jit
 def soft_cap(s, qk_scale, logit_cap):
     """cap * tanh(s * scale / cap) in the log2 domain (``qk_scale`` already holds log2(e))."""
-    # tanh(x) = 1 - 2 / (exp(2x) + 1), written with exp2 so the interpreter runs it too
-    x = s * (qk_scale / (_LOG2E * logit_cap))
-    return logit_cap * _LOG2E * (1.0 - 2.0 / (tl.exp2(2.0 * _LOG2E * x) + 1.0))
+    # tanh(x) = 1 - 2 / (exp(2x) + 1), written with exp2 so the interpreter runs it too. A
+    # constexpr global stays on the right of a tensor: Triton 3.9's interpreter evaluates
+    # `constexpr * tensor` to a constexpr wrapping the tensor, which tl.exp2 then refuses.
+    x = s * (qk_scale / (logit_cap * _LOG2E))
+    return logit_cap * _LOG2E * (1.0 - 2.0 / (tl.exp2(x * (2.0 * _LOG2E)) + 1.0))
 
 
 @triton.jit
