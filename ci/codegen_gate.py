@@ -306,8 +306,9 @@ def report(findings: Sequence[Finding], baseline_toolchain: Optional[dict]) -> s
 
 def _compiles_apart(case: Case) -> bool:
     """False for a short-extend case that resolves to its long case's config (the same compile)."""
-    return case.shape != "short" or (resolve_config(case.variant, case.head_dim, "short")
-                                     != resolve_config(case.variant, case.head_dim, "long"))
+    def resolved(shape):
+        return resolve_config(case.variant, case.head_dim, shape, arch=ARCH)
+    return case.shape != "short" or resolved("short") != resolved("long")
 
 
 def selection(variants: Sequence[str], head_dims: Sequence[int], windows: Sequence[str]) -> List[Case]:

@@ -1,7 +1,7 @@
 """Compile the kernel for a GPU target without a GPU and report what the compiler made of it.
 
-Triton compiles for sm_90 on a CPU-only machine; the resource figures come from the
-``cuobjdump`` that ships in the Triton wheel. The arguments are specialized the way
+Triton compiles for sm_80, sm_90 and sm_100 on a CPU-only machine; the resource figures come
+from the ``cuobjdump`` that ships in the Triton wheel. The arguments are specialized the way
 Triton's launcher specializes them at run time for contiguous tensors: every pointer
 16-byte aligned and every stride divisible by 16 elements, so the loads vectorize here as
 they do on the device.
@@ -23,12 +23,11 @@ from typing import Union
 import triton
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
-from triton.runtime.jit import JITFunction
 
 from triton.experimental.gluon._runtime import GluonASTSource
 
-from .extend_attention import (LaunchConfig, SUPPORTED_HEAD_DIMS, _extend_attention_kernel,
-                               kernel_constexprs, kernel_for, launch_options, resolve_config)
+from .extend_attention import (RUNS_IN_INTERPRETER, LaunchConfig, SUPPORTED_HEAD_DIMS, kernel_constexprs,
+                               kernel_for, launch_options, resolve_config)
 
 _TRITON_DTYPES = {"bf16": "bf16", "fp16": "fp16", "bfloat16": "bf16", "float16": "fp16"}
 _POINTERS = ("Q", "K_ext", "V_ext", "O", "K_buf", "V_buf")
@@ -92,17 +91,19 @@ def compile_for_target(config: Union[str, LaunchConfig] = "default", *, head_dim
     """Compile one variant for ``sm_{arch}`` and report registers, stack, shared memory and loads.
 
     ``shape`` is the call's shape class (``SHAPE_CLASSES``): it picks the tuned blocks, and
-    "windowed" compiles the sliding-window code.
+    "windowed" compiles the sliding-window code. A variant compiles as it would launch on
+    that GPU: ``default`` takes the tuned table of ``arch`` (``tuned_blocks``).
     """
     if head_dim not in SUPPORTED_HEAD_DIMS:
         raise ValueError(f"head_dim={head_dim}: expected one of {SUPPORTED_HEAD_DIMS}")
     if dtype not in _TRITON_DTYPES:
         raise ValueError(f"dtype={dtype!r}: expected one of {sorted(_TRITON_DTYPES)}")
-    cfg = resolve_config(config, head_dim, shape)  # a ValueError for an unknown shape class
+    # the config `default` takes on that GPU; a ValueError for an unknown shape class
+    cfg = resolve_config(config, head_dim, shape, arch=arch)
     use_window = shape == "windowed"
     options = dict(head_dim=head_dim, dtype=dtype, gqa_group=gqa_group, use_window=use_window,
                    use_logit_cap=use_logit_cap, arch=arch)
-    if not isinstance(_extend_attention_kernel, JITFunction):
+    if RUNS_IN_INTERPRETER:
         # Under TRITON_INTERPRET=1 the kernel is an interpreted function that cannot be
         # compiled: compile in a fresh interpreter without that switch.
         return _compile_in_subprocess(cfg, options)

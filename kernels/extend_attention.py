@@ -20,6 +20,7 @@ from typing import Mapping, Optional, Union
 import torch
 import triton
 import triton.language as tl
+from triton.runtime.jit import JITFunction
 
 from .extend_attention_hopper import _extend_attention_hopper_kernel
 from .extend_attention_ws import _extend_attention_ws_kernel
@@ -34,6 +35,10 @@ MAX_GRID_YZ = 65535  # CUDA's limit on a launch grid's y and z extents
 MIN_REGISTERS, MAX_REGISTERS = 24, 255  # the per-thread register caps ptxas takes
 # The launch order of the programs: which grid axis varies fastest (LaunchConfig.grid_order).
 GRID_ORDERS = ("heads", "sequences")
+SM90 = 90  # Hopper: the Gluon kernels' wgmma and setmaxnreg exist on sm_90 only
+# The most shared memory one block may use on the smallest GPU of each architecture the
+# codegen targets: sm_8x 99 KiB (sm_86, sm_89; the A100 has 163), sm_90 and sm_100 227 KiB.
+MAX_SHARED_BYTES = {80: 99 * 1024, SM90: 227 * 1024, 100: 227 * 1024}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,7 +47,8 @@ class LaunchConfig:
 
     Knobs left ``None`` are filled per head dim and shape class (``shape_class``): from
     ``UPSTREAM_BLOCKS`` with ``num_stages=1`` (the upstream kernel's choice) or, with
-    ``tuned=True``, from ``TUNED_BLOCKS``, measured on the H100.
+    ``tuned=True``, from the tuned table for the GPU the call runs on (``tuned_blocks``):
+    ``TUNED_BLOCKS``, measured on the H100, where the Gluon kernels run.
     """
 
     prefix_kv_cache: str = ""  # the gathered prefix K/V loads (k_buffer, v_buffer)
@@ -100,11 +106,12 @@ class LaunchConfig:
                                       or value & (value - 1)):
                 raise ValueError(f"config.{field}={value!r}: expected a power of two in [16, 256]")
 
-    def resolved(self, head_dim: int, shape: str = "long") -> "LaunchConfig":
-        """This config with every ``None`` knob filled in for the head dim and shape class."""
+    def resolved(self, head_dim: int, shape: str, arch: Optional[int]) -> "LaunchConfig":
+        """This config with every ``None`` knob filled in for the head dim, the shape class
+        and the target (``arch``: 90 for sm_90, None for no NVIDIA GPU; see ``launch_arch``)."""
         if shape not in SHAPE_CLASSES:
             raise ValueError(f"shape={shape!r}: expected one of {SHAPE_CLASSES}")
-        table = (TUNED_BLOCKS if self.tuned else UNTUNED_BLOCKS)[head_dim, shape]
+        table = (tuned_blocks(arch) if self.tuned else UNTUNED_BLOCKS)[head_dim, shape]
         return dataclasses.replace(self, **{
             knob: getattr(table, knob) if getattr(self, knob) is None else getattr(self, knob)
             for knob in FILLED_KNOBS})
@@ -127,8 +134,8 @@ SHAPE_CLASSES = ("windowed", "short", "long")
 # The largest window the windowed tuning was measured with; larger windows count as none.
 TUNED_WINDOW_MAX = 512
 # The longest extend from which a call counts as long. Steps 5-8 tuned head dim 128's two
-# classes apart at this length (docs/MEASUREMENTS.md); since step 9 every head dim's short
-# and long rows are the same, and the split waits for a tuning that separates them again.
+# classes apart at this length (docs/MEASUREMENTS.md); since step 9 they differ only in
+# TL_TUNED_BLOCKS, which runs where the warp-specialized kernel cannot.
 LONG_EXTEND_MIN = 2048
 
 
@@ -140,25 +147,37 @@ def _tuned(block_m, block_n, num_warps, num_stages, prefetch_indices, max_regist
                         overlap_softmax=False, warp_specialize=warp_specialize)
 
 
-# The knobs of the tuned variant per (head dim, shape class), from sweeps on the H100
-# (docs/MEASUREMENTS.md, 2026-11-24 and -25). With a small window each program has only a
-# few tiles, so smaller query blocks (more programs in flight) win and prefetching the
-# indices has little to hide; without one, the prefetch lets the gathers pipeline; long
-# extends pay for larger key tiles, short ones for two blocks per SM (a register cap). At
-# head dim 128 with a window, a cap at 168 registers fits three 4-warp blocks per SM; without
-# one, the warp-specialized kernel (a producer warpgroup, two consumers, 128-key tiles) wins
-# at every extend length measured.
-TUNED_BLOCKS = {
+# The knobs of the tuned `tl` kernel per (head dim, shape class), from sweeps on the H100
+# (docs/MEASUREMENTS.md, steps 2-8). With a small window each program has only a few tiles,
+# so smaller query blocks (more programs in flight) win and prefetching the indices has
+# little to hide; without one, the prefetch lets the gathers pipeline; long extends pay for
+# larger key tiles, short ones for two blocks per SM (a register cap). At head dim 128 with a
+# window, a cap at 168 registers fits three 4-warp blocks per SM.
+TL_TUNED_BLOCKS = {
     (64, "windowed"): _tuned(64, 32, 4, 3, False),
     (64, "short"): _tuned(128, 64, 4, 3, True),
     (64, "long"): _tuned(128, 64, 4, 3, True),
     (128, "windowed"): _tuned(64, 32, 4, 3, True, max_registers=168),
-    (128, "short"): _tuned(128, 128, 8, 3, False, warp_specialize=True),
-    (128, "long"): _tuned(128, 128, 8, 3, False, warp_specialize=True),
+    (128, "short"): _tuned(128, 32, 8, 3, True, max_registers=128),
+    (128, "long"): _tuned(128, 64, 8, 3, True),
     (256, "windowed"): _tuned(64, 32, 4, 2, False),
     (256, "short"): _tuned(128, 64, 8, 2, True),
     (256, "long"): _tuned(128, 64, 8, 2, True),
 }
+# The tuned variant where the Gluon kernels run (``gluon_unavailable``): at head dim 128
+# without a window the warp-specialized kernel (a producer warpgroup, two consumers,
+# 128-key tiles) wins at every extend length measured (step 9).
+_WARP_SPECIALIZED = _tuned(128, 128, 8, 3, False, warp_specialize=True)
+TUNED_BLOCKS = {**TL_TUNED_BLOCKS, (128, "short"): _WARP_SPECIALIZED, (128, "long"): _WARP_SPECIALIZED}
+
+# The tuned variant on every other target (GPUs other than sm_90, the interpreter): the
+# `tl` rows, each within sm_8x's shared memory (ci/codegen_gate.py checks it). Only head dim
+# 256 without a window needs other blocks there: the H100's m128n64w8s2 takes 144 KiB on
+# sm_80; m64n32w4s2 with prefetched indices takes 68 KiB and measured 2.22x `baseline` on the
+# H100 (1.26x slower than that row; docs/gpu-logs/2026-11-25-step5-sweep-d64-d256.log).
+_SMALL_SHARED_256 = _tuned(64, 32, 4, 2, True)
+PORTABLE_BLOCKS = {**TL_TUNED_BLOCKS, (256, "short"): _SMALL_SHARED_256,
+                   (256, "long"): _SMALL_SHARED_256}
 # The grid order of the untuned variants, per shape class.
 UNTUNED_GRID_ORDER = {"windowed": "sequences", "short": "heads", "long": "heads"}
 # The knobs of the untuned variants per (head dim, shape class): the upstream kernel's
@@ -190,9 +209,10 @@ VARIANTS: Mapping[str, LaunchConfig] = {
     "stages2": LaunchConfig(num_stages=2),
     # the upstream change as proposed: both knobs at once
     "cg_stages2": LaunchConfig(prefix_kv_cache=".cg", num_stages=2),
-    # the project's best setting: TUNED_BLOCKS per head dim and shape class (blocks, warps,
-    # pipeline depth, prefetched indices, register cap). No .cg: with num_stages >= 2 the
-    # pipeliner issues the gathered loads as cp.async.cg anyway.
+    # the project's best setting: the tuned table of the target (``tuned_blocks``) per head
+    # dim and shape class (kernel, blocks, warps, pipeline depth, prefetched indices, register
+    # cap). No .cg: with num_stages >= 2 the pipeliner issues the gathered loads as
+    # cp.async.cg anyway.
     "default": LaunchConfig(tuned=True),
 }
 
@@ -368,15 +388,71 @@ def _extend_attention_kernel(
     tl.store(o_ptrs, out.to(O.dtype.element_ty), mask=mask_m[:, None])
 
 
-def resolve_config(config: Union[str, LaunchConfig], head_dim: int, shape: str = "long") -> LaunchConfig:
-    """A variant name or a LaunchConfig -> a LaunchConfig with every knob filled in."""
+# ---------------------------------------------------------------- where a call runs
+# The one place that looks at the device and the Triton release: ``launch_arch`` names the
+# target, ``gluon_unavailable`` says whether the Gluon kernels run there, ``tuned_blocks``
+# picks the tuned variant's table for it.
+
+# The Triton releases whose Gluon API the Hopper kernels are written for and were verified
+# with on the H100. Gluon is experimental and changes from release to release (3.7 removed
+# gl.thread_barrier, 3.9 async_copy_global_to_shared); on the other releases the tuned
+# variant runs the `tl` kernel and an explicit Gluon config is refused.
+GLUON_TRITON_RELEASES = ("3.6",)
+GLUON_RUNS_ON_THIS_TRITON = ".".join(triton.__version__.split(".")[:2]) in GLUON_TRITON_RELEASES
+# TRITON_INTERPRET=1, set before triton is imported, runs the `tl` kernel on the CPU.
+RUNS_IN_INTERPRETER = not isinstance(_extend_attention_kernel, JITFunction)
+# The interpreter computes with NumPy, which has no bfloat16: it takes bf16 tensors for their
+# raw 16-bit patterns and answers garbage (relative error about 1e9, Triton 3.6 to 3.9).
+INTERPRETER_DTYPES = (torch.float16,)
+
+
+def launch_arch(device: torch.device) -> Optional[int]:
+    """The target of a call whose tensors are on ``device``: sm_XY's number XY on an NVIDIA
+    GPU (90 for sm_90), None under Triton's interpreter or on another GPU backend (ROCm).
+    ValueError, naming q_extend, for a device no kernel serves."""
+    if device.type == "meta":
+        raise ValueError("q_extend: on the meta device, which holds no data to attend over")
+    if RUNS_IN_INTERPRETER:
+        return None
+    if device.type != "cuda":
+        raise ValueError(f"q_extend: on {device}: the kernel runs on CUDA devices, or on the CPU "
+                         "under Triton's interpreter (TRITON_INTERPRET=1 before triton is imported)")
+    if torch.version.hip is not None:
+        return None  # ROCm reports a gfx version as the capability, not an sm_XY
+    major, minor = torch.cuda.get_device_capability(device)
+    return 10 * major + minor
+
+
+def gluon_unavailable(arch: Optional[int]) -> Optional[str]:
+    """Why the Gluon kernels for Hopper cannot run on ``arch`` with this Triton, or None."""
+    if arch != SM90:
+        return ("the Gluon kernels run on sm_90 GPUs only"
+                + (f", not sm_{arch}" if arch is not None else ", not under the interpreter"))
+    if not GLUON_RUNS_ON_THIS_TRITON:
+        return (f"the Gluon kernels are written for the Gluon API of Triton "
+                f"{', '.join(GLUON_TRITON_RELEASES)}, not {triton.__version__}")
+    return None
+
+
+def tuned_blocks(arch: Optional[int]) -> Mapping:
+    """The tuned variant's table for ``arch``: ``TUNED_BLOCKS`` where the Gluon kernels run;
+    on sm_90 without them its `tl` rows; elsewhere the rows that fit every GPU's shared memory."""
+    if gluon_unavailable(arch) is None:
+        return TUNED_BLOCKS
+    return TL_TUNED_BLOCKS if arch == SM90 else PORTABLE_BLOCKS
+
+
+def resolve_config(config: Union[str, LaunchConfig], head_dim: int, shape: str, *,
+                   arch: Optional[int]) -> LaunchConfig:
+    """A variant name or a LaunchConfig -> a LaunchConfig with every knob filled in for the
+    head dim, the shape class and the target (``launch_arch``)."""
     if isinstance(config, str):
         if config not in VARIANTS:
             raise ValueError(f"config={config!r}: unknown variant; expected one of {sorted(VARIANTS)}")
         config = VARIANTS[config]
     elif not isinstance(config, LaunchConfig):
         raise ValueError(f"config: expected a variant name or a LaunchConfig, got {type(config).__name__}")
-    return config.resolved(head_dim, shape)
+    return config.resolved(head_dim, shape, arch)
 
 
 def kernel_for(config: LaunchConfig):
@@ -419,8 +495,6 @@ WS_CONSUMER_REGISTERS, WS_PRODUCER_REGISTERS = 216, 72
 # cp.async, which the Gluon kernels copy K and V (and the overlapped kernel Q) with, takes
 # only these modifiers.
 ASYNC_COPY_CACHE_MODIFIERS = ("", ".ca", ".cg")
-# The shared memory one block may use on sm_90 (227 KiB).
-SM90_SHARED_BYTES = 227 * 1024
 
 
 def _check_copies_and_shared(config: LaunchConfig, knob: str, copied: tuple, head_dim: int,
@@ -432,10 +506,10 @@ def _check_copies_and_shared(config: LaunchConfig, knob: str, copied: tuple, hea
             raise ValueError(f"config.{field}={getattr(config, field)!r}: {knob} copies with "
                              f"cp.async, which takes one of {ASYNC_COPY_CACHE_MODIFIERS}")
     shared = element_bytes * head_dim * (config.block_m + 2 * config.num_stages * config.block_n)
-    if shared > SM90_SHARED_BYTES:
+    if shared > MAX_SHARED_BYTES[SM90]:
         raise ValueError(f"config.num_stages={config.num_stages}: Q and {config.num_stages} K/V "
                          f"stages of {config.block_n} rows need {shared} bytes of shared memory; "
-                         f"sm_90 has {SM90_SHARED_BYTES}")
+                         f"sm_90 has {MAX_SHARED_BYTES[SM90]}")
 
 
 def check_overlap_softmax(config: LaunchConfig, head_dim: int, element_bytes: int) -> None:
@@ -526,11 +600,17 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
     """Write extend attention into ``o_extend``; see the module docstring for the semantics.
 
     Shapes: q/o ``[E, H_Q, D]``; k/v_extend ``[E, H_KV, D]``; k/v_buffer ``[T, H_KV, D]``;
-    qo_indptr, kv_indptr ``[B+1]``; kv_indices ``[kv_indptr[-1]]`` rows of the pool.
-    ``validate=False`` skips only the checks that read tensor contents (a device sync).
+    qo_indptr, kv_indptr ``[B+1]``; kv_indices ``[kv_indptr[-1]]`` rows of the pool. All on
+    one CUDA device, or on the CPU in fp16 under Triton's interpreter.
+
+    ``validate=False`` skips only the checks that read tensor contents on the device (a sync).
     """
     _check_tensor("q_extend", q_extend, 3, SUPPORTED_DTYPES, getattr(q_extend, "device", None))
     device, dtype = q_extend.device, q_extend.dtype
+    arch = launch_arch(device)
+    if RUNS_IN_INTERPRETER and dtype not in INTERPRETER_DTYPES:
+        raise ValueError(f"q_extend: dtype {dtype} under Triton's interpreter, which computes with "
+                         "NumPy: it has no bfloat16 and would answer garbage; use float16 or a GPU")
     for name, t in (("k_extend", k_extend), ("v_extend", v_extend), ("o_extend", o_extend),
                     ("k_buffer", k_buffer), ("v_buffer", v_buffer)):
         _check_tensor(name, t, 3, (dtype,), device)
@@ -580,7 +660,7 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
             lo, hi = int(kv_indices.min()), int(kv_indices.max())
             if lo < 0 or hi >= k_buffer.shape[0]:
                 raise ValueError(f"kv_indices: rows [{lo}, {hi}] fall outside the pool of {k_buffer.shape[0]} rows")
-    cfg = resolve_config(config, head_dim, shape_class(sliding_window_size, max_len_extend))
+    cfg = resolve_config(config, head_dim, shape_class(sliding_window_size, max_len_extend), arch=arch)
     if cfg.warp_specialize or cfg.overlap_softmax:
         if cfg.warp_specialize:
             knob = "warp_specialize"
@@ -588,11 +668,9 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
         else:
             knob = "overlap_softmax"
             check_overlap_softmax(cfg, head_dim, q_extend.element_size())
-        capability = torch.cuda.get_device_capability(device) if device.type == "cuda" else None
-        if capability != (9, 0):
-            raise ValueError(f"config.{knob}=True: the Gluon kernel runs on sm_90 GPUs "
-                             f"only; q_extend is on {device}"
-                             + (f" (sm_{capability[0]}{capability[1]})" if capability else ""))
+        reason = gluon_unavailable(arch)
+        if reason is not None:
+            raise ValueError(f"config.{knob}=True: {reason}; q_extend is on {device}")
     if batch == 0 or n_tokens == 0 or max_len_extend == 0:
         return
     n_blocks = triton.cdiv(max_len_extend, cfg.block_m)

@@ -14,8 +14,9 @@ not wait on the index load.
 
 Measured on the H100 (docs/MEASUREMENTS.md, step 7): on the ``tl`` kernel's blocks this one
 is 4–7% slower at n_ctx 8192 and faster only at short extends, where the register-capped
-``tl`` row is faster still; ``default`` does not use it. It runs only on an sm_90 GPU and is
-not covered by Triton's interpreter.
+``tl`` row is faster still; ``default`` does not use it. It runs only on an sm_90 GPU, with
+the Gluon API of Triton 3.6 (``GLUON_TRITON_RELEASES`` in extend_attention.py), and is not
+covered by Triton's interpreter.
 """
 
 from __future__ import annotations

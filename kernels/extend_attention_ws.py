@@ -19,8 +19,9 @@ copies; ``setmaxnreg`` moves registers from the producer to the consumers.
 Measured on the H100 (docs/MEASUREMENTS.md, step 9). Tried there and not kept, all measured
 slower or no faster: consumers taking strict turns at the tensor cores (FA3's ping-pong, with
 mbarriers), tile t's softmax overlapping tile t - 1's P·V inside a consumer, Q in registers,
-indices two tiles ahead, and no proxy fence. Runs only on an sm_90 GPU; Triton's interpreter
-does not cover Gluon.
+indices two tiles ahead, and no proxy fence. Runs only on an sm_90 GPU, with the Gluon API of
+Triton 3.6 (``GLUON_TRITON_RELEASES`` in extend_attention.py); Triton's interpreter does not
+cover Gluon.
 """
 
 from __future__ import annotations

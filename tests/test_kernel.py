@@ -15,6 +15,7 @@ from benchmarks.workloads import DTYPES, make_inputs
 from conftest import DEVICE
 from kernels import (VARIANTS, LaunchConfig, extend_attention_fwd, extend_attention_reference,
                      relative_error)
+from kernels import extend_attention as ea
 
 # Relative L2 error against float64: the one tolerance per dtype, justified in the harness.
 TOLERANCE = {name: tolerance(DTYPES[name]) for name in DTYPES}
@@ -75,6 +76,13 @@ def test_random_shapes_across_tiles(config, seed):
 @pytest.mark.parametrize("head_dim", [64, 128, 256])
 def test_head_dims(head_dim):
     run_and_check((20, 3), (17, 30), heads="2/1", head_dim=head_dim, window=9, config=SMALL_BLOCKS)
+
+
+@pytest.mark.parametrize("head_dim", [64, 128, 256])
+@pytest.mark.parametrize("window", [-1, 9])
+def test_default_at_every_head_dim(head_dim, window):
+    """`default` as it runs here: on the interpreter (and on any GPU but sm_90) its `tl` rows."""
+    run_and_check((20, 0, 3), (17, 9, 30), heads="4/2", head_dim=head_dim, window=window)
 
 
 def test_zero_prefix_extend_one_and_empty_sequence():
@@ -196,3 +204,26 @@ def test_gpu_gluon_kernels_large_shapes(dtype, head_dim, block_n, window, kernel
     config = LaunchConfig(block_m=128, block_n=block_n, num_warps=8, **GLUON_LARGE[kernel])
     run_and_check(prefix, extend, heads="16/2", head_dim=head_dim, dtype=dtype, window=window,
                   config=config, logit_cap=gen.choice([0.0, 30.0]), pool="fragmented")
+
+
+@pytest.mark.gpu
+def test_gpu_default_runs_the_fastest_kernel_this_device_has(monkeypatch):
+    """At head dim 128 without a window `default` runs the warp-specialized kernel where the
+    Gluon kernels run (sm_90 with Triton 3.6), and the `tl` kernel on every other GPU."""
+    arch = torch.cuda.get_device_capability()
+    fastest = "ws" if arch == (9, 0) and ea.GLUON_RUNS_ON_THIS_TRITON else "tl"
+    launched = []
+
+    class Spy:
+        def __init__(self, name, kernel):
+            self.name, self.kernel = name, kernel
+
+        def __getitem__(self, grid):
+            launched.append(self.name)
+            return self.kernel[grid]
+
+    monkeypatch.setattr(ea, "_extend_attention_kernel", Spy("tl", ea._extend_attention_kernel))
+    monkeypatch.setattr(ea, "_extend_attention_ws_kernel", Spy("ws", ea._extend_attention_ws_kernel))
+    for extend in (700, ea.LONG_EXTEND_MIN):  # a short and a long shape class
+        run_and_check((900, 0, 1500), (extend, 5, 300), heads="16/2", head_dim=128, dtype="bf16")
+    assert launched == [fastest, fastest]

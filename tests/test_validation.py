@@ -1,6 +1,7 @@
 """Bad input: a ValueError naming the argument, raised before any launch."""
 
 import dataclasses
+import itertools
 
 import pytest
 import torch
@@ -25,6 +26,7 @@ def no_launch(monkeypatch):
             raise AssertionError("the kernel was launched on bad input")
     monkeypatch.setattr(ea, "_extend_attention_kernel", Refuse())
     monkeypatch.setattr(ea, "_extend_attention_hopper_kernel", Refuse())
+    monkeypatch.setattr(ea, "_extend_attention_ws_kernel", Refuse())
 
 
 def call(inputs, **changes):
@@ -216,13 +218,127 @@ def test_grid_limits():
     expect(one, "max_len_extend=", validate=False, max_len_extend=too_long)
 
 
+# The targets a call may have (kernels.extend_attention.launch_arch): none (the interpreter),
+# A100, L40S, H100, B200.
+TARGETS = (None, 80, 89, 90, 100)
+
+
 def test_shape_class_picks_the_row_of_the_tuned_table():
     windows = (-1, 0, 1, ea.TUNED_WINDOW_MAX, ea.TUNED_WINDOW_MAX + 1)
     assert [ea.shape_class(w, 4000) for w in windows] == ["long", "long", "windowed", "windowed", "long"]
     assert ea.shape_class(-1, ea.LONG_EXTEND_MIN - 1) == "short"
     assert ea.shape_class(-1, ea.LONG_EXTEND_MIN) == "long"
-    # the upstream variants keep one configuration for short and long extends
-    for variant in ("baseline", "cg", "stages2", "cg_stages2"):
-        assert ea.resolve_config(variant, 128, "short") == ea.resolve_config(variant, 128, "long")
+    # the upstream variants keep one configuration for short and long extends, on every target
+    for variant, arch in itertools.product(("baseline", "cg", "stages2", "cg_stages2"), TARGETS):
+        assert (ea.resolve_config(variant, 128, "short", arch=arch)
+                == ea.resolve_config(variant, 128, "long", arch=arch))
     with pytest.raises(ValueError, match="shape"):
-        ea.resolve_config("default", 128, "huge")
+        ea.resolve_config("default", 128, "huge", arch=90)
+
+
+# ---------------------------------------------------------------- the target: which kernel `default` runs
+
+@pytest.fixture
+def gluon_triton(monkeypatch):
+    """Make the Triton release one the Gluon kernels are written for (or not), whatever is installed."""
+    def use(runs: bool):
+        monkeypatch.setattr(ea, "GLUON_RUNS_ON_THIS_TRITON", runs)
+    return use
+
+
+@pytest.mark.parametrize("shape", ["short", "long"])
+def test_default_takes_the_warp_specialized_kernel_on_sm90(gluon_triton, shape):
+    gluon_triton(True)
+    cfg = ea.resolve_config("default", 128, shape, arch=ea.SM90)
+    assert cfg.warp_specialize and cfg == dataclasses.replace(ea.TUNED_BLOCKS[128, shape], tuned=True)
+    assert ea.kernel_for(cfg) is ea._extend_attention_ws_kernel
+
+
+@pytest.mark.parametrize("arch", [arch for arch in TARGETS if arch != 90])
+@pytest.mark.parametrize("head_dim", [64, 128, 256])
+@pytest.mark.parametrize("shape", ea.SHAPE_CLASSES)
+def test_default_runs_the_tl_kernel_off_sm90(gluon_triton, arch, head_dim, shape):
+    gluon_triton(True)
+    cfg = ea.resolve_config("default", head_dim, shape, arch=arch)
+    assert not cfg.warp_specialize and not cfg.overlap_softmax
+    assert ea.kernel_for(cfg) is ea._extend_attention_kernel
+    assert cfg == dataclasses.replace(ea.PORTABLE_BLOCKS[head_dim, shape], tuned=True)
+
+
+def test_default_on_sm90_with_a_triton_whose_gluon_api_differs(gluon_triton, inputs):
+    gluon_triton(False)
+    for shape in ("short", "long"):
+        cfg = ea.resolve_config("default", 128, shape, arch=ea.SM90)
+        assert cfg == dataclasses.replace(ea.TL_TUNED_BLOCKS[128, shape], tuned=True)
+        assert not cfg.warp_specialize
+    assert "Gluon API of Triton 3.6" in ea.gluon_unavailable(ea.SM90)
+
+
+def test_only_head_dim_256_without_a_window_needs_other_blocks_off_sm90():
+    """The portable rows are the H100's `tl` rows but where those need more shared memory
+    than sm_8x has (ci/codegen_gate.py checks the compiled figures for sm_80 and sm_100)."""
+    differ = {key for key in ea.TL_TUNED_BLOCKS if ea.PORTABLE_BLOCKS[key] != ea.TL_TUNED_BLOCKS[key]}
+    assert differ == {(256, "short"), (256, "long")}
+    assert {key for key in ea.TUNED_BLOCKS if ea.TUNED_BLOCKS[key].warp_specialize} == {
+        (128, "short"), (128, "long")}
+    assert not any(row.warp_specialize or row.overlap_softmax for row in ea.PORTABLE_BLOCKS.values())
+
+
+def test_the_launcher_runs_the_warp_specialized_kernel_where_it_resolves_sm90(inputs, monkeypatch,
+                                                                               gluon_triton):
+    """`default` at head dim 128 without a window, launched as on an sm_90 GPU: the
+    launcher's target decides, and the Gluon kernel is the one launched."""
+    gluon_triton(True)
+    launched = []
+
+    class Record:
+        def __getitem__(self, grid):
+            return lambda *args, **kwargs: launched.append((grid, kwargs))
+
+    monkeypatch.setattr(ea, "launch_arch", lambda device: ea.SM90)
+    monkeypatch.setattr(ea, "_extend_attention_ws_kernel", Record())
+    d128 = make_inputs((6, 0, 9), (5, 3, 4), heads="4/2", head_dim=128, dtype="fp16", device=DEVICE)
+    extend_attention_fwd(*d128.args)
+    [(grid, kwargs)] = launched
+    assert kwargs["CONSUMER_REGISTERS"] == ea.WS_CONSUMER_REGISTERS and kwargs["BLOCK_N"] == 128
+    assert grid == (4, 1, 3)  # heads, query blocks of 128, sequences
+
+
+def test_an_explicit_gluon_config_is_refused_off_sm90_with_its_reason(inputs, monkeypatch, gluon_triton):
+    gluon_triton(True)
+    monkeypatch.setattr(ea, "launch_arch", lambda device: 80)
+    expect(inputs, "config.warp_specialize=True: the Gluon kernels run on sm_90 GPUs only, not sm_80",
+           config=LaunchConfig(**WS))
+    expect(inputs, "config.overlap_softmax=True: .* not sm_80", config=LaunchConfig(**OVERLAP))
+    monkeypatch.setattr(ea, "launch_arch", lambda device: ea.SM90)
+    gluon_triton(False)
+    expect(inputs, "config.warp_specialize=True: the Gluon kernels are written for the Gluon API "
+                   "of Triton 3.6", config=LaunchConfig(**WS))
+
+
+@pytest.mark.skipif(DEVICE != "cuda", reason="reads a CUDA device's capability")
+def test_launch_arch_reads_the_cuda_capability():
+    major, minor = torch.cuda.get_device_capability()
+    assert ea.launch_arch(torch.device("cuda")) == 10 * major + minor
+
+
+# ---------------------------------------------------------------- devices and dtypes no kernel serves
+
+def test_bf16_under_the_interpreter_is_refused(monkeypatch):
+    monkeypatch.setattr(ea, "RUNS_IN_INTERPRETER", True)
+    bf16 = make_inputs((3,), (4,), heads="2/1", head_dim=64, dtype="bf16", device=DEVICE)
+    with pytest.raises(ValueError, match="q_extend: dtype torch.bfloat16 under Triton's interpreter"):
+        extend_attention_fwd(*bf16.args)
+
+
+def test_cpu_tensors_without_the_interpreter_are_refused(monkeypatch):
+    monkeypatch.setattr(ea, "RUNS_IN_INTERPRETER", False)
+    cpu = make_inputs((3,), (4,), heads="2/1", head_dim=64, dtype="fp16", device="cpu")
+    with pytest.raises(ValueError, match="q_extend: on cpu: the kernel runs on CUDA devices.*TRITON_INTERPRET"):
+        extend_attention_fwd(*cpu.args)
+
+
+def test_meta_tensors_are_refused(inputs):
+    meta = [t.to("meta") for t in inputs.args]
+    with pytest.raises(ValueError, match="q_extend: on the meta device"):
+        extend_attention_fwd(*meta)
