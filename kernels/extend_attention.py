@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Mapping, Optional, Union
+from typing import Mapping, Optional, Tuple, Union
 
 import torch
 import triton
@@ -593,6 +593,69 @@ def _check_indptr(name, indptr, first, last_max, last_exact=None):
     return host
 
 
+def _span(t: torch.Tensor) -> Tuple[int, int]:
+    """The addresses [first, end) the elements of ``t`` reach (torch strides are never negative)."""
+    last = sum((size - 1) * stride for size, stride in zip(t.shape, t.stride()))
+    return t.data_ptr(), t.data_ptr() + (last + 1) * t.element_size()
+
+
+def _overlaps_itself(t: torch.Tensor) -> bool:
+    """Whether two elements of ``t`` may share an address: each dimension, by increasing
+    stride, must step past all that the smaller ones reach (a stride-0 expansion does not)."""
+    reach = 0
+    for stride, size in sorted((stride, size) for size, stride in zip(t.shape, t.stride()) if size > 1):
+        if stride <= reach:
+            return True
+        reach += stride * (size - 1)
+    return False
+
+
+def _row_bytes(t: torch.Tensor) -> Optional[int]:
+    """The bytes one row of a 3-d ``t`` spans when its heads lie packed (row after row, no
+    overlap, as in a fused qkv buffer); None otherwise."""
+    if t.dim() != 3 or t.stride(2) != 1 or (t.shape[1] > 1 and t.stride(1) != t.shape[2]):
+        return None
+    row = t.shape[1] * t.shape[2]
+    return row * t.element_size() if t.stride(0) >= row else None
+
+
+def _share_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether ``a`` and ``b`` reach a common address. Exact for packed rows a row stride
+    apart (slices of one fused buffer); otherwise by the spans they reach, so views that
+    interleave in another way count as sharing. No device sync: addresses only."""
+    if not a.numel() or not b.numel():
+        return False
+    (a_first, a_end), (b_first, b_end) = _span(a), _span(b)
+    if a_end <= b_first or b_end <= a_first:
+        return False
+    row_stride = a.stride(0) * a.element_size()
+    a_row, b_row = _row_bytes(a), _row_bytes(b)
+    if a_row is None or b_row is None or b.stride(0) * b.element_size() != row_stride:
+        return True
+    if a_first > b_first:
+        a, a_first, a_row, b_first, b_row = b, b_first, b_row, a_first, a_row
+    # b's first row starts `into_row` bytes into row `rows_apart` of a, and may reach the next
+    rows_apart, into_row = divmod(b_first - a_first, row_stride)
+    return into_row < a_row or (into_row + b_row > row_stride and rows_apart + 1 < a.shape[0])
+
+
+def _check_output_memory(o_extend, inputs: Mapping[str, torch.Tensor]) -> None:
+    """ValueError, naming o_extend, for an output that shares memory with itself or with an
+    input: the kernel would read what it has overwritten, or write one element twice. The one
+    exception is o_extend as q_extend itself (the same view): a program reads its query rows
+    before it writes the same rows, and no other program reads them."""
+    if _overlaps_itself(o_extend):
+        raise ValueError(f"o_extend: strides {o_extend.stride()} for shape {tuple(o_extend.shape)} "
+                         "make some of its elements share memory; each needs its own")
+    q_extend = inputs["q_extend"]
+    in_place = o_extend.data_ptr() == q_extend.data_ptr() and o_extend.stride() == q_extend.stride()
+    for name, t in inputs.items():
+        if not (name == "q_extend" and in_place) and _share_memory(o_extend, t):
+            raise ValueError(f"o_extend: shares memory with {name}, which the kernel reads while "
+                             "it writes o_extend; pass a separate output (or q_extend itself, "
+                             "to write in place)")
+
+
 def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buffer,
                          qo_indptr, kv_indptr, kv_indices, *,
                          sliding_window_size=-1, sm_scale=None, logit_cap=0.0,
@@ -601,7 +664,8 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
 
     Shapes: q/o ``[E, H_Q, D]``; k/v_extend ``[E, H_KV, D]``; k/v_buffer ``[T, H_KV, D]``;
     qo_indptr, kv_indptr ``[B+1]``; kv_indices ``[kv_indptr[-1]]`` rows of the pool. All on
-    one CUDA device, or on the CPU in fp16 under Triton's interpreter.
+    one CUDA device, or on the CPU in fp16 under Triton's interpreter. ``o_extend`` shares no
+    memory with the inputs, except that it may be ``q_extend`` itself (in place).
 
     ``validate=False`` skips only the checks that read tensor contents on the device (a sync).
     """
@@ -611,11 +675,14 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
     if RUNS_IN_INTERPRETER and dtype not in INTERPRETER_DTYPES:
         raise ValueError(f"q_extend: dtype {dtype} under Triton's interpreter, which computes with "
                          "NumPy: it has no bfloat16 and would answer garbage; use float16 or a GPU")
-    for name, t in (("k_extend", k_extend), ("v_extend", v_extend), ("o_extend", o_extend),
-                    ("k_buffer", k_buffer), ("v_buffer", v_buffer)):
-        _check_tensor(name, t, 3, (dtype,), device)
-    for name, t in (("qo_indptr", qo_indptr), ("kv_indptr", kv_indptr), ("kv_indices", kv_indices)):
-        _check_tensor(name, t, 1, INDEX_DTYPES, device)
+    inputs = {"q_extend": q_extend, "k_extend": k_extend, "v_extend": v_extend,
+              "k_buffer": k_buffer, "v_buffer": v_buffer, "qo_indptr": qo_indptr,
+              "kv_indptr": kv_indptr, "kv_indices": kv_indices}
+    for name in ("k_extend", "v_extend", "k_buffer", "v_buffer"):
+        _check_tensor(name, inputs[name], 3, (dtype,), device)
+    _check_tensor("o_extend", o_extend, 3, (dtype,), device)
+    for name in ("qo_indptr", "kv_indptr", "kv_indices"):
+        _check_tensor(name, inputs[name], 1, INDEX_DTYPES, device)
 
     n_tokens, heads_q, head_dim = q_extend.shape
     heads_kv = k_extend.shape[1]
@@ -636,6 +703,7 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
         raise ValueError("qo_indptr: needs B+1 >= 1 entries")
     if kv_indptr.numel() != qo_indptr.numel():
         raise ValueError(f"kv_indptr: {kv_indptr.numel()} entries, but qo_indptr has {qo_indptr.numel()} (both B+1)")
+    _check_output_memory(o_extend, inputs)
     if not isinstance(sliding_window_size, int):
         raise ValueError(f"sliding_window_size: expected an int, got {sliding_window_size!r}")
     if sm_scale is None:

@@ -36,14 +36,19 @@ SMALL_BLOCKS_PREFETCH = LaunchConfig(block_m=16, block_n=16, num_warps=2, num_st
 
 def run_and_check(prefix_lens, extend_lens, *, heads="4/2", head_dim=64, dtype="fp16",
                   pool="fragmented", window=-1, logit_cap=0.0, config="default", seed=0,
-                  sm_scale=None):
+                  sm_scale=None, in_place=False):
+    """Run the kernel and compare with the reference; ``in_place`` writes the output over
+    ``q_extend`` (then a row left unwritten shows as the query it still holds)."""
     inputs = make_inputs(prefix_lens, extend_lens, heads=heads, head_dim=head_dim, dtype=dtype,
                          pool=pool, device=DEVICE, seed=seed, pool_slack=5)
-    extend_attention_fwd(*inputs.args, sliding_window_size=window, logit_cap=logit_cap,
-                         sm_scale=sm_scale, config=config)
+    # the reference first: in place, the call overwrites q_extend
     ref = extend_attention_reference(*inputs.reference_args, sliding_window_size=window,
                                      logit_cap=logit_cap, sm_scale=sm_scale)
-    out = inputs.o_extend
+    out = inputs.q_extend if in_place else inputs.o_extend
+    args = list(inputs.args)
+    args[3] = out
+    extend_attention_fwd(*args, sliding_window_size=window, logit_cap=logit_cap,
+                         sm_scale=sm_scale, config=config)
     assert out.dtype == inputs.q_extend.dtype
     assert not torch.isnan(out).any(), "some output rows were never written"
     err = relative_error(out, ref)
@@ -83,6 +88,31 @@ def test_head_dims(head_dim):
 def test_default_at_every_head_dim(head_dim, window):
     """`default` as it runs here: on the interpreter (and on any GPU but sm_90) its `tl` rows."""
     run_and_check((20, 0, 3), (17, 9, 30), heads="4/2", head_dim=head_dim, window=window)
+
+
+@pytest.mark.parametrize("config", ["default", SMALL_BLOCKS, SMALL_BLOCKS_CG, SMALL_BLOCKS_PREFETCH],
+                         ids=["default", "small", "small_all_modifiers", "small_prefetch"])
+@pytest.mark.parametrize("head_dim", [64, 128])
+def test_output_written_over_q_extend(config, head_dim):
+    """o_extend may be q_extend itself: each program reads its query rows before it writes
+    the same rows, and no other program reads them."""
+    run_and_check((20, 0, 41), (37, 9, 30), head_dim=head_dim, window=-1, logit_cap=3.0,
+                  config=config, in_place=True)
+
+
+def test_output_beside_q_k_v_in_one_fused_buffer():
+    """An output carved from the same buffer as q, k and v, in columns of its own, is no overlap."""
+    inputs = make_inputs((12, 30), (19, 7), heads="4/2", head_dim=64, dtype="fp16", device=DEVICE)
+    n, hq, d = inputs.q_extend.shape
+    hkv = inputs.k_extend.shape[1]
+    fused = torch.full((n, 2 * hq + 2 * hkv, d), float("nan"), dtype=torch.float16, device=DEVICE)
+    q, k, v, out = (fused[:, :hq], fused[:, hq:hq + hkv], fused[:, hq + hkv:hq + 2 * hkv],
+                    fused[:, hq + 2 * hkv:])
+    q.copy_(inputs.q_extend), k.copy_(inputs.k_extend), v.copy_(inputs.v_extend)
+    extend_attention_fwd(q, k, v, out, *inputs.args[4:], config=SMALL_BLOCKS)
+    ref = extend_attention_reference(*inputs.reference_args)
+    assert relative_error(out, ref) < TOLERANCE["fp16"]
+    assert torch.equal(q, inputs.q_extend) and torch.equal(k, inputs.k_extend)
 
 
 def test_zero_prefix_extend_one_and_empty_sequence():
@@ -227,3 +257,12 @@ def test_gpu_default_runs_the_fastest_kernel_this_device_has(monkeypatch):
     for extend in (700, ea.LONG_EXTEND_MIN):  # a short and a long shape class
         run_and_check((900, 0, 1500), (extend, 5, 300), heads="16/2", head_dim=128, dtype="bf16")
     assert launched == [fastest, fastest]
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", ["bf16", "fp16"])
+@pytest.mark.parametrize("config", ["default", SMALL_BLOCKS_CG, *GLUON_CONFIGS.values()],
+                         ids=["default", "small_all_modifiers", *GLUON_CONFIGS.keys()])
+def test_gpu_output_written_over_q_extend(dtype, config):
+    run_and_check((0, 300, 1200), (500, 7, 260), heads="16/2", head_dim=128, dtype=dtype,
+                  window=-1, logit_cap=5.0, config=config, in_place=True)

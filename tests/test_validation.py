@@ -342,3 +342,52 @@ def test_meta_tensors_are_refused(inputs):
     meta = [t.to("meta") for t in inputs.args]
     with pytest.raises(ValueError, match="q_extend: on the meta device"):
         extend_attention_fwd(*meta)
+
+
+# ---------------------------------------------------------------- an output that shares memory
+
+@pytest.fixture
+def same_heads():
+    """Query and KV heads alike, so that o_extend may take k_extend's shape."""
+    return make_inputs((6, 0, 120), (5, 3, 130), heads="2/2", head_dim=64, dtype="fp16",
+                       device=DEVICE, pool="fragmented", pool_slack=2)
+
+
+def test_an_output_that_overlaps_itself_is_refused(inputs):
+    n, hq, d = inputs.o_extend.shape
+    expanded = inputs.o_extend[:1].expand(n, hq, d)  # row stride 0
+    expect(inputs, r"o_extend: strides \(0, 64, 1\) .* share memory", o_extend=expanded)
+    half_heads = inputs.o_extend.as_strided((n, hq, d), (hq * d, d // 2, 1))  # heads overlap
+    expect(inputs, "o_extend: strides .* share memory", o_extend=half_heads)
+
+
+def test_an_output_sharing_memory_with_an_input_is_refused(inputs, same_heads):
+    n, hq, d = inputs.q_extend.shape
+    rows = torch.zeros(n + 1, hq, d, dtype=inputs.q_extend.dtype, device=DEVICE)
+    expect(inputs, "o_extend: shares memory with q_extend", q_extend=rows[1:], o_extend=rows[:-1])
+    expect(same_heads, "o_extend: shares memory with k_extend", o_extend=same_heads.k_extend)
+    expect(same_heads, "o_extend: shares memory with v_extend", o_extend=same_heads.v_extend[:, :, :])
+    # the pool's last ten rows are the output's first ten
+    pool, n_same = same_heads.k_buffer, same_heads.o_extend.shape[0]
+    both = torch.zeros(pool.shape[0] - 10 + n_same, *pool.shape[1:], dtype=pool.dtype, device=DEVICE)
+    both[:pool.shape[0]] = pool
+    expect(same_heads, "o_extend: shares memory with k_buffer", k_buffer=both[:pool.shape[0]],
+           o_extend=both[pool.shape[0] - 10:])
+    # the bytes of kv_indices, taken as an output of fp16
+    raw = torch.zeros(n * hq * d * 2, dtype=torch.uint8, device=DEVICE)
+    o = raw.view(torch.float16).view(n, hq, d)
+    indices = raw[:inputs.kv_indices.numel() * 4].view(torch.int32)
+    indices.copy_(inputs.kv_indices)
+    expect(inputs, "o_extend: shares memory with kv_indices", o_extend=o, kv_indices=indices)
+
+
+def test_column_slices_of_one_buffer_share_memory_only_where_their_columns_meet():
+    fused = torch.zeros(7, 6, 64, dtype=torch.float16)
+    q, k, v, shifted = fused[:, :2], fused[:, 2:4], fused[:, 4:], fused[:, 1:3]
+    assert not ea._share_memory(q, k) and not ea._share_memory(v, q) and not ea._share_memory(k, v)
+    assert ea._share_memory(q, shifted) and ea._share_memory(shifted, k)
+    assert ea._share_memory(q, fused[1:, :1])  # row 1 of q
+    assert not ea._share_memory(fused[:3, 4:], fused[3:, :2])  # q's rows start where v's end
+    # views that interleave otherwise count as sharing, whatever their elements
+    assert ea._share_memory(fused[:, :, :32], fused[:, :, 32:])
+    assert not ea._share_memory(fused[:0], fused)
