@@ -593,6 +593,44 @@ def _check_indptr(name, indptr, first, last_max, last_exact=None):
     return host
 
 
+# The ranges of the kernel's scalar arguments: the window is an int32, the scales float32.
+INT32_MIN, INT32_MAX = -2 ** 31, 2 ** 31 - 1
+FLOAT32_TINY, FLOAT32_MAX = 2.0 ** -126, 3.4028234663852886e38  # the normal float32 range
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)  # True is an int to Python
+
+
+def _is_finite_number(value) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _in_float32(value: float) -> bool:
+    return FLOAT32_TINY <= value <= FLOAT32_MAX
+
+
+def _check_scalars(sliding_window_size, sm_scale, logit_cap, max_len_extend, validate) -> None:
+    """ValueError, naming the argument, for a scalar the kernel cannot take as given: a bool
+    (an int to Python), or a value outside the int32 or float32 the kernel computes with."""
+    if not _is_int(sliding_window_size) or not INT32_MIN <= sliding_window_size <= INT32_MAX:
+        raise ValueError(f"sliding_window_size: expected an int in [{INT32_MIN}, {INT32_MAX}] "
+                         f"(the kernel's int32; <= 0 is no window), got {sliding_window_size!r}")
+    # the kernel takes sm_scale * log2(e), and with a cap divides it by logit_cap * log2(e)
+    if not _is_finite_number(sm_scale) or not _in_float32(sm_scale * LOG2E):
+        raise ValueError(f"sm_scale: expected a positive number that float32 holds (times "
+                         f"log2(e), as the kernel takes it), got {sm_scale!r}")
+    if not _is_finite_number(logit_cap) or logit_cap < 0 or (logit_cap > 0 and not (
+            _in_float32(logit_cap * LOG2E) and _in_float32(sm_scale / logit_cap))):
+        raise ValueError(f"logit_cap: expected 0 (no cap) or a positive number that float32 "
+                         f"holds, as also sm_scale / logit_cap, got {logit_cap!r}")
+    if max_len_extend is not None and (not _is_int(max_len_extend) or max_len_extend < 0):
+        raise ValueError(f"max_len_extend: expected an int >= 0, got {max_len_extend!r}")
+    if not isinstance(validate, bool):
+        raise ValueError(f"validate: expected a bool, got {validate!r}")
+
+
 def _span(t: torch.Tensor) -> Tuple[int, int]:
     """The addresses [first, end) the elements of ``t`` reach (torch strides are never negative)."""
     last = sum((size - 1) * stride for size, stride in zip(t.shape, t.stride()))
@@ -656,6 +694,32 @@ def _check_output_memory(o_extend, inputs: Mapping[str, torch.Tensor]) -> None:
                              "to write in place)")
 
 
+def _longest_extend(qo_indptr, n_tokens: int, max_len_extend: Optional[int], validate: bool) -> int:
+    """``max_len_extend``, or the longest extend read from ``qo_indptr`` when it is None.
+
+    ValueError where ``max_len_extend`` is shorter than the longest extend (the rows past it
+    would be skipped) and that shows without a device sync: always against the mean extend,
+    exactly with ``validate`` or where qo_indptr is on the CPU.
+    """
+    batch = qo_indptr.numel() - 1
+    if validate or max_len_extend is None:
+        qo_host = _check_indptr("qo_indptr", qo_indptr, 0, n_tokens, last_exact=n_tokens)
+    elif qo_indptr.device.type == "cpu":
+        qo_host = qo_indptr
+    else:
+        mean = -(-n_tokens // batch) if batch else 0
+        if max_len_extend < mean:
+            raise ValueError(f"max_len_extend={max_len_extend} is shorter than the longest extend "
+                             f"(at least {mean}: {n_tokens} rows over {batch} sequences)")
+        return max_len_extend
+    longest = int((qo_host[1:] - qo_host[:-1]).max()) if batch else 0
+    if max_len_extend is None:
+        return longest
+    if max_len_extend < longest:
+        raise ValueError(f"max_len_extend={max_len_extend} is shorter than the longest extend ({longest})")
+    return max_len_extend
+
+
 def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buffer,
                          qo_indptr, kv_indptr, kv_indices, *,
                          sliding_window_size=-1, sm_scale=None, logit_cap=0.0,
@@ -666,6 +730,12 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
     qo_indptr, kv_indptr ``[B+1]``; kv_indices ``[kv_indptr[-1]]`` rows of the pool. All on
     one CUDA device, or on the CPU in fp16 under Triton's interpreter. ``o_extend`` shares no
     memory with the inputs, except that it may be ``q_extend`` itself (in place).
+
+    ``max_len_extend``: the longest extend, ``max(qo_indptr[i+1] - qo_indptr[i])``; None reads
+    it from qo_indptr (a device sync). The launch covers that many query rows per sequence, so
+    a smaller value leaves the rows past it unwritten. ``validate`` checks it; with
+    ``validate=False`` it is checked only where no sync is needed: against the mean extend,
+    and exactly where qo_indptr is on the CPU.
 
     ``validate=False`` skips only the checks that read tensor contents on the device (a sync).
     """
@@ -704,24 +774,11 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
     if kv_indptr.numel() != qo_indptr.numel():
         raise ValueError(f"kv_indptr: {kv_indptr.numel()} entries, but qo_indptr has {qo_indptr.numel()} (both B+1)")
     _check_output_memory(o_extend, inputs)
-    if not isinstance(sliding_window_size, int):
-        raise ValueError(f"sliding_window_size: expected an int, got {sliding_window_size!r}")
     if sm_scale is None:
         sm_scale = 1.0 / math.sqrt(head_dim)
-    if not isinstance(sm_scale, (int, float)) or not math.isfinite(sm_scale) or sm_scale <= 0:
-        raise ValueError(f"sm_scale: expected a positive finite number, got {sm_scale!r}")
-    if not isinstance(logit_cap, (int, float)) or not math.isfinite(logit_cap) or logit_cap < 0:
-        raise ValueError(f"logit_cap: expected a finite number >= 0, got {logit_cap!r}")
-    if max_len_extend is not None and (not isinstance(max_len_extend, int) or max_len_extend < 0):
-        raise ValueError(f"max_len_extend: expected an int >= 0, got {max_len_extend!r}")
+    _check_scalars(sliding_window_size, sm_scale, logit_cap, max_len_extend, validate)
     batch = qo_indptr.numel() - 1
-    if validate or max_len_extend is None:
-        qo_host = _check_indptr("qo_indptr", qo_indptr, 0, n_tokens, last_exact=n_tokens)
-        actual_max = int((qo_host[1:] - qo_host[:-1]).max()) if batch else 0
-        if max_len_extend is None:
-            max_len_extend = actual_max
-        elif max_len_extend < actual_max:
-            raise ValueError(f"max_len_extend={max_len_extend} is shorter than the longest extend ({actual_max})")
+    max_len_extend = _longest_extend(qo_indptr, n_tokens, max_len_extend, validate)
     if validate:
         _check_indptr("kv_indptr", kv_indptr, 0, kv_indices.numel())
         if kv_indices.numel():

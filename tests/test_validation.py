@@ -391,3 +391,46 @@ def test_column_slices_of_one_buffer_share_memory_only_where_their_columns_meet(
     # views that interleave otherwise count as sharing, whatever their elements
     assert ea._share_memory(fused[:, :, :32], fused[:, :, 32:])
     assert not ea._share_memory(fused[:0], fused)
+
+
+# ---------------------------------------------------------------- scalars
+
+def test_scalars_the_kernel_cannot_take_are_refused_with_their_names(inputs):
+    for window in (2 ** 64, 2 ** 31, -2 ** 31 - 1, True, False, 3.0):
+        expect(inputs, "sliding_window_size: expected an int in", sliding_window_size=window)
+    for scale in (True, 1e-50, 1e39, float("inf"), "0.1"):
+        expect(inputs, "sm_scale: expected a positive number", sm_scale=scale)
+    for cap in (True, -1.0, 1e-45, 1e39, float("inf")):
+        expect(inputs, "logit_cap: expected 0", logit_cap=cap)
+    expect(inputs, "logit_cap: expected 0", logit_cap=1e-37, sm_scale=1e2)  # the ratio overflows
+    for length in (True, 2.0, -1):
+        expect(inputs, "max_len_extend: expected an int", max_len_extend=length)
+    expect(inputs, "validate: expected a bool", validate="no")
+
+
+def test_int32_edges_of_the_window_are_accepted(inputs, monkeypatch):
+    launched = []
+
+    class Record:
+        def __getitem__(self, grid):
+            return lambda *args, **kwargs: launched.append(args[11])  # sliding_window
+
+    monkeypatch.setattr(ea, "_extend_attention_kernel", Record())
+    for window in (ea.INT32_MAX, ea.INT32_MIN):
+        call(inputs, sliding_window_size=window, config="baseline")
+    assert launched == [ea.INT32_MAX, ea.INT32_MIN]
+
+
+# ---------------------------------------------------------------- max_len_extend below the longest extend
+
+def test_a_short_max_len_extend_is_refused_without_validation_where_it_costs_no_sync(inputs):
+    # qo_indptr on the CPU (the interpreter): read exactly, although validate=False
+    if inputs.qo_indptr.device.type == "cpu":
+        expect(inputs, r"max_len_extend=4 is shorter than the longest extend \(5\)",
+               max_len_extend=4, validate=False)
+    # on a device, only the mean bound: its contents are never read (a meta tensor has none)
+    on_device = torch.zeros(4, dtype=torch.int32, device="meta")
+    with pytest.raises(ValueError, match=r"max_len_extend=3 .* \(at least 4: 12 rows over 3 sequences\)"):
+        ea._longest_extend(on_device, 12, 3, validate=False)
+    assert ea._longest_extend(on_device, 12, 4, validate=False) == 4  # may still be short: documented
+    assert ea._longest_extend(on_device[:1], 0, 0, validate=False) == 0
