@@ -4,11 +4,16 @@
 Every variant in ``kernels.VARIANTS`` is compiled for each head dim and shape class: no
 window with long extends, with short ones (only where that picks other blocks: the tuned
 ``default``), and a sliding window; bf16 for sm_90, compared with the checked-in
-``ci/codegen_baseline.json``. The gate fails when
+``ci/codegen_baseline.json``. ``default``, which takes the tuned table of the GPU it runs
+on, is also compiled as it runs on the other GPUs: sm_80 (A100, and as sm_86/sm_89 code
+the L40S) and sm_100 (B200). The gate fails when
 
+* a case does not compile, or needs more shared memory per block than its target's
+  smallest GPU has (``kernels.extend_attention.MAX_SHARED_BYTES``),
 * spills appear or grow (the per-thread stack frame),
-* the occupancy drops: the registers per thread (or the shared memory) cross a step, so
-  that fewer warps reside on an SM; a step of one limit that another limit hides is noted,
+* on sm_90, the occupancy drops: the registers per thread (or the shared memory) cross a
+  step, so that fewer warps reside on an SM; a step of one limit that another limit hides
+  is noted,
 * a variant that asks for ``.cg`` on a load group carries fewer ``ld.global.cg`` than
   its baseline (it vanishing altogether is the case this exists for).
 
@@ -18,7 +23,9 @@ and the modifier is gone from the PTX whatever the load asked for.
 
     python ci/codegen_gate.py            # exit 0 pass, 1 fail, 2 usage or data error
     python ci/codegen_gate.py --update   # rewrite the baseline from the current kernel
-    python ci/codegen_gate.py --variant cg --head-dim 128 --window none   # a subset
+    python ci/codegen_gate.py --variant cg --head-dim 128 --window none --arch 90   # a subset
+    python ci/codegen_gate.py --without-baseline   # only the rules that need no baseline
+                                                   # (another Triton than the baseline's)
 
 Occupancy on sm_90 (CUDA occupancy calculator, compute capability 9.0), per block of
 ``num_warps`` warps with ``R`` registers per thread and ``S`` bytes of shared memory:
@@ -36,8 +43,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import multiprocessing
 import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 if __name__ == "__main__":
@@ -50,10 +59,15 @@ import triton  # noqa: E402
 
 from kernels import SUPPORTED_HEAD_DIMS, VARIANTS, resolve_config  # noqa: E402
 from kernels.codegen import compile_for_target  # noqa: E402
+from kernels.extend_attention import MAX_SHARED_BYTES, SM90  # noqa: E402
 
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 BASELINE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "codegen_baseline.json")
-DTYPE, ARCH = "bf16", 90
+DTYPE = "bf16"
+# The targets: sm_90 for every variant; the other GPUs for the one variant whose config
+# depends on the GPU it runs on.
+ARCHS = (SM90, 80, 100)
+OTHER_ARCH_VARIANTS = ("default",)
 FIELDS = ("registers", "stack_bytes", "shared_bytes", "ld_global_cg", "ld_global", "num_warps")
 LOAD_GROUPS = ("prefix_kv_cache", "extend_kv_cache", "q_cache", "index_cache")
 
@@ -63,7 +77,6 @@ REGISTER_UNIT_PER_WARP = 256
 MAX_WARPS_PER_SM = 64
 MAX_BLOCKS_PER_SM = 32
 SHARED_PER_SM = 233472
-SHARED_MAX_PER_BLOCK = 232448
 SHARED_RESERVED_PER_BLOCK = 1024
 SHARED_UNIT = 128
 
@@ -78,7 +91,7 @@ def blocks_by_registers(registers: int, num_warps: int) -> int:
 
 
 def blocks_by_shared(shared_bytes: int) -> int:
-    if shared_bytes > SHARED_MAX_PER_BLOCK:
+    if shared_bytes > MAX_SHARED_BYTES[SM90]:
         return 0
     return SHARED_PER_SM // (_round_up(shared_bytes, SHARED_UNIT) + SHARED_RESERVED_PER_BLOCK)
 
@@ -117,19 +130,22 @@ _KEY_SUFFIX = {"long": "", "short": "-short", "windowed": "-window"}
 
 
 class Case(NamedTuple):
-    """One compile: a variant at a head dim, in a shape class."""
+    """One compile: a variant at a head dim, in a shape class, for a target."""
 
     variant: str
     head_dim: int
     shape: str = "long"
+    arch: int = SM90
 
     @property
     def key(self) -> str:
-        """Its key under the variant in the baseline file: "128", "128-short" or "128-window"."""
-        return f"{self.head_dim}{_KEY_SUFFIX[self.shape]}"
+        """Its key under the variant in the baseline file: "128", "128-short" or "128-window"
+        for sm_90, with "-sm80" or "-sm100" for the other targets."""
+        return f"{self.head_dim}{_KEY_SUFFIX[self.shape]}{'' if self.arch == SM90 else f'-sm{self.arch}'}"
 
     def __str__(self) -> str:
-        return f"{self.variant} head_dim {self.head_dim}{' ' + self.shape if self.shape != 'long' else ''}"
+        return (f"{self.variant} head_dim {self.head_dim}{' ' + self.shape if self.shape != 'long' else ''}"
+                f"{'' if self.arch == SM90 else f' sm_{self.arch}'}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,11 +169,20 @@ def _steps_down(old: dict, new: dict) -> List[str]:
     return steps
 
 
-def _failures(old: dict, new: dict, cg_requested: bool) -> List[str]:
+def _does_not_fit(case: Case, new: dict) -> List[str]:
+    """The rule that needs no baseline: the block's shared memory on the target's smallest GPU."""
+    limit = MAX_SHARED_BYTES[case.arch]
+    if new["shared_bytes"] > limit:
+        return [f"needs {new['shared_bytes']} bytes of shared memory per block; "
+                f"sm_{case.arch} GPUs may have {limit}"]
+    return []
+
+
+def _failures(case: Case, old: dict, new: dict, cg_requested: bool) -> List[str]:
     failures = []
     if new["stack_bytes"] > old["stack_bytes"]:
         failures.append(f"spills: stack {old['stack_bytes']} → {new['stack_bytes']} bytes per thread")
-    if resident_warps(new) < resident_warps(old):
+    if case.arch == SM90 and resident_warps(new) < resident_warps(old):
         causes = _steps_down(old, new) or [f"num_warps {old['num_warps']} → {new['num_warps']}"]
         failures.append(f"occupancy dropped from {resident_warps(old)} to {resident_warps(new)} "
                         f"warps/SM: {'; '.join(causes)}")
@@ -167,11 +192,12 @@ def _failures(old: dict, new: dict, cg_requested: bool) -> List[str]:
     return failures
 
 
-def _notes(old: dict, new: dict, cg_requested: bool) -> List[str]:
+def _notes(case: Case, old: dict, new: dict, cg_requested: bool) -> List[str]:
     notes = []
-    if new["stack_bytes"] < old["stack_bytes"] or resident_warps(new) > resident_warps(old):
+    occupancy = case.arch == SM90  # the arithmetic above is sm_90's
+    if new["stack_bytes"] < old["stack_bytes"] or (occupancy and resident_warps(new) > resident_warps(old)):
         notes.append("better than the baseline: lock it in with --update")
-    if resident_warps(new) == resident_warps(old):
+    if occupancy and resident_warps(new) == resident_warps(old):
         notes += [f"{step}, hidden by another limit: occupancy stays {resident_warps(new)} warps/SM"
                   for step in _steps_down(old, new)]
     if cg_requested and new["ld_global_cg"] == 0:
@@ -182,10 +208,20 @@ def _notes(old: dict, new: dict, cg_requested: bool) -> List[str]:
 def compare(case: Case, old: Optional[dict], new: Optional[dict], error: str = "") -> Finding:
     if new is None:
         return Finding(case, (f"does not compile: {error}",), (), old, None)
+    fit = _does_not_fit(case, new)
     if old is None:
-        return Finding(case, (), ("not in the baseline: add it with --update",), None, new)
+        return Finding(case, tuple(fit), ("not in the baseline: add it with --update",), None, new)
     cg = asks_for_cg(case.variant)
-    return Finding(case, tuple(_failures(old, new, cg)), tuple(_notes(old, new, cg)), old, new)
+    return Finding(case, tuple(fit + _failures(case, old, new, cg)),
+                   tuple(_notes(case, old, new, cg)), old, new)
+
+
+def check_without_baseline(case: Case, new: Optional[dict], error: str = "") -> Finding:
+    """The rules that need no baseline (for a compiler other than the baseline's): it
+    compiles, and fits its target's shared memory."""
+    if new is None:
+        return Finding(case, (f"does not compile: {error}",), (), None, None)
+    return Finding(case, tuple(_does_not_fit(case, new)), (), None, new)
 
 
 # ---------------------------------------------------------------- baseline file
@@ -223,7 +259,7 @@ def baseline_entry(data: dict, case: Case) -> Optional[dict]:
 
 
 def toolchain() -> dict:
-    return {"triton": triton.__version__, "dtype": DTYPE, "arch": f"sm_{ARCH}"}
+    return {"triton": triton.__version__, "dtype": DTYPE, "archs": [f"sm_{arch}" for arch in ARCHS]}
 
 
 # ---------------------------------------------------------------- compiling
@@ -237,19 +273,26 @@ def _one_line(err: Exception) -> str:
 def compile_entry(case: Case) -> Tuple[Optional[dict], str]:
     """The compiler's figures for one case, or None and the first line of its error."""
     try:
-        report = compile_for_target(case.variant, head_dim=case.head_dim, dtype=DTYPE, arch=ARCH,
-                                    shape=case.shape)
+        report = compile_for_target(case.variant, head_dim=case.head_dim, dtype=DTYPE,
+                                    arch=case.arch, shape=case.shape)
     except Exception as err:  # a kernel that no longer compiles fails the gate, named
         return None, _one_line(err)
     return {field: getattr(report, field) for field in FIELDS}, ""
+
+
+def compile_entries(cases: Sequence[Case]) -> List[Tuple[Optional[dict], str]]:
+    """``compile_entry`` for every case, one process per core: 45 compiles take 1.5 minutes
+    serially on a CI machine's two cores. Forked workers: nothing here has touched a GPU."""
+    workers = max(1, min(len(cases), os.cpu_count() or 1))
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(compile_entry, cases))
 
 
 def update(path: str, cases: Sequence[Case]) -> None:
     data = load_baseline(path) if os.path.exists(path) else {"variants": {}}
     # keep the other cases of variants that still exist; drop those of removed variants
     data["variants"] = {v: entries for v, entries in data["variants"].items() if v in VARIANTS}
-    for case in cases:
-        entry, error = compile_entry(case)
+    for case, (entry, error) in zip(cases, compile_entries(cases)):
         if entry is None:
             raise BaselineError(f"{case} does not compile: {error}")
         data["variants"].setdefault(case.variant, {})[case.key] = entry
@@ -269,25 +312,29 @@ def _change(old: Optional[dict], new: Optional[dict], value) -> str:
     return str(after) if before == after else f"{before} → {after}"
 
 
+# name, value, whether it is sm_90's occupancy arithmetic ("–" for the other targets)
 COLUMNS = (
-    ("registers", lambda e: e["registers"]),
-    ("warps/SM by registers", register_warps),
-    ("warps/SM", resident_warps),
-    ("stack bytes", lambda e: e["stack_bytes"]),
-    ("shared bytes", lambda e: e["shared_bytes"]),
-    ("ld.global.cg", lambda e: e["ld_global_cg"]),
+    ("registers", lambda e: e["registers"], False),
+    ("warps/SM by registers", register_warps, True),
+    ("warps/SM", resident_warps, True),
+    ("stack bytes", lambda e: e["stack_bytes"], False),
+    ("shared bytes", lambda e: e["shared_bytes"], False),
+    ("ld.global.cg", lambda e: e["ld_global_cg"], False),
 )
 
 
-def report(findings: Sequence[Finding], baseline_toolchain: Optional[dict]) -> str:
+def report(findings: Sequence[Finding], baseline_toolchain: Optional[dict],
+           against: str = "baseline → now") -> str:
     names = {shape: name for name, shape in WINDOWS.items()}
-    header = ["variant", "head_dim", "window", *(name for name, _ in COLUMNS), "verdict"]
-    lines = ["### Codegen gate (bf16, sm_90; baseline → now)", "",
+    header = ["variant", "head_dim", "window", "arch", *(name for name, *_ in COLUMNS), "verdict"]
+    lines = [f"### Codegen gate (bf16; {against})", "",
              "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for f in findings:
         verdict = "**FAIL**" if f.failures else "ok"
-        changes = (_change(f.baseline, f.current, value) for _, value in COLUMNS)
-        cells = [f.case.variant, str(f.case.head_dim), names[f.case.shape], *changes, verdict]
+        changes = ("–" if sm90_only and f.case.arch != SM90 else _change(f.baseline, f.current, value)
+                   for _, value, sm90_only in COLUMNS)
+        cells = [f.case.variant, str(f.case.head_dim), names[f.case.shape], f"sm_{f.case.arch}",
+                 *changes, verdict]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     for f in findings:
@@ -307,12 +354,14 @@ def report(findings: Sequence[Finding], baseline_toolchain: Optional[dict]) -> s
 def _compiles_apart(case: Case) -> bool:
     """False for a short-extend case that resolves to its long case's config (the same compile)."""
     def resolved(shape):
-        return resolve_config(case.variant, case.head_dim, shape, arch=ARCH)
+        return resolve_config(case.variant, case.head_dim, shape, arch=case.arch)
     return case.shape != "short" or resolved("short") != resolved("long")
 
 
-def selection(variants: Sequence[str], head_dims: Sequence[int], windows: Sequence[str]) -> List[Case]:
-    cases = [Case(v, d, WINDOWS[w]) for v in (variants or VARIANTS)
+def selection(variants: Sequence[str], head_dims: Sequence[int], windows: Sequence[str],
+              archs: Sequence[int] = ()) -> List[Case]:
+    cases = [Case(v, d, WINDOWS[w], a) for a in (archs or ARCHS) for v in (variants or VARIANTS)
+             if a == SM90 or v in OTHER_ARCH_VARIANTS
              for d in (head_dims or SUPPORTED_HEAD_DIMS) for w in (windows or WINDOWS)]
     return [case for case in cases if _compiles_apart(case)]
 
@@ -328,12 +377,24 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     p.add_argument("--window", action="append", default=[], choices=sorted(WINDOWS),
                    help="only without a window, long (none) or short (short) extends, or with "
                         "one (sliding); repeatable (default: all three)")
+    p.add_argument("--arch", action="append", default=[], type=int, choices=ARCHS,
+                   help=f"only this target, sm_ARCH; repeatable (default: all; the targets but "
+                        f"sm_{SM90} compile only {', '.join(OTHER_ARCH_VARIANTS)})")
+    p.add_argument("--without-baseline", action="store_true",
+                   help="check only that every case compiles and fits its target's shared "
+                        "memory, without the baseline: for a Triton other than the baseline's")
     return p.parse_args(argv)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
-    chosen = selection(args.variant, args.head_dim, args.window)
+    chosen = selection(args.variant, args.head_dim, args.window, args.arch)
+    if args.without_baseline:
+        findings = [check_without_baseline(case, *compiled)
+                    for case, compiled in zip(chosen, compile_entries(chosen))]
+        sys.stdout.write(report(findings, toolchain(), f"Triton {triton.__version__}, no baseline: "
+                                                       "compiles and fits"))
+        return EXIT_FAIL if any(f.failures for f in findings) else EXIT_PASS
     try:
         if args.update:
             update(args.baseline, chosen)
@@ -343,7 +404,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except BaselineError as err:
         print(f"codegen_gate: error: {err}", file=sys.stderr)
         return EXIT_ERROR
-    findings = [compare(case, baseline_entry(data, case), *compile_entry(case)) for case in chosen]
+    findings = [compare(case, baseline_entry(data, case), *compiled)
+                for case, compiled in zip(chosen, compile_entries(chosen))]
     sys.stdout.write(report(findings, data.get("toolchain")))
     return EXIT_FAIL if any(f.failures for f in findings) else EXIT_PASS
 

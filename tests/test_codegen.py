@@ -1,4 +1,5 @@
-"""What the compiler makes of each variant for sm_90, checked on a CPU-only machine."""
+"""What the compiler makes of each variant for sm_90 (and of `default` for the other GPUs),
+checked on a CPU-only machine."""
 
 import dataclasses
 import re
@@ -6,6 +7,7 @@ import re
 import pytest
 
 from kernels import VARIANTS, LaunchConfig
+from kernels import extend_attention as ea
 from kernels.codegen import compile_for_target
 
 def gathered_vector_loads_per_tile(head_dim, num_warps, block_n=64):
@@ -101,6 +103,18 @@ def test_warp_specialized_kernel_moves_registers_to_the_consumers():
     sass = report.sass()
     assert "USETMAXREG.TRY_ALLOC.CTAPOOL UP0, 0xd8" in sass  # consumers: 216
     assert "USETMAXREG.DEALLOC.CTAPOOL 0x48" in sass  # producer: 72
+
+
+@pytest.mark.parametrize("arch", [80, 100])
+@pytest.mark.parametrize("head_dim", [128, 256])
+def test_default_compiles_for_the_other_gpus_within_their_shared_memory(arch, head_dim):
+    """`default` without a window as it runs on an A100 or L40S (sm_80 code) and a B200
+    (sm_100): the `tl` kernel, where sm_90 runs the Gluon kernel (D=128) or blocks that
+    need more shared memory than sm_8x has (D=256). The codegen gate covers every shape class."""
+    report = compile_for_target("default", head_dim=head_dim, shape="long", arch=arch)
+    assert report.num_warps == ea.PORTABLE_BLOCKS[head_dim, "long"].num_warps  # no producer warps
+    assert 0 < report.shared_bytes <= ea.MAX_SHARED_BYTES[arch]
+    assert f".target sm_{arch}" in report.ptx
 
 
 def test_upstream_variants_compile_without_spilling_at_head_dim_128():

@@ -113,8 +113,8 @@ def test_the_report_is_a_readable_diff():
     findings = [cg.compare(cg.Case("cg", 128), entry(236, ld_global_cg=8), entry(249, ld_global_cg=0)),
                 cg.compare(cg.Case("stages2", 64, "windowed"), entry(), entry())]
     text = cg.report(findings, cg.toolchain())
-    assert "| cg | 128 | none | 236 → 249 | 8 | 8 | 0 | 50176 | 8 → 0 | **FAIL** |" in text
-    assert "| stages2 | 64 | sliding | 200 | 8 | 8 | 0 | 50176 | 0 | ok |" in text
+    assert "| cg | 128 | none | sm_90 | 236 → 249 | 8 | 8 | 0 | 50176 | 8 → 0 | **FAIL** |" in text
+    assert "| stages2 | 64 | sliding | sm_90 | 200 | 8 | 8 | 0 | 50176 | 0 | ok |" in text
     assert "- **FAIL** cg head_dim 128: ld.global.cg 8 → 0" in text
     assert text.rstrip().endswith("**FAIL**: 1 of 2 compiles regressed.")
     assert "written with" in cg.report(findings, {"triton": "0.0"})  # a compiler change is named
@@ -122,14 +122,20 @@ def test_the_report_is_a_readable_diff():
 
 # ---------------------------------------------------------------- the baseline file
 
-def test_the_checked_in_baseline_covers_every_variant_head_dim_and_window():
+def test_the_checked_in_baseline_covers_every_variant_head_dim_window_and_target():
     data = cg.load_baseline(cg.BASELINE_PATH)
     assert set(data["variants"]) == set(VARIANTS)
     for variant in VARIANTS:
         assert set(data["variants"][variant]) == {case.key for case in cg.selection([variant], [], [])}
         # long extends and a window everywhere; short extends only where they get other blocks
-        # (none since step 9: `default`'s short and long D=128 rows are the same)
-        assert len(data["variants"][variant]) == 2 * len(SUPPORTED_HEAD_DIMS)
+        # (on sm_90 none since step 9: `default`'s short and long D=128 rows are the same)
+        assert len([key for key in data["variants"][variant] if "-sm" not in key]) == 2 * len(SUPPORTED_HEAD_DIMS)
+    # `default` also as it runs on the other GPUs, where its D=128 short row has other blocks
+    for arch in (80, 100):
+        keys = {key for key in data["variants"]["default"] if key.endswith(f"-sm{arch}")}
+        assert keys == {"64-sm%d" % arch, "64-window-sm%d" % arch, "128-sm%d" % arch,
+                        "128-short-sm%d" % arch, "128-window-sm%d" % arch, "256-sm%d" % arch,
+                        "256-window-sm%d" % arch}
     assert data["toolchain"] == cg.toolchain()
     # the finding the baseline records: pipelining drops .cg from the PTX
     for case in cg.selection(["cg", "cg_stages2"], [], []):
@@ -186,3 +192,39 @@ def test_update_then_gate_then_catch_a_tampered_baseline(tmp_path):
     assert "- **FAIL** cg head_dim 128: ld.global.cg" in done.stdout
     (line,) = [line for line in done.stdout.splitlines() if "FAIL** cg_stages2" in line]
     assert "occupancy dropped" in line and "registers 64 →" in line and "shared memory 40000 →" in line
+
+
+# ---------------------------------------------------------------- the other targets
+
+def test_only_default_compiles_for_the_other_targets_and_a_case_names_its_target():
+    other = [case for case in cg.selection([], [], []) if case.arch != cg.SM90]
+    assert other and {case.variant for case in other} == {"default"}
+    assert {case.arch for case in other} == {80, 100}
+    case = cg.Case("default", 128, "short", 80)
+    assert case.key == "128-short-sm80" and str(case) == "default head_dim 128 short sm_80"
+    assert cg.Case("default", 128).key == "128" and str(cg.Case("default", 128)) == "default head_dim 128"
+
+
+def test_a_case_that_outgrows_its_targets_shared_memory_fails_with_or_without_a_baseline():
+    limit = cg.MAX_SHARED_BYTES[80]
+    case = cg.Case("default", 256, arch=80)
+    (message,) = cg.compare(case, entry(shared_bytes=limit), entry(shared_bytes=limit + 1)).failures
+    assert message == f"needs {limit + 1} bytes of shared memory per block; sm_80 GPUs may have {limit}"
+    assert cg.compare(case, None, entry(shared_bytes=limit + 1)).failures == (message,)
+    assert cg.check_without_baseline(case, entry(shared_bytes=limit + 1)).failures == (message,)
+    assert not cg.check_without_baseline(case, entry(shared_bytes=limit)).failures
+    assert cg.check_without_baseline(case, None, "boom").failures == ("does not compile: boom",)
+
+
+def test_occupancy_is_judged_on_sm90_only():
+    # sm_90's occupancy arithmetic does not hold on other GPUs: a register step there is no failure
+    assert not cg.compare(cg.Case("default", 128, arch=100), entry(128, 4), entry(129, 4)).failures
+    assert cg.compare(cg.Case("default", 128), entry(128, 4), entry(129, 4)).failures
+    text = cg.report([cg.compare(cg.Case("default", 64, "windowed", 80), entry(), entry())], cg.toolchain())
+    assert "| default | 64 | sliding | sm_80 | 200 | – | – | 0 | 50176 | 0 | ok |" in text
+
+
+def test_the_gate_without_a_baseline_compiles_and_checks_the_fit(tmp_path):
+    done = run_gate("--without-baseline", "--baseline", str(tmp_path / "absent.json"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no baseline: compiles and fits" in done.stdout and "**PASS**: 0 of 2" in done.stdout
