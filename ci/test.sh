@@ -9,3 +9,4 @@ python3 -c "import sys; from benchmarks.providers import fetched as f
 sys.exit(any(f.missing_or_changed(r) for r in f.SGLANG_RELEASES.values()))" || bash ci/fetch_providers.sh --sglang-only
 python3 -m pytest -q "$@"
 python3 ci/codegen_gate.py
+bash ci/test_newest_triton.sh  # the same kernel on the newest Triton release

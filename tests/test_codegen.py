@@ -5,10 +5,18 @@ import dataclasses
 import re
 
 import pytest
+import triton
 
 from kernels import VARIANTS, LaunchConfig
 from kernels import extend_attention as ea
 from kernels.codegen import compile_for_target
+
+# The Gluon kernels compile only with the Triton releases whose Gluon API they are written
+# for; with the others `default` compiles the `tl` kernel (tests/test_validation.py checks that
+# the launcher then refuses them).
+needs_gluon = pytest.mark.skipif(
+    not ea.GLUON_RUNS_ON_THIS_TRITON,
+    reason=f"the Gluon kernels are written for Triton {ea.GLUON_TRITON_RELEASES}, this is {triton.__version__}")
 
 def gathered_vector_loads_per_tile(head_dim, num_warps, block_n=64):
     """16-byte loads per thread for one K and one V tile of BLOCK_N x D bf16."""
@@ -62,6 +70,7 @@ def test_prefetched_indices_let_the_gathered_loads_pipeline():
     assert deep_waits(in_place) == 2
 
 
+@needs_gluon
 def test_overlap_softmax_keeps_the_softmax_between_the_two_mma_waits():
     """The Gluon kernel's point (LaunchConfig.overlap_softmax), pinned in the SASS.
 
@@ -89,6 +98,7 @@ def test_overlap_softmax_keeps_the_softmax_between_the_two_mma_waits():
     assert overlapped and min(overlapped) >= scores_per_thread, overlapped
 
 
+@needs_gluon
 def test_warp_specialized_kernel_moves_registers_to_the_consumers():
     """`default`'s D=128 rows without a window (LaunchConfig.warp_specialize), in the SASS.
 
