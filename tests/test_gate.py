@@ -22,7 +22,7 @@ import pytest
 from asv import util
 
 from ci import gate, store
-from conftest import Series, SyntheticResults
+from synthetic_results import Series, SyntheticResults
 
 REPO = Path(__file__).resolve().parents[1]
 GATE = REPO / "ci" / "gate.py"

@@ -24,7 +24,7 @@ from matplotlib.image import imread
 from benchmarks.cost import attention_cost
 from benchmarks.workloads import PR_DTYPE, PR_HEAD_DIM, PR_HEADS, PR_N_CTX, PR_WINDOWS, POOLS, parse_heads, pr_lengths
 from ci.rule import judge
-from conftest import Series, SyntheticResults
+from synthetic_results import Series, SyntheticResults
 from plots import render
 from benchmarks.bench_ceilings import COPY_BYTES, MATMUL_SIZE
 from ci.store import StoreError

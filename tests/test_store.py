@@ -11,7 +11,7 @@ import pytest
 
 from ci import store
 from ci.rule import Point
-from conftest import SYNTHETIC_ENV, Series
+from synthetic_results import SYNTHETIC_ENV, Series
 
 MACHINE = "gpu-box"
 TIME = "bench_extend.Quick.time_extend"
