@@ -17,7 +17,7 @@ imported the suite), so per-point work is what the budget is made of. The work i
   checked (``harness.output_fingerprint``), else it is checked against the reference again.
   The ``track_*`` processes skip this.
 
-What a point's process costs (``ci/profile_point.py`` on the H100): the CUDA context 0.3 s,
+What a point's process costs (``tools/profile_point.py`` on the H100): the CUDA context 0.3 s,
 Triton's first launch, the samples. Triton's first launch in a process hashes Triton's own
 library (``triton_key``, 0.4 s) and imports its gluon modules (0.1 s); neither needs the
 GPU, so this module does both at import, in asv's forkserver, and every forked point

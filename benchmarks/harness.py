@@ -1,7 +1,7 @@
 """Correctness, then timing, of one benchmark point: one input set, one window, some variants.
 
 Shared by the asv suite (this repository's variants and the peers, ``benchmarks/providers/``)
-and ``ci/quick_bench.py``, so that all check and time alike.
+and ``tools/quick_bench.py``, so that all check and time alike.
 
 Correctness. Every variant runs once on an output poisoned with NaN and is compared with
 ``kernels.extend_attention_reference`` (float64) on a few sequences spread across the batch,
@@ -227,7 +227,7 @@ def kernel_call(inputs: ExtendInputs, config: Union[str, kernels.LaunchConfig], 
                 validate: bool = False, fwd: Optional[Callable] = None) -> Callable[[], None]:
     """A no-argument call of the kernel on ``inputs``; by default without the syncing checks.
 
-    ``fwd`` launches another version's ``extend_attention_fwd`` (ci/ab_kernels.py).
+    ``fwd`` launches another version's ``extend_attention_fwd`` (tools/ab_kernels.py).
     """
     _check_window(window)
     fwd = fwd or kernels.extend_attention_fwd

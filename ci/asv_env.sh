@@ -2,7 +2,7 @@
 # on a machine that reaches no package registry and has no git history (the H100 machine). Defines:
 #   asv_prepare [MACHINE]   tools, PATH, config and the machine's registration; sets ASV (the
 #                           command), ASV_ENV (its environment, for a program that runs asv
-#                           itself, e.g. ci/gate_protocol.py), ASV_MACHINE (the name registered:
+#                           itself, e.g. tools/gate_protocol.py), ASV_MACHINE (the name registered:
 #                           MACHINE, else ASV_MACHINE as given, else this machine's own,
 #                           ci/asv_machine.py) and ASV_REPO (the git repository asv reads the
 #                           commits from). A name whose stored history is other hardware's is

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # One GPU job, end to end, in one call of the device tool (or on any CUDA machine):
 #   bash ci/gpu_job.sh tests            the correctness suite, compiled, bf16 + fp16, larger shapes
-#   bash ci/gpu_job.sh bench [ARGS]     ci/quick_bench.py over the PR matrix (ARGS passed through)
+#   bash ci/gpu_job.sh bench [ARGS]     tools/quick_bench.py over the PR matrix (ARGS passed through)
 #   bash ci/gpu_job.sh asv ARGS         `asv run ARGS` on this machine, e.g. `asv HEAD^!` (the
 #                                       current commit) or `asv --skip-existing-commits
 #                                       HEAD~8..HEAD` (history)
 #   bash ci/gpu_job.sh agreement        `asv run HEAD^!`, then the PR matrix's times checked
-#                                       against triton.testing.do_bench (ci/timing_agreement.py)
+#                                       against triton.testing.do_bench (tools/timing_agreement.py)
 #   bash ci/gpu_job.sh protocol ARGS    the gate's A/A and A/B pairs in one interleaved session
-#                                       (ci/gate_protocol.py ARGS: --pair NAME=A:B ... --bench RE);
+#                                       (tools/gate_protocol.py ARGS: --pair NAME=A:B ... --bench RE);
 #                                       its results stay apart, in $OUT/protocol-results.tgz
 #   bash ci/gpu_job.sh find RANGE RE    `asv find RANGE RE`: bisection, nothing saved
 #   bash ci/gpu_job.sh peers POOL [ARGS] `asv run` of bench_peers.Peers at one pool's points (both
@@ -68,7 +68,7 @@ protocol_job() {
     asv_config_copy "$ASV_CONFIG" asv.side.conf.json results_dir "$ASV_WORK/protocol-results" || return 1
     local left=$((DEADLINE_S - SECONDS)) status
     # the reports travel inside the archive: the device tool brings back 8 files at most
-    timeout -s INT -k 20 "$left" $ASV_ENV $PY ci/gate_protocol.py --config asv.side.conf.json \
+    timeout -s INT -k 20 "$left" $ASV_ENV $PY -m tools.gate_protocol --config asv.side.conf.json \
         --repo "$ASV_REPO" --machine "$ASV_MACHINE" --out "$ASV_WORK/protocol-results/reports" "$@"
     status=$?
     cp "$ASV_WORK/protocol-results/reports/protocol.md" "$OUT/" 2>/dev/null
@@ -97,9 +97,10 @@ agreement_job() {
     asv_job HEAD^!
     local status=$? commit src="$ASV_WORK/commit-src"
     commit=$(git -C "$ASV_REPO" rev-parse HEAD) || return 1
-    # do_bench times the kernels of the commit asv measured, not this checkout's
+    # do_bench times the kernels of the commit asv measured, not this checkout's: run by path,
+    # not with -m, which would put this checkout's kernels first on the path
     rm -rf "$src" && mkdir -p "$src" && git -C "$ASV_REPO" archive "$commit" kernels | tar -x -C "$src" || return 1
-    PYTHONPATH="$src:$PWD:${PYTHONPATH:-}" $PY ci/timing_agreement.py --machine "$ASV_MACHINE" \
+    PYTHONPATH="$src:$PWD:${PYTHONPATH:-}" $PY tools/timing_agreement.py --machine "$ASV_MACHINE" \
         --commit "$commit" --out "$OUT/agreement.md" --deadline-s $((DEADLINE_S - SECONDS)) || status=$?
     return "$status"
 }
@@ -131,7 +132,7 @@ case "$mode" in
             tests/test_validation.py "$@" 2>&1 | tee "$OUT/gpu_tests.log"
         exit "${PIPESTATUS[0]}" ;;
     bench)
-        $PY ci/quick_bench.py --json "$OUT/quick_bench.json" "$@" 2>&1 | tee "$OUT/quick_bench.log"
+        $PY -m tools.quick_bench --json "$OUT/quick_bench.json" "$@" 2>&1 | tee "$OUT/quick_bench.log"
         exit "${PIPESTATUS[0]}" ;;
     asv|agreement|backfill)
         "${mode}_job" "$@" 2>&1 | tee "$OUT/asv.log"

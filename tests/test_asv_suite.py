@@ -32,7 +32,8 @@ from asv_runner.discovery import disc_benchmarks, list_benchmarks
 import kernels
 from benchmarks import bench_ceilings, bench_codegen, bench_extend, device_clock, extend_grid, versions, workloads
 from benchmarks import harness
-from ci import asv_host_packages, gate, import_gpu_results, store, timing_agreement
+from ci import asv_host_packages, gate, import_gpu_results, store
+from tools import timing_agreement
 from conftest import DEVICE, Series, SyntheticResults
 
 REPO = Path(__file__).resolve().parents[1]

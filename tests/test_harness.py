@@ -1,4 +1,4 @@
-"""benchmarks/harness.py and ci/quick_bench.py without a GPU.
+"""benchmarks/harness.py and the kernel-development tools (tools/) without a GPU.
 
 On CPU the kernel runs through Triton's interpreter (conftest sets TRITON_INTERPRET=1 before
 triton is first imported); on a GPU the same tests run compiled. Tiny shapes, fp16 only: the
@@ -17,7 +17,7 @@ import torch
 import kernels
 from benchmarks import harness
 from benchmarks.workloads import make_inputs
-from ci import quick_bench
+from tools import quick_bench
 from conftest import DEVICE
 
 # one sequence without a prefix, one without new tokens, one longer than a query block
@@ -235,7 +235,7 @@ def test_harness_defines_nothing_asv_would_take_for_a_benchmark():
 
 
 def test_sweep_configs_parse_into_launch_configs():
-    from ci import sweep_blocks
+    from tools import sweep_blocks
     configs = sweep_blocks.parse_configs("m128n32w4s3,m64n64w8s1")
     assert configs["m128n32w4s3"] == kernels.LaunchConfig(block_m=128, block_n=32, num_warps=4, num_stages=3)
     args = sweep_blocks.parse_args(["--configs", "m64n64w4s2", "--windows", "-1,127", "--n-ctx", "1024,2048"])
@@ -262,7 +262,7 @@ def test_sweep_configs_parse_into_launch_configs():
 
 
 def test_ab_kernels_checks_another_commits_kernel_with_the_same_harness():
-    from ci import ab_kernels
+    from tools import ab_kernels
     first = subprocess.run(["git", "rev-list", "--max-parents=0", "HEAD"], capture_output=True,
                            text=True, check=True, cwd=os.path.dirname(os.path.dirname(__file__))).stdout.split()[0]
     old = ab_kernels.load_kernel_at(first)

@@ -1,6 +1,6 @@
 """Do the suite's times agree with triton.testing.do_bench? One table over the PR matrix.
 
-    python ci/timing_agreement.py --machine h100-sxm-80gb --commit HASH [--results results]
+    python tools/timing_agreement.py --machine h100-sxm-80gb --commit HASH [--results results]
         [--tolerance 0.03] [--rep-ms 300] [--out agreement.md] [--deadline-s SECONDS]
 
 Reads the medians that asv stored for ``bench_extend.PRMatrix.time_extend`` at the commit
@@ -22,7 +22,8 @@ import sys
 import time
 from typing import Dict, List, Optional, Tuple
 
-# appended: a measured commit's kernels on PYTHONPATH come first
+# appended, and run by path rather than with -m (which would put the checkout first): a measured
+# commit's kernels on PYTHONPATH come first
 sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import torch  # noqa: E402
 import triton.testing  # noqa: E402

@@ -1,6 +1,6 @@
 """Quick A/B of the kernel variants over the PR matrix on one GPU, for kernel work.
 
-    python ci/quick_bench.py [--variants baseline,cg,stages2,cg_stages2,default]
+    python -m tools.quick_bench [--variants baseline,cg,stages2,cg_stages2,default]
         [--n-ctx 1024,2048,4096,8192] [--windows -1,127,256,512]
         [--pool contiguous|fragmented|both] [--heads 64/8] [--head-dim 128] [--dtype bf16]
         [--json OUT.json] [--config-override 'default:block_m=64,num_warps=4' ...]
@@ -17,20 +17,15 @@ import argparse
 import dataclasses
 import json
 import math
-import os
 import sys
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-# run as `python ci/quick_bench.py` from the root: make the root's packages importable
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO_ROOT)
+import torch
+import triton
+import triton.testing
 
-import torch  # noqa: E402
-import triton  # noqa: E402
-import triton.testing  # noqa: E402
-
-import kernels  # noqa: E402
-from benchmarks import harness, workloads  # noqa: E402
+import kernels
+from benchmarks import harness, workloads
 
 POOL_CHOICES = {"contiguous": ("contiguous",), "fragmented": ("fragmented",), "both": workloads.POOLS}
 def _parse_bool(text: str) -> bool:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Where one asv ``time_extend`` process spends its wall time, phase by phase.
 
-    python ci/profile_point.py [--points 8192:-1:baseline,1024:127:default] [--pool contiguous]
+    python -m tools.profile_point [--points 8192:-1:baseline,1024:127:default] [--pool contiguous]
 
 asv's forkserver forks a process per benchmark point from a server that has imported the
 suite, so a point pays for everything after the imports: CUDA's context, the inputs, the

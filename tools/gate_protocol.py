@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The gate's error rates, measured: A/A and A/B pairs of commits judged as the gate judges.
 
-    python ci/gate_protocol.py --pair aa1=BASE:CAND --pair ab1=BASE:CAND ... --bench REGEX
+    python -m tools.gate_protocol --pair aa1=BASE:CAND --pair ab1=BASE:CAND ... --bench REGEX
         [--config asv.conf.json] [--repo .] [--machine h100-sxm-80gb] [--rounds 2]
         [--out DIR] [--thresholds 0.05,0.03,0.02]
 
@@ -27,8 +27,7 @@ import sys
 from types import SimpleNamespace
 from typing import List, Optional, Sequence, Tuple
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from ci import gate  # noqa: E402
+from ci import gate
 
 DEFAULT_THRESHOLDS = (0.05, 0.03, 0.02)
 

@@ -1,6 +1,6 @@
 """Sweep launch configurations of the kernel at chosen shapes, for tuning ``TUNED_BLOCKS``.
 
-    python ci/sweep_blocks.py --configs m128n32w4s3,m64n64w4s2 [--head-dim 128] [--heads 64/8]
+    python -m tools.sweep_blocks --configs m128n32w4s3,m64n64w4s2 [--head-dim 128] [--heads 64/8]
         [--dtype bf16] [--n-ctx 8192] [--windows -1,127] [--pool fragmented]
 
 A configuration ``mMnNwWsS`` is ``LaunchConfig(block_m=M, block_n=N, num_warps=W,
@@ -15,20 +15,16 @@ Prints one table per shape: ms, TFLOP/s and the speedup over ``baseline``.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from typing import Dict, Optional, Sequence
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO_ROOT)
+import torch
+import triton
 
-import torch  # noqa: E402
-import triton  # noqa: E402
-
-import kernels  # noqa: E402
-from benchmarks import harness, workloads  # noqa: E402
-from ci.quick_bench import attach_window_values  # noqa: E402
+import kernels
+from benchmarks import harness, workloads
+from tools.quick_bench import attach_window_values
 
 _CONFIG = re.compile(r"m(\d+)n(\d+)w(\d+)s(\d+)(?::(\w+))?(\+pf)?(?:\+r(\d+))?(\+ov)?(\+ws)?")
 

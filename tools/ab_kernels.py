@@ -1,6 +1,6 @@
 """A/B two versions of the kernel in one process: another commit's against this checkout's.
 
-    python ci/ab_kernels.py --old REV [--variants default,baseline] [--heads 64/8]
+    python -m tools.ab_kernels --old REV [--variants default,baseline] [--heads 64/8]
         [--head-dim 128] [--dtype bf16] [--n-ctx 1024,2048,4096,8192] [--windows -1,127,512]
         [--pool fragmented] [--rounds 2] [--rep-ms 100]
 
@@ -23,16 +23,13 @@ import tempfile
 from types import ModuleType
 from typing import Optional, Sequence
 
+import torch
+
+import kernels.extend_attention as current
+from benchmarks import harness, workloads
+from tools.quick_bench import attach_window_values
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO_ROOT)
-
-import torch  # noqa: E402
-
-import kernels.extend_attention as current  # noqa: E402
-from benchmarks import harness, workloads  # noqa: E402
-from ci.quick_bench import attach_window_values  # noqa: E402
-
-
 # ci/prepare_device.sh's bundle: the history a copy of the checkout without it can lack
 BUNDLE = os.path.join(REPO_ROOT, ".bundle", "repo.bundle")
 

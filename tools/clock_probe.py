@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """One point timed three ways, alternating: asv's DeviceClock, back-to-back events, do_bench.
 
-    python ci/clock_probe.py [--n-ctx 8192] [--window -1] [--variant default] [--rounds 4]
+    python -m tools.clock_probe [--n-ctx 8192] [--window -1] [--variant default] [--rounds 4]
 
 Why: on 2026-11-25 the suite's times for the most power-hungry variant ran up to 12% below
 ``triton.testing.do_bench``'s, taken a minute later in another process, while the other
@@ -16,20 +16,17 @@ only in how they load the GPU. Run it with a clock log beside it:
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import torch
+import triton
 
-import torch  # noqa: E402
-import triton  # noqa: E402
-
-from benchmarks import harness, workloads  # noqa: E402
-from benchmarks.bench_extend import PRMatrix  # noqa: E402
-from benchmarks.device_clock import DeviceClock  # noqa: E402
+from benchmarks import harness, workloads
+from benchmarks.bench_extend import PRMatrix
+from benchmarks.device_clock import DeviceClock
 
 
 def sm_clock_mhz() -> str:
