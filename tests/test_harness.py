@@ -7,6 +7,7 @@ Device timing is never exercised here; measure_point's bookkeeping is, with devi
 """
 
 import dataclasses
+import importlib
 import math
 import os
 import subprocess
@@ -213,6 +214,27 @@ def test_parse_args_rejects_bad_flags(argv):
         quick_bench.parse_args(argv)
 
 
+@pytest.mark.parametrize("tool, argv, flag", [
+    ("quick_bench", ["--windows", "-1,x"], "--windows"),
+    ("ab_kernels", ["--old", "HEAD", "--variants", "default,nope"], "--variants"),
+    ("sweep_blocks", ["--configs", "m64n64w4s2", "--n-ctx", "2k"], "--n-ctx"),
+    ("sweep_blocks", ["--configs", "m64x64"], "--configs"),
+    ("peers_table", ["--pools", "mixed"], "--pools"),
+    ("peers_table", ["--providers", ","], "--providers"),
+])
+def test_the_tools_name_the_flag_of_a_bad_list(tool, argv, flag, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        importlib.import_module(f"tools.{tool}").parse_args(argv)
+    assert stopped.value.code == 2
+    assert flag in capsys.readouterr().err
+
+
+def test_the_tools_take_window_lists_that_start_with_a_minus():
+    from tools import peers_table
+    assert peers_table.parse_args(["--windows", "-1,127", "--n-ctx", "8192"]).windows == (-1, 127)
+    assert quick_bench.parse_args(["--windows", "-1"]).windows == (-1,)
+
+
 def test_table_row_marks_failures_and_geomean_skips_them():
     nan = math.nan
     ok = harness.PointResult(seconds=1e-3, samples=(1e-3,), tflops=100.0, gbps=1.0, speedup_vs_baseline=2.0,
@@ -239,7 +261,7 @@ def test_sweep_configs_parse_into_launch_configs():
     configs = sweep_blocks.parse_configs("m128n32w4s3,m64n64w8s1")
     assert configs["m128n32w4s3"] == kernels.LaunchConfig(block_m=128, block_n=32, num_warps=4, num_stages=3)
     args = sweep_blocks.parse_args(["--configs", "m64n64w4s2", "--windows", "-1,127", "--n-ctx", "1024,2048"])
-    assert args.windows == [-1, 127] and args.n_ctx == [1024, 2048]
+    assert args.windows == (-1, 127) and args.n_ctx == (1024, 2048)
     with pytest.raises(ValueError, match="m64x64"):
         sweep_blocks.parse_configs("m64x64")
     with pytest.raises(ValueError, match="block_m"):
@@ -272,4 +294,4 @@ def test_ab_kernels_checks_another_commits_kernel_with_the_same_harness():
     with pytest.raises(ValueError, match="--old 'no-such-rev'"):
         ab_kernels.load_kernel_at("no-such-rev")
     args = ab_kernels.parse_args(["--old", first, "--windows", "-1,127", "--variants", "baseline"])
-    assert args.windows == [-1, 127] and args.variants == ["baseline"]
+    assert args.windows == (-1, 127) and args.variants == ("baseline",)

@@ -27,7 +27,7 @@ import torch
 
 import kernels.extend_attention as current
 from benchmarks import harness, workloads
-from tools.quick_bench import attach_window_values
+from tools._cli import attach_window_values, int_list, name_list
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # ci/prepare_device.sh's bundle: the history a copy of the checkout without it can lack
@@ -71,13 +71,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--pool", default="fragmented", choices=workloads.POOLS)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--rep-ms", type=float, default=harness.DEFAULT_REP_MS)
-    args = parser.parse_args(attach_window_values(list(sys.argv[1:] if argv is None else argv)))
-    args.variants = [v for v in args.variants.split(",") if v]
-    unknown = set(args.variants) - set(current.VARIANTS)
-    if unknown:
-        parser.error(f"--variants: {sorted(unknown)} not in {list(current.VARIANTS)}")
-    args.n_ctx = [int(x) for x in args.n_ctx.split(",")]
-    args.windows = [int(x) for x in args.windows.split(",")]
+    args = parser.parse_args(attach_window_values(sys.argv[1:] if argv is None else argv))
+    try:
+        args.variants = name_list("--variants", args.variants, list(current.VARIANTS))
+        args.n_ctx = int_list("--n-ctx", args.n_ctx)
+        args.windows = int_list("--windows", args.windows)
+    except ValueError as bad:
+        parser.error(str(bad))
     return args
 
 

@@ -14,38 +14,34 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from typing import Optional, Sequence
 
 from benchmarks import workloads
 from benchmarks.peers_grid import PeersGrid, measure_peers
 from benchmarks.providers import PROVIDERS
-
-
-def _ints(text: str):
-    return [int(x) for x in text.split(",")]
-
-
-def _names(text: str, known: Sequence[str], flag: str):
-    names = [x.strip() for x in text.split(",") if x.strip()]
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        raise argparse.ArgumentTypeError(f"{flag}: {unknown} not among {list(known)}")
-    return names
+from tools._cli import attach_window_values, int_list, name_list
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-ctx", type=_ints, default=list(workloads.PR_N_CTX))
-    parser.add_argument("--windows", type=_ints, default=list(workloads.PR_WINDOWS))
-    parser.add_argument("--pools", type=lambda t: _names(t, workloads.POOLS, "--pools"),
-                        default=["contiguous"])
-    parser.add_argument("--providers", type=lambda t: _names(t, list(PROVIDERS), "--providers"),
-                        default=list(PROVIDERS))
+    parser.add_argument("--n-ctx", default=",".join(map(str, workloads.PR_N_CTX)))
+    parser.add_argument("--windows", default=",".join(map(str, workloads.PR_WINDOWS)))
+    parser.add_argument("--pools", default="contiguous")
+    parser.add_argument("--providers", default=",".join(PROVIDERS))
     parser.add_argument("--head-dim", type=int, default=workloads.PR_HEAD_DIM)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rep-ms", type=float, default=100.0)
     parser.add_argument("--json", help="write every number here too")
-    return parser.parse_args(argv)
+    args = parser.parse_args(attach_window_values(sys.argv[1:] if argv is None else argv))
+    try:
+        args.n_ctx = int_list("--n-ctx", args.n_ctx)
+        args.windows = int_list("--windows", args.windows)
+        args.pools = name_list("--pools", args.pools, workloads.POOLS)
+        args.providers = name_list("--providers", args.providers, list(PROVIDERS))
+    except ValueError as bad:
+        parser.error(str(bad))
+    return args
 
 
 def format_table(measured: dict, providers: Sequence[str]) -> str:

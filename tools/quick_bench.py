@@ -26,6 +26,7 @@ import triton.testing
 
 import kernels
 from benchmarks import harness, workloads
+from tools._cli import attach_window_values, int_list, name_list
 
 POOL_CHOICES = {"contiguous": ("contiguous",), "fragmented": ("fragmented",), "both": workloads.POOLS}
 def _parse_bool(text: str) -> bool:
@@ -118,26 +119,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> Options:
         parser.error(str(bad))
 
 
-def attach_window_values(argv: List[str]) -> List[str]:
-    """'--windows -1,127' -> '--windows=-1,127': argparse takes '-1,127' for an unknown flag."""
-    out = []
-    for arg in argv:
-        if out and out[-1] == "--windows":
-            out[-1] = f"--windows={arg}"
-        else:
-            out.append(arg)
-    return out
-
-
 def _options(args: argparse.Namespace) -> Options:
-    variants = tuple(filter(None, args.variants.split(",")))
-    unknown = [v for v in variants if v not in kernels.VARIANTS]
-    if not variants or unknown:
-        raise ValueError(f"--variants={args.variants!r}: expected names from {list(kernels.VARIANTS)}")
-    n_ctx = _int_list("--n-ctx", args.n_ctx)
+    variants = name_list("--variants", args.variants, list(kernels.VARIANTS))
+    n_ctx = int_list("--n-ctx", args.n_ctx)
     if min(n_ctx) < 4:  # lengths are drawn from [1, n_ctx / 2)
         raise ValueError(f"--n-ctx={args.n_ctx!r}: every n_ctx must be >= 4")
-    windows = _int_list("--windows", args.windows)
+    windows = int_list("--windows", args.windows)
     if any(w != -1 and w <= 0 for w in windows):
         raise ValueError(f"--windows={args.windows!r}: expected -1 (none) or positive ints")
     workloads.parse_heads(args.heads)
@@ -150,13 +137,6 @@ def _options(args: argparse.Namespace) -> Options:
     return Options(variants=variants, n_ctx=n_ctx, windows=windows, pools=POOL_CHOICES[args.pool],
                    heads=args.heads, head_dim=args.head_dim, dtype=args.dtype, overrides=overrides,
                    json_path=args.json_path, rep_ms=args.rep_ms, cross_check=args.cross_check)
-
-
-def _int_list(flag: str, text: str) -> Tuple[int, ...]:
-    try:
-        return tuple(int(x) for x in text.split(","))
-    except ValueError:
-        raise ValueError(f"{flag}={text!r}: expected comma-separated integers") from None
 
 
 def format_cell(result: harness.PointResult) -> str:

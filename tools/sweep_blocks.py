@@ -24,7 +24,7 @@ import triton
 
 import kernels
 from benchmarks import harness, workloads
-from tools.quick_bench import attach_window_values
+from tools._cli import attach_window_values, int_list
 
 _CONFIG = re.compile(r"m(\d+)n(\d+)w(\d+)s(\d+)(?::(\w+))?(\+pf)?(?:\+r(\d+))?(\+ov)?(\+ws)?")
 
@@ -62,10 +62,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--n-ctx", default="8192")
     parser.add_argument("--windows", default="-1")
     parser.add_argument("--pool", default="fragmented", choices=workloads.POOLS)
-    args = parser.parse_args(attach_window_values(list(sys.argv[1:] if argv is None else argv)))
-    args.configs = parse_configs(args.configs)
-    args.n_ctx = [int(x) for x in args.n_ctx.split(",")]
-    args.windows = [int(x) for x in args.windows.split(",")]
+    args = parser.parse_args(attach_window_values(sys.argv[1:] if argv is None else argv))
+    try:
+        args.configs = parse_configs(args.configs)
+        args.n_ctx = int_list("--n-ctx", args.n_ctx)
+        args.windows = int_list("--windows", args.windows)
+    except ValueError as bad:
+        parser.error(str(bad))
     return args
 
 
