@@ -9,6 +9,9 @@ Two modes, one comparison (the rule lives in ``ci/rule.py``):
   rounds interleaved across the two commits (as ``asv continuous`` does) and raw samples
   recorded, then compare what that run stored.
       python ci/gate.py --baseline REV --candidate REV [--bench REGEX] [--machine NAME]
+  It registers the machine through ``ci/asv_machine.py`` first, as every asv job here does:
+  a name whose stored history was measured on other hardware is refused (exit 2) before
+  anything is written.
 
 Exit 0: no regression (improvements are reported, never failed). Exit 1: some ``time_*``
 point is slower than its threshold allows and the difference is significant, or it failed
@@ -30,16 +33,16 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from asv import util
 from asv.config import Config
-from asv.machine import MachineCollection
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from ci import store  # noqa: E402
+from ci import asv_machine, store  # noqa: E402
 from ci.rule import (CI_99, DEFAULT_THRESHOLD, MANN_WHITNEY, P_THRESHOLD, Verdict, judge,  # noqa: E402
                      threshold_for)
 from ci.store import FAILED, MEASURED, SKIPPED, Key, Run, Stored, StoreError, git_commit  # noqa: E402
 
 EXIT_PASS, EXIT_REGRESSION, EXIT_ERROR = 0, 1, 2
-DEFAULT_MACHINE = "h100-sxm-80gb"
+DEFAULT_MACHINE = "h100-sxm-80gb"  # --results-only's default: the stored H100 history
+DEFAULT_CONFIG = "asv.conf.json"
 DEFAULT_ROUNDS = 2  # asv then runs candidate, baseline, baseline, candidate
 ASV_RUN_OK = (0, 2)  # asv run exits 2 when some benchmark failed: the comparison names it
 
@@ -297,9 +300,18 @@ def asv_base(args) -> List[str]:
     return [sys.executable, "-m", "asv"] + (["--config", args.config] if args.config else [])
 
 
-def machine_command(args) -> List[str]:
-    """Registers the machine name with asv's defaults, so that asv run does not prompt."""
-    return asv_base(args) + ["machine", "--yes", "--machine", args.machine]
+def this_machine() -> str:
+    """This machine's own asv name, from its GPU (``ci/asv_machine.py``)."""
+    return asv_machine.default_name(asv_machine.gpu_fields()["gpu"])
+
+
+def register_command(args) -> List[str]:
+    """``ci/asv_machine.py``: the machine guard, then asv's registration of ``args.machine`` with
+    this machine's GPU and software, so that asv run does not prompt. A name whose stored
+    history (in the config's results_dir) is other hardware's is refused there, before asv
+    writes anything."""
+    return [sys.executable, os.path.abspath(asv_machine.__file__), "--machine", args.machine,
+            "--config", args.config or DEFAULT_CONFIG]
 
 
 def run_command(args) -> List[str]:
@@ -324,17 +336,9 @@ def run_command(args) -> List[str]:
     return command
 
 
-def machine_registered(name: str) -> bool:
-    try:
-        MachineCollection.load(name)
-    except util.UserError:
-        return False
-    return True
-
-
 def config_results_dir(config: Optional[str]) -> str:
     """The results_dir of the asv configuration, as asv resolves it (beside the config)."""
-    path = config or "asv.conf.json"
+    path = config or DEFAULT_CONFIG
     try:
         conf = Config.load(path)
     except util.UserError as err:
@@ -368,17 +372,16 @@ def commits_to_measure(args) -> Tuple[str, str]:
 def measure(args) -> Optional[Comparison]:
     """Mode (a): run both commits interleaved in one asv session, then compare. None: dry run."""
     baseline, candidate = commits_to_measure(args)
-    register = [] if machine_registered(args.machine) else [machine_command(args)]
+    args.machine = args.machine or this_machine()
+    register = register_command(args)
     run = run_command(args)
     if args.dry_run:
-        for command in register:
-            print(shlex.join(command))
+        print(shlex.join(register))
         env = " ".join(f"{name}={value}" for name, value in GATE_ENV.items())
         print(f"printf '%s\\n' {baseline} {candidate} | {env} {shlex.join(run)}")
         return None
     results_dir = args.results or config_results_dir(args.config)
-    for command in register:
-        _run(command, None, (0,))
+    _run(register, None, (0,))
     # asv reads the commits from stdin (HASHFILE:-), in this order
     _run(run, f"{baseline}\n{candidate}\n", ASV_RUN_OK)
     return compare_stored(results_dir, args.machine, baseline, candidate, repo=args.repo,
@@ -432,7 +435,9 @@ def parser() -> argparse.ArgumentParser:
                    help="compare stored results; run nothing")
     p.add_argument("--results", metavar="DIR",
                    help="asv results directory (default: the asv config's results_dir)")
-    p.add_argument("--machine", default=DEFAULT_MACHINE, help="asv machine name (default %(default)s)")
+    p.add_argument("--machine", help=f"asv machine name (default: with --results-only {DEFAULT_MACHINE}, "
+                                     "the stored H100 history; measuring, this machine's own, "
+                                     "ci/asv_machine.py)")
     p.add_argument("--threshold", type=fraction, default=DEFAULT_THRESHOLD,
                    help="allowed slowdown as a fraction (default %(default)s)")
     p.add_argument("--threshold-for", type=pattern_threshold, action="append", default=[],
@@ -467,6 +472,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
             p.error(f"--results-only runs nothing: drop --{misplaced[0].replace('_', '-')}")
         if not args.results:
             p.error("--results-only needs --results DIR")
+        args.machine = args.machine or DEFAULT_MACHINE
     return args
 
 

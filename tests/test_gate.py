@@ -19,10 +19,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from asv import util
 
 from ci import gate, store
 from synthetic_results import Series, SyntheticResults
+from tests.checkout import fake_nvidia_smi
 
 REPO = Path(__file__).resolve().parents[1]
 GATE = REPO / "ci" / "gate.py"
@@ -429,11 +429,12 @@ def fake_subprocess(asv):
 
 
 def gpu_argv(repo, *extra):
-    return ["--baseline", "HEAD~1", "--candidate", "main", "--repo", str(repo), *extra]
+    return ["--baseline", "HEAD~1", "--candidate", "main", "--repo", str(repo), "--machine", MACHINE, *extra]
 
 
-def test_measuring_runs_asv_interleaved_then_compares(git_repo, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.asv-machine.json: the machine is registered
+def test_measuring_registers_through_the_guard_runs_asv_interleaved_then_compares(git_repo, tmp_path,
+                                                                                   monkeypatch, capsys):
+    monkeypatch.setenv("HOME", str(tmp_path))
     first, second = git_repo.rev("HEAD~1"), git_repo.rev("main")
     results = tmp_path / "results"
     calls = []
@@ -452,8 +453,11 @@ def test_measuring_runs_asv_interleaved_then_compares(git_repo, tmp_path, monkey
     out = capsys.readouterr().out
     assert code == 0 and "**PASS**" in out  # asv's exit 2 (a benchmark failed) is judged, not fatal
     (register, _), (run, stdin) = calls
+    # ci/asv_machine.py, never `asv machine --yes`: it refuses a name whose stored history is
+    # other hardware's (tests/test_machine_guard.py) and records the GPU
+    assert register == [sys.executable, str(REPO / "ci" / "asv_machine.py"), "--machine", MACHINE,
+                        "--config", "asv.conf.json"]
     asv = [sys.executable, "-m", "asv", "--config", "asv.conf.json"]
-    assert register == asv + ["machine", "--yes", "--machine", MACHINE]
     assert run == asv + ["run", "HASHFILE:-", "--interleave-rounds", "--record-samples", "--machine",
                          MACHINE, "--attribute", "rounds=3", "--bench", "time_extend",
                          "--environment", "virtualenv", "--attribute", "repeat=20"]
@@ -467,20 +471,30 @@ def test_measuring_stops_when_asv_cannot_run(git_repo, tmp_path, monkeypatch, ca
     assert code == 2 and "exited 1" in capsys.readouterr().err
 
 
-def test_dry_run_prints_the_asv_commands(git_repo, tmp_path, monkeypatch, capsys):
+def test_dry_run_prints_the_commands_and_runs_nothing(git_repo, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HOME", str(tmp_path))
-    machines = {MACHINE: {"machine": MACHINE}}
-    util.write_json(str(tmp_path / ".asv-machine.json"), machines, api_version=1)
     code = gate.main(gpu_argv(git_repo, "--dry-run", "--bench", r"time_extend\(4096"))
-    lines = capsys.readouterr().out.splitlines()
-    assert code == 0 and len(lines) == 1  # the machine is registered already
-    feed, run = lines[0].split(" | ")
+    register, feed_and_run = capsys.readouterr().out.splitlines()
+    assert code == 0 and not (tmp_path / ".asv-machine.json").exists()
+    assert shlex.split(register)[1:] == [str(REPO / "ci" / "asv_machine.py"), "--machine", MACHINE,
+                                         "--config", "asv.conf.json"]
+    feed, run = feed_and_run.split(" | ")
     assert shlex.split(feed) == ["printf", "%s\\n", git_repo.rev("HEAD~1"), git_repo.rev("main")]
     # the setup caches check without timing: the gate reads time_* alone
     assert shlex.split(run)[0] == "BENCH_SETUP_TIMING=0"
     assert shlex.split(run)[4:] == ["run", "HASHFILE:-", "--interleave-rounds", "--record-samples",
                                     "--machine", MACHINE, "--attribute", "rounds=2",
                                     "--bench", r"time_extend\(4096"]
+
+
+@pytest.mark.parametrize("gpu, name", [("NVIDIA H200, 570.86.15, 1980, 3201", "nvidia-h200"), (None, "cpu-codegen")])
+def test_measuring_takes_this_machines_own_name_by_default(git_repo, tmp_path, monkeypatch, capsys, gpu, name):
+    monkeypatch.setenv("PATH", fake_nvidia_smi(tmp_path / "bin", gpu))
+    argv = ["--baseline", "HEAD~1", "--candidate", "main", "--repo", str(git_repo), "--dry-run"]
+    assert gate.main(argv) == 0
+    register, feed_and_run = capsys.readouterr().out.splitlines()
+    for command in (shlex.split(register), shlex.split(feed_and_run.split(" | ")[1])):
+        assert command[command.index("--machine") + 1] == name
 
 
 def test_measuring_needs_two_commits_git_knows(git_repo, capsys):

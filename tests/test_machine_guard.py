@@ -1,9 +1,11 @@
 """A machine name whose stored history is other hardware's is refused before anything is written.
 
 Planted in a fresh clone, with a fake nvidia-smi first on PATH: a CPU run under the H100's
-name (`asv_prepare h100-sxm-80gb`, then `$ASV run`), and the GPU job on an H200 under the
-H100's name (the name it once hard-coded). Both must exit non-zero naming the machine and the
-GPUs, with results/ byte for byte as it was and no registration left anywhere. The names the
+name (`asv_prepare h100-sxm-80gb`, then `$ASV run`), the GPU job on an H200 under the
+H100's name (the name it once hard-coded), and the gate's GPU mode under the H100's name on an
+H200 and on a CPU (it once registered any name with `asv machine --yes`). Each must exit
+non-zero naming the machine and the GPUs, with results/ byte for byte as it was and no
+registration left anywhere. The names the
 scripts derive from the GPU, and what may differ (software), are checked beside.
 """
 
@@ -49,10 +51,15 @@ def _registered(tmp: Path) -> dict:
     return registrations
 
 
+GATE_AS_H100 = "python3 ci/gate.py --baseline HEAD~1 --candidate HEAD --machine h100-sxm-80gb --bench '\\.time_'"
+
+
 @pytest.mark.parametrize("gpu, command, env", [
     (NO_GPU, "source ci/asv_env.sh && asv_prepare h100-sxm-80gb && $ASV run HEAD^! --machine h100-sxm-80gb", {}),
     (H200, "bash ci/gpu_job.sh asv HEAD^!", {"ASV_MACHINE": "h100-sxm-80gb"}),
-], ids=["cpu-run-as-h100", "gpu-job-on-h200-as-h100"])
+    (H200, GATE_AS_H100, {}),
+    (NO_GPU, GATE_AS_H100, {}),
+], ids=["cpu-run-as-h100", "gpu-job-on-h200-as-h100", "gate-on-h200-as-h100", "gate-on-cpu-as-h100"])
 def test_a_run_under_another_machines_name_is_refused_and_nothing_stored_changes(clone, tmp_path, gpu, command, env):
     results_before = tree_digest(clone / "results")
 

@@ -2,7 +2,7 @@
 """The gate's error rates, measured: A/A and A/B pairs of commits judged as the gate judges.
 
     python -m tools.gate_protocol --pair aa1=BASE:CAND --pair ab1=BASE:CAND ... --bench REGEX
-        [--config asv.conf.json] [--repo .] [--machine h100-sxm-80gb] [--rounds 2]
+        [--config asv.conf.json] [--repo .] [--machine NAME] [--rounds 2]
         [--out DIR] [--thresholds 0.05,0.03,0.02]
 
 One asv session, run as ``ci/gate.py`` runs its own (rounds interleaved across the commits,
@@ -47,7 +47,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--bench", type=gate.regex, action="append", default=[], metavar="REGEX")
     p.add_argument("--config")
     p.add_argument("--repo", default=".")
-    p.add_argument("--machine", default=gate.DEFAULT_MACHINE)
+    p.add_argument("--machine", help="asv machine name (default: this machine's own, ci/asv_machine.py)")
     p.add_argument("--rounds", type=gate.rounds, default=gate.DEFAULT_ROUNDS)
     p.add_argument("--out", default=".")
     p.add_argument("--thresholds", default=",".join(map(str, DEFAULT_THRESHOLDS)))
@@ -56,6 +56,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         args.thresholds = [gate.fraction(x) for x in args.thresholds.split(",")]
     except argparse.ArgumentTypeError as err:
         p.error(f"--thresholds: {err}")
+    args.machine = args.machine or gate.this_machine()
     names = [name for name, _, _ in args.pair]
     if len(set(names)) != len(names):
         p.error(f"--pair: names must differ, got {names}")
@@ -67,8 +68,7 @@ def measure(args, commits: List[str]) -> str:
     asv_args = SimpleNamespace(config=args.config, machine=args.machine, rounds=args.rounds,
                                bench=args.bench, environment=[], python=None, attribute=[],
                                launch_method=None, show_stderr=True)
-    if not gate.machine_registered(args.machine):
-        gate._run(gate.machine_command(asv_args), None, (0,))
+    gate._run(gate.register_command(asv_args), None, (0,))  # the machine guard first, as in the gate
     gate._run(gate.run_command(asv_args), "".join(f"{c}\n" for c in commits), gate.ASV_RUN_OK)
     return gate.config_results_dir(args.config)
 
