@@ -487,7 +487,8 @@ def test_dry_run_prints_the_commands_and_runs_nothing(git_repo, tmp_path, monkey
                                     "--bench", r"time_extend\(4096"]
 
 
-@pytest.mark.parametrize("gpu, name", [("NVIDIA H200, 570.86.15, 1980, 3201", "nvidia-h200"), (None, "cpu-codegen")])
+@pytest.mark.parametrize("gpu, name", [("NVIDIA H200, 570.86.15, 1980, 3201", "nvidia-h200"),
+                                       (None, "cpu-codegen")])
 def test_measuring_takes_this_machines_own_name_by_default(git_repo, tmp_path, monkeypatch, capsys, gpu, name):
     monkeypatch.setenv("PATH", fake_nvidia_smi(tmp_path / "bin", gpu))
     argv = ["--baseline", "HEAD~1", "--candidate", "main", "--repo", str(git_repo), "--dry-run"]

@@ -1,11 +1,15 @@
-"""Command-line pieces the tools share: comma-separated lists, and window lists that start with '-'.
+"""Command-line pieces the tools share: list flags, windows that start with '-', the shape flags.
 
-Each list parser raises ValueError naming the flag; a tool turns it into its parser's error.
+The list parsers are argparse types: a bad list is the parser's error, naming the flag (exit 2).
 """
 
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+import argparse
+import sys
+from typing import Callable, List, Optional, Sequence, Tuple
+
+from benchmarks import workloads
 
 
 def attach_window_values(argv: Sequence[str]) -> List[str]:
@@ -19,18 +23,34 @@ def attach_window_values(argv: Sequence[str]) -> List[str]:
     return out
 
 
-def int_list(flag: str, text: str) -> Tuple[int, ...]:
+def parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    """``parser.parse_args`` of ``argv`` (default: the command line), window lists attached."""
+    return parser.parse_args(attach_window_values(sys.argv[1:] if argv is None else argv))
+
+
+def int_list(text: str) -> Tuple[int, ...]:
     """'1024,8192' -> (1024, 8192)."""
     try:
         return tuple(int(x) for x in text.split(","))
     except ValueError:
-        raise ValueError(f"{flag}={text!r}: expected comma-separated integers") from None
+        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated integers") from None
 
 
-def name_list(flag: str, text: str, known: Sequence[str]) -> Tuple[str, ...]:
-    """'cg,default' -> ('cg', 'default'), every name one of ``known``, at least one."""
-    names = tuple(name.strip() for name in text.split(",") if name.strip())
-    unknown = [name for name in names if name not in known]
-    if not names or unknown:
-        raise ValueError(f"{flag}={text!r}: expected comma-separated names from {list(known)}")
+def name_list(known: Sequence[str]) -> Callable[[str], Tuple[str, ...]]:
+    """The type of a list of names from ``known``: 'cg,default' -> ('cg', 'default'), at least one."""
+    def names(text: str) -> Tuple[str, ...]:
+        chosen = tuple(name.strip() for name in text.split(",") if name.strip())
+        if not chosen or any(name not in known for name in chosen):
+            raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated names from {list(known)}")
+        return chosen
     return names
+
+
+def add_shape_flags(parser: argparse.ArgumentParser, *, n_ctx: str, windows: str, pool: str) -> None:
+    """--heads, --head-dim, --dtype (the PR matrix's by default), --n-ctx, --windows, --pool."""
+    parser.add_argument("--heads", default=workloads.PR_HEADS, help="HQ/HKV")
+    parser.add_argument("--head-dim", type=int, default=workloads.PR_HEAD_DIM)
+    parser.add_argument("--dtype", default=workloads.PR_DTYPE, choices=sorted(workloads.DTYPES))
+    parser.add_argument("--n-ctx", type=int_list, default=n_ctx)
+    parser.add_argument("--windows", type=int_list, default=windows, help="sliding windows; -1 for none")
+    parser.add_argument("--pool", default=pool, choices=workloads.POOLS)

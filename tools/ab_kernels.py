@@ -27,7 +27,7 @@ import torch
 
 import kernels.extend_attention as current
 from benchmarks import harness, workloads
-from tools._cli import attach_window_values, int_list, name_list
+from tools import _cli
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # ci/prepare_device.sh's bundle: the history a copy of the checkout without it can lack
@@ -62,23 +62,12 @@ def load_kernel_at(rev: str) -> ModuleType:
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--old", required=True, help="the commit whose kernel is A")
-    parser.add_argument("--variants", default="default,baseline")
-    parser.add_argument("--heads", default=workloads.PR_HEADS)
-    parser.add_argument("--head-dim", type=int, default=workloads.PR_HEAD_DIM)
-    parser.add_argument("--dtype", default=workloads.PR_DTYPE, choices=sorted(workloads.DTYPES))
-    parser.add_argument("--n-ctx", default=",".join(map(str, workloads.PR_N_CTX)))
-    parser.add_argument("--windows", default="-1,127,512")
-    parser.add_argument("--pool", default="fragmented", choices=workloads.POOLS)
+    parser.add_argument("--variants", type=_cli.name_list(list(current.VARIANTS)), default="default,baseline")
+    _cli.add_shape_flags(parser, n_ctx=",".join(map(str, workloads.PR_N_CTX)), windows="-1,127,512",
+                         pool="fragmented")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--rep-ms", type=float, default=harness.DEFAULT_REP_MS)
-    args = parser.parse_args(attach_window_values(sys.argv[1:] if argv is None else argv))
-    try:
-        args.variants = name_list("--variants", args.variants, list(current.VARIANTS))
-        args.n_ctx = int_list("--n-ctx", args.n_ctx)
-        args.windows = int_list("--windows", args.windows)
-    except ValueError as bad:
-        parser.error(str(bad))
-    return args
+    return _cli.parse(parser, argv)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -14,34 +14,25 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from typing import Optional, Sequence
 
 from benchmarks import workloads
 from benchmarks.peers_grid import PeersGrid, measure_peers
 from benchmarks.providers import PROVIDERS
-from tools._cli import attach_window_values, int_list, name_list
+from tools import _cli
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-ctx", default=",".join(map(str, workloads.PR_N_CTX)))
-    parser.add_argument("--windows", default=",".join(map(str, workloads.PR_WINDOWS)))
-    parser.add_argument("--pools", default="contiguous")
-    parser.add_argument("--providers", default=",".join(PROVIDERS))
+    parser.add_argument("--n-ctx", type=_cli.int_list, default=",".join(map(str, workloads.PR_N_CTX)))
+    parser.add_argument("--windows", type=_cli.int_list, default=",".join(map(str, workloads.PR_WINDOWS)))
+    parser.add_argument("--pools", type=_cli.name_list(workloads.POOLS), default="contiguous")
+    parser.add_argument("--providers", type=_cli.name_list(list(PROVIDERS)), default=",".join(PROVIDERS))
     parser.add_argument("--head-dim", type=int, default=workloads.PR_HEAD_DIM)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rep-ms", type=float, default=100.0)
     parser.add_argument("--json", help="write every number here too")
-    args = parser.parse_args(attach_window_values(sys.argv[1:] if argv is None else argv))
-    try:
-        args.n_ctx = int_list("--n-ctx", args.n_ctx)
-        args.windows = int_list("--windows", args.windows)
-        args.pools = name_list("--pools", args.pools, workloads.POOLS)
-        args.providers = name_list("--providers", args.providers, list(PROVIDERS))
-    except ValueError as bad:
-        parser.error(str(bad))
-    return args
+    return _cli.parse(parser, argv)
 
 
 def format_table(measured: dict, providers: Sequence[str]) -> str:

@@ -26,7 +26,7 @@ import triton.testing
 
 import kernels
 from benchmarks import harness, workloads
-from tools._cli import attach_window_values, int_list, name_list
+from tools import _cli
 
 POOL_CHOICES = {"contiguous": ("contiguous",), "fragmented": ("fragmented",), "both": workloads.POOLS}
 def _parse_bool(text: str) -> bool:
@@ -95,10 +95,11 @@ def parse_config_override(text: str) -> Tuple[str, kernels.LaunchConfig]:
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> Options:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--variants", default=",".join(kernels.VARIANTS),
+    parser.add_argument("--variants", type=_cli.name_list(list(kernels.VARIANTS)),
+                        default=",".join(kernels.VARIANTS),
                         help="comma-separated variant names; the baseline is always measured")
-    parser.add_argument("--n-ctx", default=",".join(map(str, workloads.PR_N_CTX)))
-    parser.add_argument("--windows", default=",".join(map(str, workloads.PR_WINDOWS)),
+    parser.add_argument("--n-ctx", type=_cli.int_list, default=",".join(map(str, workloads.PR_N_CTX)))
+    parser.add_argument("--windows", type=_cli.int_list, default=",".join(map(str, workloads.PR_WINDOWS)),
                         help="sliding windows; -1 for none")
     parser.add_argument("--pool", default="contiguous", choices=sorted(POOL_CHOICES))
     parser.add_argument("--heads", default=workloads.PR_HEADS, help="HQ/HKV")
@@ -112,7 +113,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> Options:
                         help="timed device milliseconds per variant and point")
     parser.add_argument("--cross-check", action="store_true",
                         help="also time the baseline with triton.testing.do_bench (median)")
-    args = parser.parse_args(attach_window_values(sys.argv[1:] if argv is None else list(argv)))
+    args = _cli.parse(parser, argv)
     try:
         return _options(args)
     except ValueError as bad:
@@ -120,13 +121,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> Options:
 
 
 def _options(args: argparse.Namespace) -> Options:
-    variants = name_list("--variants", args.variants, list(kernels.VARIANTS))
-    n_ctx = int_list("--n-ctx", args.n_ctx)
+    variants, n_ctx, windows = args.variants, args.n_ctx, args.windows
     if min(n_ctx) < 4:  # lengths are drawn from [1, n_ctx / 2)
-        raise ValueError(f"--n-ctx={args.n_ctx!r}: every n_ctx must be >= 4")
-    windows = int_list("--windows", args.windows)
+        raise ValueError(f"--n-ctx {list(n_ctx)}: every n_ctx must be >= 4")
     if any(w != -1 and w <= 0 for w in windows):
-        raise ValueError(f"--windows={args.windows!r}: expected -1 (none) or positive ints")
+        raise ValueError(f"--windows {list(windows)}: expected -1 (none) or positive ints")
     workloads.parse_heads(args.heads)
     overrides = dict(parse_config_override(text) for text in args.config_override)
     missing = set(overrides) - set(variants)

@@ -24,7 +24,7 @@ import triton
 
 import kernels
 from benchmarks import harness, workloads
-from tools._cli import attach_window_values, int_list
+from tools import _cli
 
 _CONFIG = re.compile(r"m(\d+)n(\d+)w(\d+)s(\d+)(?::(\w+))?(\+pf)?(?:\+r(\d+))?(\+ov)?(\+ws)?")
 
@@ -56,17 +56,10 @@ def parse_configs(text: str) -> Dict[str, kernels.LaunchConfig]:
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", required=True)
-    parser.add_argument("--head-dim", type=int, default=workloads.PR_HEAD_DIM)
-    parser.add_argument("--heads", default=workloads.PR_HEADS)
-    parser.add_argument("--dtype", default=workloads.PR_DTYPE, choices=sorted(workloads.DTYPES))
-    parser.add_argument("--n-ctx", default="8192")
-    parser.add_argument("--windows", default="-1")
-    parser.add_argument("--pool", default="fragmented", choices=workloads.POOLS)
-    args = parser.parse_args(attach_window_values(sys.argv[1:] if argv is None else argv))
+    _cli.add_shape_flags(parser, n_ctx="8192", windows="-1", pool="fragmented")
+    args = _cli.parse(parser, argv)
     try:
         args.configs = parse_configs(args.configs)
-        args.n_ctx = int_list("--n-ctx", args.n_ctx)
-        args.windows = int_list("--windows", args.windows)
     except ValueError as bad:
         parser.error(str(bad))
     return args
