@@ -34,7 +34,8 @@ from benchmarks import bench_ceilings, bench_codegen, bench_extend, device_clock
 from benchmarks import harness
 from ci import asv_host_packages, gate, import_gpu_results, store
 from tools import timing_agreement
-from conftest import DEVICE, Series, SyntheticResults
+from conftest import DEVICE
+from synthetic_results import Series, SyntheticResults
 
 REPO = Path(__file__).resolve().parents[1]
 EXTEND_CLASSES = [cls for _, cls in inspect.getmembers(bench_extend, inspect.isclass)
