@@ -38,7 +38,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from ci import asv_machine, store  # noqa: E402
 from ci.rule import (CI_99, DEFAULT_THRESHOLD, MANN_WHITNEY, P_THRESHOLD, Verdict, judge,  # noqa: E402
                      threshold_for)
-from ci.store import FAILED, MEASURED, SKIPPED, Key, Run, Stored, StoreError, git_commit  # noqa: E402
+from ci.store import FAILED, MEASURED, Key, Run, Stored, StoreError, git_commit  # noqa: E402
 
 EXIT_PASS, EXIT_REGRESSION, EXIT_ERROR = 0, 1, 2
 DEFAULT_MACHINE = "h100-sxm-80gb"  # --results-only's default: the stored H100 history
@@ -98,9 +98,10 @@ def _selected(key: Key, bench: Sequence[str]) -> bool:
     return not bench or any(re.search(regex, key.text) for regex in bench)
 
 
+# (baseline's stored status, candidate's) -> the row's verdict; every other pair is skipped
 _STATUS = {(FAILED, FAILED): FAILED_BOTH, (MEASURED, FAILED): CANDIDATE_FAILED,
-           (SKIPPED, FAILED): CANDIDATE_FAILED, (FAILED, MEASURED): BASELINE_FAILED,
-           (FAILED, SKIPPED): BASELINE_FAILED}
+           (store.SKIPPED, FAILED): CANDIDATE_FAILED, (FAILED, MEASURED): BASELINE_FAILED,
+           (FAILED, store.SKIPPED): BASELINE_FAILED}
 
 
 def compare_point(base: Stored, cand: Stored, threshold: float) -> Tuple[str, Optional[Verdict]]:

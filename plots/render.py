@@ -30,7 +30,7 @@ from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, StrMethodF
 from benchmarks.workloads import PR_DTYPE, PR_HEAD_DIM, PR_HEADS  # noqa: E402
 from ci.rule import DEFAULT_THRESHOLD  # noqa: E402
 from ci.store import StoreError  # noqa: E402
-from plots.history import (CODEGEN, PEERS_RATIO, PEERS_TIME, TIME, History, PeerKey,  # noqa: E402
+from plots.history import (CODEGEN, PEERS_TIME, TIME, History, PeerKey,  # noqa: E402
                            PRKey, ceilings, load_histories, peers_run, peers_speedups, peers_tables,
                            peers_tflops,
                            points, pr_cost, pr_points, pr_speedups, pr_tflops, regressed_steps)

@@ -15,7 +15,7 @@ import torch
 
 import kernels
 from benchmarks import harness, peers_grid, workloads
-from benchmarks.providers import USER_PROVIDERS_ENV, PROVIDERS, fetched, load_providers, providers_from
+from benchmarks.providers import USER_PROVIDERS_ENV, PROVIDERS, fetched, load_providers
 from benchmarks.providers.base import PeerPoint, Provider
 from benchmarks.providers.sglang import SGLangKernel, last_prefix_rows
 from conftest import DEVICE, HAS_CUDA
