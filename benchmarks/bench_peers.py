@@ -41,8 +41,34 @@ def peers_version(providers) -> str:
             f"providers {hashlib.sha256(versions.encode()).hexdigest()[:16]}")
 
 
+class _PeersBenchmark(DeviceTimed):
+    """The benchmarks every peers class shares. A subclass sets ``grid``, ``params`` and
+    ``param_names`` (the provider last), ``shape`` (its other parameters -> the point's
+    shape) and its own ``setup_cache``: asv keys the cache by where that method is written."""
+
+    def __init_subclass__(cls, **kwargs):
+        """Each class's ``time_extend`` with its own setup, which asv calls without ``self``."""
+        super().__init_subclass__(**kwargs)
+
+        def time_extend(self, measured, *point):
+            timed_call(cls.shape(*point[:-1]), point[-1])()
+
+        def prepare(measured, *point):
+            prepare_timed_call(measured, cls.shape(*point[:-1]), point[-1])
+        time_extend.setup = prepare
+        cls.time_extend = time_extend
+
+    def setup(self, measured, *point):
+        self.result = point_result(measured, self.shape(*point[:-1]), point[-1])
+
+    def track_default_time_ratio(self, measured, *point):
+        return self.result["default_time_ratio"]
+
+    track_default_time_ratio.unit = "default time / provider time"
+
+
 @explicit(peers_version(PROVIDERS))
-class Peers(DeviceTimed):
+class Peers(_PeersBenchmark):
     """The upstream PR matrix (B=32, 64/8 heads, D=128, bf16), both pools, every provider."""
 
     grid = PeersGrid(n_ctx=w.PR_N_CTX, window=w.PR_WINDOWS, heads=[w.PR_HEADS], head_dim=[w.PR_HEAD_DIM],
@@ -59,20 +85,28 @@ class Peers(DeviceTimed):
     def shape(n_ctx, window, pool):
         return n_ctx, window, w.PR_HEADS, w.PR_HEAD_DIM, w.PR_DTYPE, pool
 
-    def setup(self, measured, n_ctx, window, pool, provider):
-        self.result = point_result(measured, self.shape(n_ctx, window, pool), provider)
 
-    def time_extend(self, measured, n_ctx, window, pool, provider):
-        timed_call(Peers.shape(n_ctx, window, pool), provider)()
-
-    def track_default_time_ratio(self, measured, n_ctx, window, pool, provider):
-        return self.result["default_time_ratio"]
-
-    track_default_time_ratio.unit = "default time / provider time"
+# The head dims beside the best peer (issue 16's targets): ours and FlashInfer.
+HEAD_DIM_PROVIDERS = [name for name in PROVIDERS if name == "default" or name.startswith("flashinfer")]
 
 
-def _prepare_peers(measured, n_ctx, window, pool, provider):
-    prepare_timed_call(measured, Peers.shape(n_ctx, window, pool), provider)
+@explicit(peers_version(HEAD_DIM_PROVIDERS))
+class PeersHeadDims(_PeersBenchmark):
+    """The PR shape at every head dim the kernel supports, with and without a 512-token
+    window, contiguous pool: ours against FlashInfer (each head dim is a JIT module of its own,
+    about 2 minutes each on the first run of a machine)."""
 
+    grid = PeersGrid(n_ctx=(1024, 4096, 8192), window=(-1, 512), heads=[w.PR_HEADS],
+                     head_dim=w.SUBGRID_HEAD_DIMS, dtype=[w.PR_DTYPE], pool=["contiguous"],
+                     providers=HEAD_DIM_PROVIDERS)
+    params = [list(grid.n_ctx), list(grid.window), list(grid.head_dim), list(grid.providers)]
+    param_names = ["n_ctx", "window", "head_dim", "provider"]
 
-Peers.time_extend.setup = _prepare_peers
+    def setup_cache(self):
+        return measure_peers(self.grid, w.pr_lengths)
+
+    setup_cache.timeout = 900
+
+    @staticmethod
+    def shape(n_ctx, window, head_dim):
+        return n_ctx, window, w.PR_HEADS, head_dim, w.PR_DTYPE, "contiguous"

@@ -44,6 +44,9 @@ def test_the_provider_names_outside_checks_read():
     assert bench_peers.Peers.param_names == ["n_ctx", "window", "pool", "provider"]
     assert bench_peers.Peers.params == [list(workloads.PR_N_CTX), list(workloads.PR_WINDOWS),
                                         list(workloads.POOLS), names]
+    assert bench_peers.PeersHeadDims.param_names == ["n_ctx", "window", "head_dim", "provider"]
+    assert bench_peers.PeersHeadDims.params[2] == [64, 128, 256]
+    assert bench_peers.PeersHeadDims.params[3] == ["default", "flashinfer-0.7.2-fa3"]
 
 
 def test_sglang_is_fetched_for_these_tests():
