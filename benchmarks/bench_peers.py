@@ -8,8 +8,9 @@ names. Benchmarks:
 * ``track_default_time_ratio`` -- our ``default``'s median time over this provider's, both
   timed interleaved in one process (the setup cache): an in-run ratio. Below 1 ``default`` is
   faster; its inverse is ``default``'s speedup over the provider, as the README and the plots
-  state it. Stored this way round because asv reads a rise as a loss, and a rise here is
-  one: ``default`` fell behind.
+  state it. Stored this way round because ``asv compare`` reads a rise as a loss, and a rise
+  here is one: ``default`` fell behind (the dashboard's regressions list judges times only:
+  asv.conf.json's ``regressions_first_commits``).
 
 TFLOP/s are not a benchmark of their own: the plots derive them from ``time_extend`` and
 ``benchmarks.cost``, so that a rate and a time never come from two measurements.

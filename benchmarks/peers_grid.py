@@ -28,7 +28,7 @@ import torch
 from . import harness
 from .extend_grid import SETUP_TIMING_ENV, Lengths, VariantFailedCheck
 from .providers import PROVIDERS
-from .providers.base import PeerPoint
+from .providers.base import PeerPoint, ProviderUnavailable
 from .providers.project import DEFAULT
 from .workloads import make_inputs
 
@@ -93,8 +93,13 @@ def _measure_point(inputs, window, point: PeerPoint, names: Sequence[str], timed
                 call = PROVIDERS[name].prepare(inputs, window)
                 prepared[name] = harness.Prepared(checked=call, timed=call)
                 continue
-            except Exception as failed:  # a JIT build that failed, a missing module
-                why_not = f"prepare failed: {type(failed).__name__}: {failed}"
+            except ProviderUnavailable as unavailable:  # e.g. a JIT build that failed
+                why_not = f"prepare: {unavailable}"
+            except Exception as failed:  # the provider's own bug: its points fail, loudly
+                numbers[name] = {"correct": False, "failure": f"{name} at window={window}: prepare "
+                                 f"raised {type(failed).__name__}: {failed}"}
+                print(f"peers: {numbers[name]['failure']}", file=sys.stderr)
+                continue
         print(f"peers: {name} skipped at {point}: {why_not}", file=sys.stderr)
         numbers[name] = {"skipped": why_not}
     if DEFAULT not in prepared:

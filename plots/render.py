@@ -27,6 +27,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, StrMethodFormatter  # noqa: E402
 
+from benchmarks.providers import PROVIDERS  # noqa: E402
 from benchmarks.workloads import PR_DTYPE, PR_HEAD_DIM, PR_HEADS  # noqa: E402
 from ci.rule import DEFAULT_THRESHOLD  # noqa: E402
 from ci.store import StoreError  # noqa: E402
@@ -251,6 +252,7 @@ def peers_figure(history: History) -> Figure:
     windows, n_ctxs = _unique(k.window for k in tflops), _unique(k.n_ctx for k in tflops)
     groups = [(window, n_ctx) for window in windows for n_ctx in n_ctxs]
     colors = _variant_colors(providers)
+    bounds = {name for name in providers if name in PROVIDERS and PROVIDERS[name].kind == "bound"}
     x = np.arange(len(groups))
 
     fig, axes = _figure(2, len(pools), sharex=True, sharey="row")
@@ -258,7 +260,7 @@ def peers_figure(history: History) -> Figure:
         top, bottom = axes[0, column], axes[1, column]
         for provider in providers:
             style = dict(color=colors[provider], marker="o", lw=1.2, ms=4,
-                         ls="--" if provider.startswith("dense") else "-")
+                         ls="--" if provider in bounds else "-")
             for b, window in enumerate(windows):  # one line per window block: no line across blocks
                 block = x[b * len(n_ctxs):(b + 1) * len(n_ctxs)]
                 label = provider if b == 0 else None

@@ -16,7 +16,7 @@ import torch
 import kernels
 from benchmarks import harness, peers_grid, workloads
 from benchmarks.providers import USER_PROVIDERS_ENV, PROVIDERS, fetched, load_providers
-from benchmarks.providers.base import PeerPoint, Provider
+from benchmarks.providers.base import PeerPoint, Provider, ProviderUnavailable
 from benchmarks.providers.sglang import SGLangKernel, last_prefix_rows
 from conftest import DEVICE, HAS_CUDA
 
@@ -181,15 +181,23 @@ WRONG_KIND = _WrongKind()
 
 def test_measure_peers_keeps_skips_failures_and_in_run_ratios(monkeypatch):
     """The setup cache's bookkeeping, with the device timing faked: each provider twice as slow
-    as the one before; one that fails to prepare is skipped with its reason; a wrong one fails."""
+    as the one before; one that finds it cannot run here is skipped with its reason; one whose
+    prepare breaks, or that is wrong, fails."""
     class Unpreparable(ReferenceKernel):
         name = "users-unpreparable"
 
         def prepare(self, inputs, window):
-            raise RuntimeError("JIT build failed")
+            raise ProviderUnavailable("JIT build failed")
+
+    class Broken(ReferenceKernel):
+        name = "users-broken"
+
+        def prepare(self, inputs, window):
+            raise TypeError("extend_attention_fwd() got an unexpected keyword argument")
 
     providers = {"default": PROVIDERS["default"], "users-off-by-one": OffByOne(),
-                 "users-unpreparable": Unpreparable(), "users-reference": ReferenceKernel()}
+                 "users-unpreparable": Unpreparable(), "users-broken": Broken(),
+                 "users-reference": ReferenceKernel()}
     slowness = {}
 
     def fake_device_times(fn, **kwargs):
@@ -207,9 +215,11 @@ def test_measure_peers_keeps_skips_failures_and_in_run_ratios(monkeypatch):
                                 pool=["fragmented"], providers=list(providers))
     measured = peers_grid.measure_peers(grid, workloads.pr_lengths)
     shape = (48, WINDOW, "4/2", 64, "fp16", "fragmented")
-    assert measured["points"][shape]["users-unpreparable"] == {"skipped": "prepare failed: RuntimeError: JIT build failed"}
+    assert measured["points"][shape]["users-unpreparable"] == {"skipped": "prepare: JIT build failed"}
     with pytest.raises(NotImplementedError, match="JIT build failed"):
         peers_grid.point_result(measured, shape, "users-unpreparable")
+    with pytest.raises(AssertionError, match="prepare raised TypeError: extend_attention_fwd"):
+        peers_grid.point_result(measured, shape, "users-broken")
     with pytest.raises(AssertionError, match="users-off-by-one"):
         peers_grid.point_result(measured, shape, "users-off-by-one")
     assert peers_grid.point_result(measured, shape, "default")["default_time_ratio"] == 1.0

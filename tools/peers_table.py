@@ -19,6 +19,7 @@ from typing import Optional, Sequence
 from benchmarks import workloads
 from benchmarks.peers_grid import PeersGrid, measure_peers
 from benchmarks.providers import PROVIDERS
+from benchmarks.providers.project import DEFAULT
 from tools import _cli
 
 
@@ -57,6 +58,7 @@ def format_table(measured: dict, providers: Sequence[str]) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
+    args.providers = list(dict.fromkeys([DEFAULT, *args.providers]))  # every ratio is against it
     grid = PeersGrid(n_ctx=args.n_ctx, window=args.windows, heads=[workloads.PR_HEADS],
                      head_dim=[args.head_dim], dtype=[workloads.PR_DTYPE], pool=args.pools,
                      providers=args.providers)

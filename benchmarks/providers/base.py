@@ -5,8 +5,9 @@ Modelled on tritonbench's operators, with asv's skips. A provider declares
 * ``name`` -- the value of the asv parameter ``provider``; other tools read it, so it is stable;
 * ``version`` -- what runs: a release and the sha256 of its source, or ``CHECKOUT`` for this
   repository's own kernel, which asv installs from each commit it measures;
-* ``kind`` -- ``"kernel"`` (does the whole job and is judged) or ``"bound"`` (does less work,
-  e.g. attends over K/V gathered beforehand; drawn as a ceiling, never judged by the gate);
+* ``kind`` -- ``"kernel"`` (does the whole job) or ``"bound"`` (does less work, e.g. attends
+  over K/V gathered beforehand): the plots draw a bound as a reference line, not a peer. No
+  peer is judged by the CI gate, which gates this repository's own times (``bench_extend``);
 * ``deterministic`` -- whether equal inputs give equal output bits, so that a timed process
   may prove it runs what was checked by a fingerprint instead of the reference;
 * ``unavailable()`` -- why it cannot run on this machine at all (not fetched, no GPU, not sm_90),
@@ -14,7 +15,9 @@ Modelled on tritonbench's operators, with asv's skips. A provider declares
 * ``unsupported(point)`` -- why it cannot run this point (a head dim it lacks), or None;
 * ``prepare(inputs, window)`` -- every untimed step (layout conversion, planning, workspace,
   imports); it returns the call that is timed, which writes ``inputs.o_extend`` in this
-  repository's layout and nothing else.
+  repository's layout and nothing else. It raises ``ProviderUnavailable`` when it finds that
+  the provider cannot run here after all (a JIT build that failed): the point is skipped
+  with the reason. Any other exception fails the point, since it may be the provider's bug.
 
 The loop that checks every provider against the float64 reference and times them interleaved
 is shared (``benchmarks/harness.py``): a provider never checks itself, and no provider is
@@ -43,6 +46,10 @@ class PeerPoint:
     head_dim: int
     dtype: str
     window: int
+
+
+class ProviderUnavailable(Exception):
+    """Raised by ``prepare`` when the provider turns out not to run on this machine."""
 
 
 class Provider:

@@ -5,8 +5,9 @@
 (``aten._flash_attention_forward``: causal, bottom-right aligned, the window through
 ``window_size_left``) and copies its output into ``o_extend`` (one write of O, about 2% of
 the call at n_ctx 8192: the bound is that much pessimistic). Without the gather through the
-page indices it does less work than any paged kernel, so plots draw it as a ceiling and the
-gate never judges it (``kind = "bound"``).
+page indices it does less work than any paged kernel: a reference, not a peer
+(``kind = "bound"``; the plots draw it dashed). On Hopper it is no ceiling, since this
+FlashAttention-2 kernel has no wgmma path (docs/MEASUREMENTS.md, 2026-11-29).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import subprocess
 import sys
 from typing import Callable, Optional
 
@@ -27,7 +28,7 @@ import torch
 
 from ..workloads import ExtendInputs
 from . import fetched
-from .base import Provider, offsets
+from .base import Provider, ProviderUnavailable, offsets
 
 BACKEND = "fa3"
 WORKSPACE_BYTES = 256 * 2**20  # FlashInfer's planner asks for 128 MiB or more
@@ -45,6 +46,12 @@ def import_flashinfer():
         raise ImportError(f"flashinfer {module.__version__} at {module.__file__}; the pin is "
                           f"{fetched.FLASHINFER.version} (run ci/fetch_providers.sh)")
     return module
+
+
+def _is_build_failure(error: Exception) -> bool:
+    """Whether FlashInfer's plan failed in its JIT build (nvcc, ninja), not in the planning."""
+    text = str(error).lower()
+    return isinstance(error, subprocess.CalledProcessError) or "ninja" in text or "nvcc" in text
 
 
 class FlashInferPaged(Provider):
@@ -82,11 +89,16 @@ class FlashInferPaged(Provider):
         wrapper = flashinfer.BatchPrefillWithPagedKVCacheWrapper(
             torch.empty(WORKSPACE_BYTES, dtype=torch.uint8, device=device), "NHD", backend=BACKEND)
         heads_q, heads_kv, head_dim = inputs.q_extend.shape[1], inputs.k_extend.shape[1], inputs.q_extend.shape[2]
-        wrapper.plan(inputs.qo_indptr.to(torch.int32), page_indptr, pages,
-                     torch.ones(len(lengths), dtype=torch.int32, device=device),
-                     heads_q, heads_kv, head_dim, 1, causal=True,
-                     window_left=window if window > 0 else -1,
-                     q_data_type=inputs.q_extend.dtype, kv_data_type=inputs.k_buffer.dtype)
+        try:  # plan builds the module on first use: nvcc through ninja
+            wrapper.plan(inputs.qo_indptr.to(torch.int32), page_indptr, pages,
+                         torch.ones(len(lengths), dtype=torch.int32, device=device),
+                         heads_q, heads_kv, head_dim, 1, causal=True,
+                         window_left=window if window > 0 else -1,
+                         q_data_type=inputs.q_extend.dtype, kv_data_type=inputs.k_buffer.dtype)
+        except (RuntimeError, subprocess.CalledProcessError) as failed:
+            if not _is_build_failure(failed):
+                raise
+            raise ProviderUnavailable(f"FlashInfer's JIT build failed: {failed}") from failed
         q, out = inputs.q_extend, inputs.o_extend
 
         def call():
