@@ -31,7 +31,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import itertools
 import math
 import statistics
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
@@ -42,7 +41,7 @@ from triton.runtime.errors import OutOfResources
 
 import kernels
 
-from .workloads import ExtendInputs
+from .workloads import ExtendInputs, indptr
 
 BASELINE = "baseline"
 
@@ -149,8 +148,8 @@ def reference_for(inputs: ExtendInputs, window: int, *,
     expected = kernels.extend_attention_reference(
         inputs.q_extend[rows], inputs.k_extend[rows], inputs.v_extend[rows],
         inputs.k_buffer, inputs.v_buffer,
-        _offsets([qo[i + 1] - qo[i] for i in sequences], device),
-        _offsets([kv[i + 1] - kv[i] for i in sequences], device),
+        indptr([qo[i + 1] - qo[i] for i in sequences], device, torch.int64),
+        indptr([kv[i + 1] - kv[i] for i in sequences], device, torch.int64),
         prefix_rows, sliding_window_size=window, dtype=REFERENCE_DTYPE)
     return Reference(window=window, sequences=sequences, rows=rows, expected=expected)
 
@@ -412,10 +411,6 @@ def _launch_config(variant: str, config: Optional[kernels.LaunchConfig]) -> Unio
 def _check_window(window) -> None:
     if not isinstance(window, int) or isinstance(window, bool) or not (window == -1 or window > 0):
         raise ValueError(f"window={window!r}: expected -1 (none) or a positive int")
-
-
-def _offsets(lengths: Sequence[int], device) -> torch.Tensor:
-    return torch.tensor([0, *itertools.accumulate(lengths)], dtype=torch.int64, device=device)
 
 
 def _require_cuda(inputs: Optional[ExtendInputs] = None) -> None:

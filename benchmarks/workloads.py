@@ -152,16 +152,17 @@ def make_inputs(prefix_lens: Sequence[int], extend_lens: Sequence[int], *, heads
         o_extend=torch.full((n_extend, heads_q, head_dim), float("nan"), dtype=DTYPES[dtype], device=device),
         k_buffer=randn(n_pool, heads_kv, head_dim),
         v_buffer=randn(n_pool, heads_kv, head_dim),
-        qo_indptr=_indptr(extend_lens, device),
-        kv_indptr=_indptr(prefix_lens, device),
+        qo_indptr=indptr(extend_lens, device),
+        kv_indptr=indptr(prefix_lens, device),
         kv_indices=rows.to(device),
         prefix_lens=tuple(int(x) for x in prefix_lens),
         extend_lens=tuple(int(x) for x in extend_lens),
     )
 
 
-def _indptr(lengths: Sequence[int], device) -> torch.Tensor:
-    out = torch.zeros(len(lengths) + 1, dtype=torch.int32)
+def indptr(lengths: Sequence[int], device, dtype: torch.dtype = torch.int32) -> torch.Tensor:
+    """[0, l0, l0 + l1, ...]: the offsets that split rows into sequences of these lengths."""
+    out = torch.zeros(len(lengths) + 1, dtype=dtype)
     if len(lengths):
         out[1:] = torch.tensor(list(lengths), dtype=torch.int64).cumsum(0)
     return out.to(device)

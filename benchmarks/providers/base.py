@@ -27,10 +27,7 @@ checked against another, since two wrong ones could agree.
 from __future__ import annotations
 
 import dataclasses
-import itertools
-from typing import Callable, Optional, Sequence, Tuple
-
-import torch
+from typing import Callable, Optional, Tuple
 
 from ..workloads import ExtendInputs
 
@@ -78,11 +75,6 @@ class Provider:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, version={self.version!r})"
-
-
-def offsets(lengths: Sequence[int], like: torch.Tensor) -> torch.Tensor:
-    """[0, l0, l0 + l1, ...] as an indptr with ``like``'s dtype and device."""
-    return torch.tensor([0, *itertools.accumulate(lengths)], dtype=like.dtype, device=like.device)
 
 
 def check_provider(provider: object) -> Provider:

@@ -16,8 +16,8 @@ from typing import Callable, Optional
 
 import torch
 
-from ..workloads import ExtendInputs
-from .base import Provider, offsets
+from ..workloads import ExtendInputs, indptr
+from .base import Provider
 
 
 
@@ -45,7 +45,7 @@ class DenseFlashAttention(Provider):
         k, v = gathered(inputs.k_buffer, inputs.k_extend), gathered(inputs.v_buffer, inputs.v_extend)
         lengths = [p + e for p, e in zip(inputs.prefix_lens, inputs.extend_lens)]
         cu_q = inputs.qo_indptr.to(torch.int32)
-        cu_k = offsets(lengths, cu_q)
+        cu_k = indptr(lengths, cu_q.device)
         max_q, max_k = inputs.max_len_extend, max(lengths, default=0)
         q, out = inputs.q_extend, inputs.o_extend
         window_left = window if window > 0 else None

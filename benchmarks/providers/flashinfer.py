@@ -26,9 +26,9 @@ from typing import Callable, Optional
 
 import torch
 
-from ..workloads import ExtendInputs
+from ..workloads import ExtendInputs, indptr
 from . import fetched
-from .base import Provider, ProviderUnavailable, offsets
+from .base import Provider, ProviderUnavailable
 
 BACKEND = "fa3"
 WORKSPACE_BYTES = 256 * 2**20  # FlashInfer's planner asks for 128 MiB or more
@@ -85,7 +85,7 @@ class FlashInferPaged(Provider):
                                     device=device)])
             for i in range(len(inputs.extend_lens))])
         lengths = [p + e for p, e in zip(inputs.prefix_lens, inputs.extend_lens)]
-        page_indptr = offsets(lengths, pages)
+        page_indptr = indptr(lengths, pages.device)
         wrapper = flashinfer.BatchPrefillWithPagedKVCacheWrapper(
             torch.empty(WORKSPACE_BYTES, dtype=torch.uint8, device=device), "NHD", backend=BACKEND)
         heads_q, heads_kv, head_dim = inputs.q_extend.shape[1], inputs.k_extend.shape[1], inputs.q_extend.shape[2]

@@ -30,9 +30,9 @@ from typing import Callable, Dict, Optional, Tuple
 
 import torch
 
-from ..workloads import ExtendInputs
+from ..workloads import ExtendInputs, indptr
 from . import fetched
-from .base import Provider, offsets
+from .base import Provider
 
 FORMS = ("shipped", "cg", "stages2", "cg_stages2", "server")
 # The edits a form makes to the source: (what it matches, what replaces it). Each must match
@@ -102,7 +102,7 @@ def last_prefix_rows(inputs: ExtendInputs, window: int) -> Tuple[torch.Tensor, t
     kept = [min(p, window) for p in inputs.prefix_lens]
     starts = inputs.kv_indptr.tolist()
     rows = [inputs.kv_indices[starts[i + 1] - k:starts[i + 1]] for i, k in enumerate(kept)]
-    return offsets(kept, inputs.kv_indptr), torch.cat([inputs.kv_indices[:0], *rows]).contiguous()
+    return indptr(kept, inputs.kv_indptr.device, inputs.kv_indptr.dtype), torch.cat([inputs.kv_indices[:0], *rows]).contiguous()
 
 
 def _edited_source(release: fetched.SGLangRelease, form: str) -> str:
