@@ -119,9 +119,25 @@ pack_caches() {
     return 0
 }
 
+# The board's state through the whole job (issue 17): SM and memory clocks, power against its
+# limit, temperature and the active clock-event reasons (nvbench's throttle test), sampled
+# every TELEMETRY_MS into $OUT/telemetry.csv, so that a step the board caused can be told
+# from one the code caused. Older drivers name the reasons clocks_throttle_reasons.
+TELEMETRY_FIELDS=timestamp,clocks.sm,clocks.mem,power.draw,enforced.power.limit,temperature.gpu,clocks_event_reasons.active
+start_telemetry() {
+    local fields=$TELEMETRY_FIELDS
+    nvidia-smi --query-gpu="$fields" --format=csv -i 0 >/dev/null 2>&1 ||
+        fields=${fields/clocks_event_reasons/clocks_throttle_reasons}
+    nvidia-smi --query-gpu="$fields" --format=csv,nounits -i 0 -lms "${TELEMETRY_MS:-500}" \
+        > "$OUT/telemetry.csv" 2>&1 &
+    TELEMETRY_PID=$!
+    trap 'kill "$TELEMETRY_PID" 2>/dev/null' EXIT
+}
+
 mode=${1:-tests}
 shift || true
 machine_info | tee "$OUT/machine.txt"
+command -v nvidia-smi >/dev/null && start_telemetry
 restore_caches
 case "$mode" in
     tests)
