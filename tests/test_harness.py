@@ -256,6 +256,20 @@ def test_harness_defines_nothing_asv_would_take_for_a_benchmark():
     assert [name for name in vars(harness) if name.startswith(prefixes)] == []
 
 
+def test_sweep_takes_variants_peers_and_a_chosen_baseline():
+    from tools import sweep_blocks
+    args = sweep_blocks.parse_args(["--configs", "default,m128n64w8s3:heads+ws"])
+    assert args.baseline == "baseline" and list(args.configs) == ["baseline", "default", "m128n64w8s3:heads+ws"]
+    assert args.configs["default"] == "default" and args.peers == ()
+    peer = "flashinfer-0.7.2-fa3"
+    args = sweep_blocks.parse_args(["--configs", "default", "--peers", peer, "--baseline", peer])
+    assert list(args.configs) == ["default"] and args.peers == (peer,)
+    with pytest.raises(SystemExit):
+        sweep_blocks.parse_args(["--configs", "default", "--baseline", "nobody"])
+    with pytest.raises(SystemExit):
+        sweep_blocks.parse_args(["--configs", "default", "--peers", "nobody"])
+
+
 def test_sweep_configs_parse_into_launch_configs():
     from tools import sweep_blocks
     configs = sweep_blocks.parse_configs("m128n32w4s3,m64n64w8s1")

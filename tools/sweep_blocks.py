@@ -1,42 +1,62 @@
 """Sweep launch configurations of the kernel at chosen shapes, for tuning ``TUNED_BLOCKS``.
 
-    python -m tools.sweep_blocks --configs m128n32w4s3,m64n64w4s2 [--head-dim 128] [--heads 64/8]
-        [--dtype bf16] [--n-ctx 8192] [--windows -1,127] [--pool fragmented]
+    python -m tools.sweep_blocks --configs default,m128n32w4s3,m64n64w4s2 [--head-dim 128]
+        [--heads 64/8] [--dtype bf16] [--n-ctx 8192] [--windows -1,127] [--pool fragmented]
+        [--peers flashinfer-0.7.2-fa3] [--baseline flashinfer-0.7.2-fa3]
 
 A configuration ``mMnNwWsS`` is ``LaunchConfig(block_m=M, block_n=N, num_warps=W,
 num_stages=S)``; ``mMnNwWsS:ORDER`` also sets ``grid_order`` (``heads`` or ``sequences``),
 a ``+pf`` suffix ``prefetch_indices=True``, ``+rR`` ``max_registers=R``, ``+ov``
-``overlap_softmax=True`` and ``+ws`` ``warp_specialize=True`` (the Gluon kernels for Hopper).
-Every configuration is checked against the reference before it is timed, and timed interleaved with ``baseline`` in one process (``benchmarks/harness.py``); a
-configuration that does not fit the chip (out of shared memory) is reported, not fatal.
-Prints one table per shape: ms, TFLOP/s and the speedup over ``baseline``.
+``overlap_softmax=True`` and ``+ws`` ``warp_specialize=True`` (the Gluon kernels for Hopper);
+a variant's name (``default``) runs that variant. ``--peers`` adds providers
+(``benchmarks/providers``) to the same run, and ``--baseline`` names the one every speedup is
+over (``baseline`` by default; a peer's name tunes against it directly).
+Every configuration and peer is checked against the reference before it is timed, and timed
+interleaved with the baseline in one process (``benchmarks/harness.py``); a configuration
+that does not fit the chip (out of shared memory) is reported, not fatal.
+Prints one table per shape: ms, TFLOP/s and the speedup over the baseline.
+
+Compiling is most of a cold sweep's time (a Gluon kernel takes tens of seconds), and Triton
+compiles at a kernel's first launch, one at a time. ``--compile-workers N`` compiles every
+configuration at every window first, in N processes: each launches it once on a few rows with
+the point's shapes, so that the launches the sweep times find Triton's cache filled.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import multiprocessing
 import re
 import sys
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Union
 
 import torch
 import triton
 
 import kernels
+from kernels.extend_attention import launch_arch, shape_class
 from benchmarks import harness, workloads
+from benchmarks.providers import PROVIDERS
+from benchmarks.providers.base import PeerPoint
 from tools import _cli
 
 _CONFIG = re.compile(r"m(\d+)n(\d+)w(\d+)s(\d+)(?::(\w+))?(\+pf)?(?:\+r(\d+))?(\+ov)?(\+ws)?")
 
 
-def parse_configs(text: str) -> Dict[str, kernels.LaunchConfig]:
-    """'m128n32w4s3,m64n64w4s2:sequences+pf' -> {name: LaunchConfig}; ValueError naming a bad entry."""
-    configs = {}
+def parse_configs(text: str) -> Dict[str, Union[str, kernels.LaunchConfig]]:
+    """'default,m128n32w4s3,m64n64w4s2:sequences+pf' -> {name: variant name or LaunchConfig};
+    ValueError naming a bad entry."""
+    configs: Dict[str, Union[str, kernels.LaunchConfig]] = {}
     for name in filter(None, text.split(",")):
+        if name in kernels.VARIANTS:
+            configs[name] = name
+            continue
         match = _CONFIG.fullmatch(name)
         if match is None:
-            raise ValueError(f"--configs: {name!r} is not of the form mMnNwWsS[:ORDER][+pf][+rR][+ov][+ws], "
-                             f"e.g. m128n32w4s3 or m128n32w8s3:heads+pf+r128")
+            raise ValueError(f"--configs: {name!r} is neither a variant ({sorted(kernels.VARIANTS)}) nor "
+                             f"of the form mMnNwWsS[:ORDER][+pf][+rR][+ov][+ws], e.g. m128n32w4s3 or "
+                             f"m128n32w8s3:heads+pf+r128")
         block_m, block_n, num_warps, num_stages = map(int, match.groups()[:4])
         try:
             configs[name] = kernels.LaunchConfig(block_m=block_m, block_n=block_n,
@@ -56,27 +76,95 @@ def parse_configs(text: str) -> Dict[str, kernels.LaunchConfig]:
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", required=True)
+    parser.add_argument("--peers", type=_cli.name_list(list(PROVIDERS)), default=(),
+                        help="providers timed beside the configurations")
+    parser.add_argument("--baseline", default=harness.BASELINE,
+                        help="the variant, configuration or peer every speedup is over")
+    parser.add_argument("--compile-workers", type=int, default=0,
+                        help="compile every configuration first, in this many processes")
     _cli.add_shape_flags(parser, n_ctx="8192", windows="-1", pool="fragmented")
     args = _cli.parse(parser, argv)
     try:
         args.configs = parse_configs(args.configs)
     except ValueError as bad:
         parser.error(str(bad))
+    if args.baseline not in (*args.configs, *args.peers):
+        if args.baseline not in kernels.VARIANTS:
+            parser.error(f"--baseline {args.baseline!r}: neither a variant nor among --configs or --peers")
+        args.configs = {args.baseline: args.baseline, **args.configs}
     return args
+
+
+def prepare_point(inputs, point: PeerPoint, configs, peers) -> Dict[str, harness.Prepared]:
+    """Each configuration's checked and timed calls, then each peer's (ValueError naming a
+    peer that does not run here)."""
+    window = point.window
+    prepared = {name: harness.Prepared(checked=harness.kernel_call(inputs, config, window, validate=True),
+                                       timed=harness.kernel_call(inputs, config, window))
+                for name, config in configs.items()}
+    for name in peers:
+        why_not = PROVIDERS[name].why_not(point)
+        if why_not is not None:
+            raise ValueError(f"--peers {name}: {why_not}")
+        call = PROVIDERS[name].prepare(inputs, window)
+        prepared[name] = harness.Prepared(checked=call, timed=call)
+    return prepared
+
+
+# The few rows a compile-ahead launch attends over: the strides, and so the compiled
+# specialization, are the point's; only the lengths are small.
+COMPILE_LENGTHS = ((16,), (16,))
+
+
+def _compile_one(config: kernels.LaunchConfig, window: int, args: argparse.Namespace) -> str:
+    """Launch one resolved config once on a few rows (a worker process's task)."""
+    inputs = workloads.make_inputs(*COMPILE_LENGTHS, heads=args.heads, head_dim=args.head_dim,
+                                   dtype=args.dtype, pool=args.pool, device="cuda")
+    harness.kernel_call(inputs, config, window)()
+    torch.cuda.synchronize()
+    return f"{config} window={window}"
+
+
+def compile_ahead(args: argparse.Namespace) -> None:
+    """Every configuration at every point, resolved for the point's shape class and compiled
+    by a launch in one of ``args.compile_workers`` processes; a config that fails to compile
+    fails here as it would in the sweep."""
+    arch = launch_arch(torch.device("cuda"))
+    longest = {n_ctx: max(workloads.pr_lengths(n_ctx)[1]) for n_ctx in args.n_ctx}
+    resolved = {}
+    for name, config in args.configs.items():
+        for n_ctx in args.n_ctx:
+            for window in args.windows:
+                shape = shape_class(window, longest[n_ctx])
+                resolved[(kernels.resolve_config(config, args.head_dim, shape, arch=arch), window)] = name
+    context = multiprocessing.get_context("spawn")  # CUDA cannot be forked
+    with concurrent.futures.ProcessPoolExecutor(args.compile_workers, mp_context=context) as pool:
+        futures = {pool.submit(_compile_one, config, window, args): name
+                   for (config, window), name in resolved.items()}
+        for future in concurrent.futures.as_completed(futures):
+            try:
+                future.result()
+            except Exception as failed:  # reported, not fatal: the sweep reports it per point
+                print(f"compile-ahead: {futures[future]}: {type(failed).__name__}: {str(failed).splitlines()[0][:200]}")
+    print(f"compile-ahead: {len(resolved)} kernels in {args.compile_workers} processes")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     print(f"{torch.cuda.get_device_name()} · torch {torch.__version__} · triton {triton.__version__}")
+    if args.compile_workers > 0:
+        compile_ahead(args)
     failed = False
     for n_ctx in args.n_ctx:
         inputs = workloads.make_inputs(*workloads.pr_lengths(n_ctx), heads=args.heads,
                                        head_dim=args.head_dim, dtype=args.dtype, pool=args.pool,
                                        device="cuda")
         for window in args.windows:
-            results = harness.measure_point(inputs, window, list(args.configs), overrides=args.configs)
+            prepared = prepare_point(inputs, PeerPoint(args.head_dim, args.dtype, window),
+                                     args.configs, args.peers)
+            results = harness.measure_calls(inputs, window, prepared, baseline=args.baseline)
             print(f"\n{args.heads} D={args.head_dim} {args.dtype} n_ctx={n_ctx} window={window} {args.pool}")
-            print("| config | ms | TFLOP/s | × baseline |\n|---|---|---|---|")
+            print(f"| config | ms | TFLOP/s | × {args.baseline} |\n|---|---|---|---|")
             for name, result in results.items():
                 if not result.correct:
                     failed = True
