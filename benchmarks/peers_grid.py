@@ -30,11 +30,28 @@ from .extend_grid import SETUP_TIMING_ENV, Lengths, VariantFailedCheck
 from .providers import PROVIDERS
 from .providers.base import PeerPoint, ProviderUnavailable
 from .providers.project import DEFAULT
-from .workloads import make_inputs
+from .workloads import POOLS, make_inputs
 
 # setup_cache's timing of each provider at each point: interleaved rounds, device time.
 MEASURE_ROUNDS = 2
 MEASURE_REP_MS = 40.0
+# A comma-separated list of pools: the setup cache measures only these, and the other pools'
+# points skip. A GPU job that runs one pool's points (``ci/gpu_job.sh peers POOL``: both do
+# not fit one call) sets it, so that its setup cache does not spend minutes on points the run
+# then skips; ``ci/import_gpu_results.py`` joins the two runs' halves.
+POOLS_ENV = "BENCH_PEERS_POOLS"
+
+
+def measured_pools(grid: "PeersGrid") -> Sequence[str]:
+    """The grid's pools that this run measures (``POOLS_ENV``); ValueError for an unknown one."""
+    chosen = os.environ.get(POOLS_ENV, "")
+    if not chosen:
+        return tuple(grid.pool)
+    pools = tuple(name.strip() for name in chosen.split(",") if name.strip())
+    unknown = [name for name in pools if name not in POOLS]
+    if unknown:
+        raise ValueError(f"{POOLS_ENV}={chosen!r}: unknown pools {unknown}; expected some of {POOLS}")
+    return tuple(pool for pool in grid.pool if pool in pools)
 
 Shape = Tuple  # (n_ctx, window, heads, head_dim, dtype, pool)
 
@@ -67,8 +84,8 @@ def measure_peers(grid: PeersGrid, lengths: Lengths, *, rounds: int = MEASURE_RO
     if not torch.cuda.is_available():
         return {"unavailable": "needs a CUDA device"}
     timed = os.environ.get(SETUP_TIMING_ENV, "1") != "0"
-    measured = {"lengths": {}, "points": {}}
-    for n_ctx, heads, head_dim, dtype, pool in grid.shapes():
+    measured = {"lengths": {}, "points": {}, "pools": measured_pools(grid)}
+    for n_ctx, heads, head_dim, dtype, pool in dataclasses.replace(grid, pool=measured["pools"]).shapes():
         measured["lengths"].setdefault(n_ctx, lengths(n_ctx))
         inputs = make_inputs(*measured["lengths"][n_ctx], heads=heads, head_dim=head_dim,
                              dtype=dtype, pool=pool, device="cuda")
@@ -121,6 +138,9 @@ def point_result(measured: dict, shape: Shape, provider: str) -> dict:
     asv's skip) or failed."""
     if "unavailable" in measured:
         raise NotImplementedError(measured["unavailable"])
+    if tuple(shape) not in measured["points"]:
+        raise NotImplementedError(f"pool {shape[-1]!r} not measured in this run "
+                                  f"({POOLS_ENV} chose {', '.join(measured['pools'])})")
     numbers = measured["points"][tuple(shape)][provider]
     if "skipped" in numbers:
         raise NotImplementedError(numbers["skipped"])

@@ -158,7 +158,8 @@ case "$mode" in
     peers)
         pool=${1:?"usage: bash ci/gpu_job.sh peers contiguous|fragmented [ASV RUN ARGS]"}
         shift
-        asv_job --bench "bench_peers\.Peers\..*'$pool'" "$@" 2>&1 | tee "$OUT/asv.log"
+        # the setup cache measures this pool alone (benchmarks/peers_grid.py, POOLS_ENV)
+        BENCH_PEERS_POOLS=$pool asv_job --bench "bench_peers\.Peers\..*'$pool'" "$@" 2>&1 | tee "$OUT/asv.log"
         status=${PIPESTATUS[0]}
         source ci/asv_env.sh && asv_pack_results "$OUT" || status=1
         pack_caches

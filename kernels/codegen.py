@@ -32,7 +32,8 @@ from .extend_attention import (RUNS_IN_INTERPRETER, LaunchConfig, SUPPORTED_HEAD
 _TRITON_DTYPES = {"bf16": "bf16", "fp16": "fp16", "bfloat16": "bf16", "float16": "fp16"}
 _POINTERS = ("Q", "K_ext", "V_ext", "O", "K_buf", "V_buf")
 _INDEX_POINTERS = ("qo_indptr", "kv_indptr", "kv_indices")
-_SCALARS = {"sm_scale_log2": "fp32", "logit_cap": "fp32", "sliding_window": "i32"}
+_SCALARS = {"sm_scale_log2": "fp32", "logit_cap": "fp32", "sliding_window": "i32",
+            "n_heads": "i32", "n_blocks": "i32", "n_seqs": "i32"}
 _RESOURCES = re.compile(r"REG:(\d+) STACK:(\d+) SHARED:(\d+) LOCAL:(\d+)")
 
 

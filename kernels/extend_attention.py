@@ -14,6 +14,7 @@ window ``W > 0`` only keys with ``q_pos - k_pos <= W``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Mapping, Optional, Tuple, Union
 
@@ -76,6 +77,10 @@ class LaunchConfig:
     # warpgroup gathers K/V while two consumer warpgroups of 64 query rows each compute; needs
     # an sm_90 GPU, block_m = 128 and num_warps = 8 (the consumers; the producer comes on top)
     warp_specialize: Optional[bool] = None
+    # with warp_specialize: one program per SM, each walking a strided share of the work items
+    # (extend_attention_ws.py), so that an SM's programs do not each pay for their start, the
+    # ring's fill and the output's store; otherwise one program per item
+    persistent: Optional[bool] = None
     tuned: bool = False
 
     def __post_init__(self):
@@ -92,7 +97,7 @@ class LaunchConfig:
             raise ValueError(f"config.num_warps={self.num_warps!r}: expected 1, 2, 4, 8 or 16")
         if self.grid_order is not None and self.grid_order not in GRID_ORDERS:
             raise ValueError(f"config.grid_order={self.grid_order!r}: expected one of {GRID_ORDERS}")
-        for field in ("prefetch_indices", "overlap_softmax", "warp_specialize"):
+        for field in ("prefetch_indices", "overlap_softmax", "warp_specialize", "persistent"):
             value = getattr(self, field)
             if value is not None and not isinstance(value, bool):
                 raise ValueError(f"config.{field}={value!r}: expected a bool")
@@ -119,7 +124,7 @@ class LaunchConfig:
 
 # The knobs ``LaunchConfig.resolved`` fills in where they are left None.
 FILLED_KNOBS = ("block_m", "block_n", "num_warps", "num_stages", "grid_order", "prefetch_indices",
-                "max_registers", "overlap_softmax", "warp_specialize")
+                "max_registers", "overlap_softmax", "warp_specialize", "persistent")
 
 # (BLOCK_M, BLOCK_N, num_warps) per head dim of the upstream kernel on sm_90.
 UPSTREAM_BLOCKS = {
@@ -140,11 +145,12 @@ LONG_EXTEND_MIN = 2048
 
 
 def _tuned(block_m, block_n, num_warps, num_stages, prefetch_indices, max_registers=None,
-           warp_specialize=False):
+           warp_specialize=False, persistent=False):
     return LaunchConfig(block_m=block_m, block_n=block_n, num_warps=num_warps,
                         num_stages=num_stages, grid_order="heads",
                         prefetch_indices=prefetch_indices, max_registers=max_registers,
-                        overlap_softmax=False, warp_specialize=warp_specialize)
+                        overlap_softmax=False, warp_specialize=warp_specialize,
+                        persistent=persistent)
 
 
 # The knobs of the tuned `tl` kernel per (head dim, shape class), from sweeps on the H100
@@ -187,7 +193,7 @@ UNTUNED_BLOCKS = {
     (head_dim, shape): LaunchConfig(block_m=block_m, block_n=block_n, num_warps=num_warps,
                                     num_stages=1, grid_order=UNTUNED_GRID_ORDER[shape],
                                     prefetch_indices=False, overlap_softmax=False,
-                                    warp_specialize=False)
+                                    warp_specialize=False, persistent=False)
     for head_dim, (block_m, block_n, num_warps) in UPSTREAM_BLOCKS.items()
     for shape in SHAPE_CLASSES
 }
@@ -423,6 +429,12 @@ def launch_arch(device: torch.device) -> Optional[int]:
     return 10 * major + minor
 
 
+@functools.lru_cache(maxsize=None)
+def sm_count(device: torch.device) -> int:
+    """The streaming multiprocessors of ``device``: a persistent launch's programs."""
+    return torch.cuda.get_device_properties(device).multi_processor_count
+
+
 def gluon_unavailable(arch: Optional[int]) -> Optional[str]:
     """Why the Gluon kernels for Hopper cannot run on ``arch`` with this Triton, or None."""
     if arch != SM90:
@@ -479,6 +491,7 @@ def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
         # the Gluon kernels' ring of shared-memory stages is written out, not left to a pipeliner
         constexprs["NUM_STAGES"] = config.num_stages
     if config.warp_specialize:
+        constexprs["PERSISTENT"] = bool(config.persistent)
         constexprs["CONSUMER_REGISTERS"] = WS_CONSUMER_REGISTERS
         constexprs["PRODUCER_REGISTERS"] = WS_PRODUCER_REGISTERS
     return constexprs
@@ -524,6 +537,13 @@ def check_overlap_softmax(config: LaunchConfig, head_dim: int, element_bytes: in
     _check_copies_and_shared(config, "overlap_softmax",
                              ("prefix_kv_cache", "extend_kv_cache", "q_cache"), head_dim,
                              element_bytes)
+
+
+def check_persistent(config: LaunchConfig) -> None:
+    """ValueError for ``persistent`` on a kernel that launches one program per item."""
+    if config.persistent and not config.warp_specialize:
+        raise ValueError("config.persistent=True: only the warp-specialized kernel walks work "
+                         "items (set warp_specialize=True)")
 
 
 def check_warp_specialize(config: LaunchConfig, head_dim: int, element_bytes: int) -> None:
@@ -786,6 +806,7 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
             if lo < 0 or hi >= k_buffer.shape[0]:
                 raise ValueError(f"kv_indices: rows [{lo}, {hi}] fall outside the pool of {k_buffer.shape[0]} rows")
     cfg = resolve_config(config, head_dim, shape_class(sliding_window_size, max_len_extend), arch=arch)
+    check_persistent(cfg)
     if cfg.warp_specialize or cfg.overlap_softmax:
         if cfg.warp_specialize:
             knob = "warp_specialize"
@@ -812,6 +833,16 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
             raise ValueError(f"q_extend: {heads_q} query heads; the launch grid of "
                              f"grid_order='sequences' holds at most {MAX_GRID_YZ}")
         grid = (batch, heads_q, n_blocks)
+    # the warp-specialized kernel numbers its work items on one axis (extend_attention_ws.py)
+    items = heads_q * n_blocks * batch
+    work_items = ()
+    if cfg.warp_specialize:
+        if items > INT32_MAX:
+            raise ValueError(f"qo_indptr: {batch} sequences of up to {n_blocks} query blocks for "
+                             f"{heads_q} heads are {items} work items; the kernel counts at most "
+                             f"{INT32_MAX}")
+        grid = (min(items, sm_count(device)) if cfg.persistent else items,)
+        work_items = (heads_q, n_blocks, batch)
     kernel_for(cfg)[grid](
         q_extend, k_extend, v_extend, o_extend, k_buffer, v_buffer,
         qo_indptr, kv_indptr, kv_indices,
@@ -819,6 +850,7 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
         q_extend.stride(0), q_extend.stride(1), k_extend.stride(0), k_extend.stride(1),
         v_extend.stride(0), v_extend.stride(1), o_extend.stride(0), o_extend.stride(1),
         k_buffer.stride(0), k_buffer.stride(1), v_buffer.stride(0), v_buffer.stride(1),
+        *work_items,
         **kernel_constexprs(cfg, gqa_group=heads_q // heads_kv, head_dim=head_dim,
                             use_window=sliding_window_size > 0, use_logit_cap=logit_cap > 0),
         **launch_options(cfg),

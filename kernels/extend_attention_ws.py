@@ -16,6 +16,17 @@ Nothing synchronizes the two consumers with each other, so while one runs its so
 other can use the tensor cores, and no consumer issue slot goes to address arithmetic or
 copies; ``setmaxnreg`` moves registers from the producer to the consumers.
 
+The work items are (head, query block, sequence) triples, numbered on a one-dimensional grid
+(``_work_item``). A program takes items ``program_id, program_id + num_programs, ...``: one
+each where the launcher starts a program per item, or, with ``PERSISTENT``, a strided share
+of them on a grid of one program per SM. Every partition walks the same items and counts
+the key tiles across them, so the ring runs on from one item to the next: the producer
+gathers the next item's first tiles while the consumers still finish the last one's, and the
+fixed cost of a program (its start, the ring's fill, the output's store) is paid once per SM
+instead of once per item, which is most of an item's time where the items are short. The
+persistent order puts every sequence's last query blocks (the most keys under the causal
+mask) first, so the longest items start first and the short ones fill in at the end.
+
 Measured on the H100 (docs/MEASUREMENTS.md, step 9). Tried there and not kept, all measured
 slower or no faster: consumers taking strict turns at the tensor cores (FA3's ping-pong, with
 mbarriers), tile t's softmax overlapping tile t - 1's P·V inside a consumer, Q in registers,
@@ -31,8 +42,8 @@ from triton.experimental.gluon import language as gl
 from triton.experimental.gluon.language.nvidia.hopper import (async_copy, fence_async_shared, mbarrier,
                                                                warpgroup_mma, warpgroup_mma_wait)
 
-from .extend_attention_hopper import (_issue_tile, _key_stream, _load_pool_rows, _program_sequence,
-                                      _softmax_tile, row_copy_layout)
+from .extend_attention_hopper import (_issue_tile, _key_stream, _load_pool_rows, _softmax_tile,
+                                      row_copy_layout)
 
 CONSUMER_ROWS = gl.constexpr(64)  # query rows per consumer warpgroup (one warpgroup MMA's M)
 PRODUCER_WARPS = gl.constexpr(4)
@@ -42,26 +53,65 @@ MAX_CHUNK = gl.constexpr(64)
 
 
 @gluon.jit
-def _producer(K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready, free,
-              kv_start, qo_start, kv_head, len_prefix, n_tiles, n_prefix_tiles, prefix_lo,
-              extend_lo, extend_hi, stride_kt, stride_kh, stride_vt, stride_vh, stride_kbt,
-              stride_kbh, stride_vbt, stride_vbh,
-              HEAD_DIM: gl.constexpr, BLOCK_N: gl.constexpr, NUM_STAGES: gl.constexpr,
-              PREFIX_KV_CACHE: gl.constexpr, EXTEND_KV_CACHE: gl.constexpr,
-              INDEX_CACHE: gl.constexpr, PREFETCH_INDICES: gl.constexpr):
-    """Fill the ring: tile t goes to stage t % NUM_STAGES once both consumers freed it."""
-    copy_layout: gl.constexpr = row_copy_layout(HEAD_DIM, gl.num_warps())
+def _work_item(item, n_heads, n_blocks, n_seqs, HEADS_FIRST: gl.constexpr, PERSISTENT: gl.constexpr):
+    """Item ``item`` of the grid: (head, query block, sequence). Heads first: a sequence's query
+    heads launch next to each other and share its K/V through L2. A persistent grid walks the
+    query blocks from the last (the most keys) to the first."""
+    if HEADS_FIRST:
+        head = item % n_heads
+        rest = item // n_heads
+        if PERSISTENT:
+            seq = rest % n_seqs
+            block = n_blocks - 1 - rest // n_seqs
+        else:
+            block = rest % n_blocks
+            seq = rest // n_blocks
+    else:
+        seq = item % n_seqs
+        rest = item // n_seqs
+        head = rest % n_heads
+        block = rest // n_heads
+        if PERSISTENT:
+            block = n_blocks - 1 - block
+    return head, block, seq
+
+
+@gluon.jit
+def _item_sequence(item, qo_indptr, kv_indptr, n_heads, n_blocks, n_seqs, GQA_GROUP: gl.constexpr,
+                   INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr, PERSISTENT: gl.constexpr):
+    """The item's head, query block and sequence: (head, block, kv_head, qo_start, len_extend,
+    kv_start, len_prefix); lengths in int32 (shared-memory stage indices must be), row offsets
+    in int64."""
+    head, block, seq = _work_item(item, n_heads, n_blocks, n_seqs, HEADS_FIRST, PERSISTENT)
+    qo_start = gl.load(qo_indptr + seq, cache_modifier=INDEX_CACHE).to(gl.int64)
+    len_extend = (gl.load(qo_indptr + seq + 1, cache_modifier=INDEX_CACHE).to(gl.int64)
+                  - qo_start).to(gl.int32)
+    kv_start = gl.load(kv_indptr + seq, cache_modifier=INDEX_CACHE).to(gl.int64)
+    len_prefix = (gl.load(kv_indptr + seq + 1, cache_modifier=INDEX_CACHE).to(gl.int64)
+                  - kv_start).to(gl.int32)
+    return head, block, head // GQA_GROUP, qo_start, len_extend, kv_start, len_prefix
+
+
+@gluon.jit
+def _produce_item(K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready, free, first_tile,
+                  kv_start, qo_start, kv_head, len_prefix, n_tiles, n_prefix_tiles, prefix_lo,
+                  extend_lo, extend_hi, stride_kt, stride_kh, stride_vt, stride_vh, stride_kbt,
+                  stride_kbh, stride_vbt, stride_vbh, offs_d, key_offs,
+                  HEAD_DIM: gl.constexpr, BLOCK_N: gl.constexpr, NUM_STAGES: gl.constexpr,
+                  PREFIX_KV_CACHE: gl.constexpr, EXTEND_KV_CACHE: gl.constexpr,
+                  INDEX_CACHE: gl.constexpr, PREFETCH_INDICES: gl.constexpr):
+    """One item's tiles into the ring: its tile t is the program's tile ``first_tile + t``,
+    which goes to stage (first_tile + t) % NUM_STAGES once both consumers freed it."""
     CHUNK: gl.constexpr = BLOCK_N if BLOCK_N <= MAX_CHUNK else MAX_CHUNK
-    offs_d = gl.arange(0, HEAD_DIM, layout=gl.SliceLayout(0, copy_layout))
-    key_offs = gl.arange(0, CHUNK, layout=gl.SliceLayout(1, copy_layout))
     if PREFETCH_INDICES:
         # each tile's pool rows are loaded one tile ahead (one chunk per tile: checked at launch)
         next_rows = _load_pool_rows(kv_indices, kv_start, 0, n_prefix_tiles, prefix_lo,
                                     len_prefix, key_offs, BLOCK_N, INDEX_CACHE)
     for t in range(n_tiles):
-        stage = t % NUM_STAGES
+        ring_tile = first_tile + t
+        stage = ring_tile % NUM_STAGES
         # the ring's first lap finds every stage free (phase 1 counts as completed)
-        mbarrier.wait(free.index(stage), ((t // NUM_STAGES) & 1) ^ 1)
+        mbarrier.wait(free.index(stage), ((ring_tile // NUM_STAGES) & 1) ^ 1)
         for chunk in gl.static_range(BLOCK_N // CHUNK):
             chunk_offs = chunk * CHUNK + key_offs
             if PREFETCH_INDICES:
@@ -82,12 +132,45 @@ def _producer(K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready, fre
 
 
 @gluon.jit
-def _consumer(Q, O, k_smem, v_smem, q_smem, ready, free, row0, qo_start, head, len_prefix,
-              len_extend, n_tiles, n_prefix_tiles, prefix_lo, extend_lo, sm_scale_log2,
-              logit_cap, sliding_window, stride_qt, stride_qh, stride_ot, stride_oh,
-              HEAD_DIM: gl.constexpr, BLOCK_N: gl.constexpr, NUM_STAGES: gl.constexpr,
-              USE_WINDOW: gl.constexpr, USE_LOGIT_CAP: gl.constexpr, Q_CACHE: gl.constexpr):
-    """One warpgroup's 64 query rows (``row0`` onwards in the sequence's extend) over every tile."""
+def _producer(K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_smem, v_smem, ready,
+              free, sliding_window, n_heads, n_blocks, n_seqs, stride_kt, stride_kh, stride_vt,
+              stride_vh, stride_kbt, stride_kbh, stride_vbt, stride_vbh,
+              GQA_GROUP: gl.constexpr, HEAD_DIM: gl.constexpr, BLOCK_M: gl.constexpr,
+              BLOCK_N: gl.constexpr, NUM_STAGES: gl.constexpr, USE_WINDOW: gl.constexpr,
+              PREFIX_KV_CACHE: gl.constexpr, EXTEND_KV_CACHE: gl.constexpr,
+              INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr, PREFETCH_INDICES: gl.constexpr,
+              PERSISTENT: gl.constexpr):
+    """Fill the ring with the tiles of the program's items, one item after the other."""
+    copy_layout: gl.constexpr = row_copy_layout(HEAD_DIM, gl.num_warps())
+    CHUNK: gl.constexpr = BLOCK_N if BLOCK_N <= MAX_CHUNK else MAX_CHUNK
+    offs_d = gl.arange(0, HEAD_DIM, layout=gl.SliceLayout(0, copy_layout))
+    key_offs = gl.arange(0, CHUNK, layout=gl.SliceLayout(1, copy_layout))
+    first_tile = 0
+    for item in range(gl.program_id(0), n_heads * n_blocks * n_seqs, gl.num_programs(0)):
+        head, block, kv_head, qo_start, len_extend, kv_start, len_prefix = _item_sequence(
+            item, qo_indptr, kv_indptr, n_heads, n_blocks, n_seqs, GQA_GROUP, INDEX_CACHE,
+            HEADS_FIRST, PERSISTENT)
+        if block * BLOCK_M < len_extend:
+            prefix_lo, extend_lo, extend_hi, n_prefix_tiles, n_tiles = _key_stream(
+                block, len_prefix, len_extend, sliding_window, BLOCK_M, BLOCK_N, USE_WINDOW)
+            _produce_item(K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready, free,
+                          first_tile, kv_start, qo_start, kv_head, len_prefix, n_tiles,
+                          n_prefix_tiles, prefix_lo, extend_lo, extend_hi, stride_kt, stride_kh,
+                          stride_vt, stride_vh, stride_kbt, stride_kbh, stride_vbt, stride_vbh,
+                          offs_d, key_offs, HEAD_DIM, BLOCK_N, NUM_STAGES, PREFIX_KV_CACHE,
+                          EXTEND_KV_CACHE, INDEX_CACHE, PREFETCH_INDICES)
+            first_tile += n_tiles
+
+
+@gluon.jit
+def _consume_item(Q, O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, qo_start, head,
+                  len_prefix, len_extend, n_tiles, n_prefix_tiles, prefix_lo, extend_lo,
+                  sm_scale_log2, logit_cap, sliding_window, stride_qt, stride_qh, stride_ot,
+                  stride_oh, HEAD_DIM: gl.constexpr, BLOCK_N: gl.constexpr,
+                  NUM_STAGES: gl.constexpr, USE_WINDOW: gl.constexpr,
+                  USE_LOGIT_CAP: gl.constexpr, Q_CACHE: gl.constexpr):
+    """One warpgroup's 64 query rows of one item (``row0`` onwards in the sequence's extend)
+    over the item's tiles, the program's tiles ``first_tile`` onwards."""
     dtype: gl.constexpr = Q.dtype.element_ty
     s_layout: gl.constexpr = gl.NVMMADistributedLayout(
         version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, BLOCK_N, 16])
@@ -96,7 +179,8 @@ def _consumer(Q, O, k_smem, v_smem, q_smem, ready, free, row0, qo_start, head, l
     p_layout: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=o_layout, k_width=2)
     q_layout: gl.constexpr = row_copy_layout(HEAD_DIM, 4)
 
-    # Q stays in shared memory: in registers it would take the 32 the 128-key score tile needs
+    # Q stays in shared memory: in registers it would take the 32 the 128-key score tile needs.
+    # The last item's MMAs that read it have all been waited for.
     q_rows = row0 + gl.arange(0, CONSUMER_ROWS, layout=gl.SliceLayout(1, q_layout))
     q_cols = gl.arange(0, HEAD_DIM, layout=gl.SliceLayout(0, q_layout))
     q_smem.store(gl.load(Q + (qo_start + q_rows)[:, None] * stride_qt + head * stride_qh
@@ -115,19 +199,21 @@ def _consumer(Q, O, k_smem, v_smem, q_smem, ready, free, row0, qo_start, head, l
 
     # Tile 0's scores alone; then each iteration issues tile t's scores with tile t - 1's P·V,
     # one burst of tensor-core work per tile, and frees tile t - 1's stage.
-    mbarrier.wait(ready.index(0), 0)
+    stage = first_tile % NUM_STAGES
+    mbarrier.wait(ready.index(stage), (first_tile // NUM_STAGES) & 1)
     # the producer's cp.async writes (generic proxy) before the MMAs' reads (async proxy)
     fence_async_shared()
-    s = warpgroup_mma(q_smem, k_smem.index(0).permute((1, 0)),
+    s = warpgroup_mma(q_smem, k_smem.index(stage).permute((1, 0)),
                       gl.zeros([CONSUMER_ROWS, BLOCK_N], gl.float32, s_layout), use_acc=False)
     p, alpha, m_i, l_i = _softmax_tile(s, m_i, l_i, 0, n_prefix_tiles, prefix_lo, extend_lo,
                                        len_prefix, len_extend, q_pos, score_cols, first_pos,
                                        sm_scale_log2, logit_cap, sliding_window, BLOCK_N,
                                        USE_WINDOW, USE_LOGIT_CAP)
     for t in range(1, n_tiles):
-        stage = t % NUM_STAGES
-        previous = (t - 1) % NUM_STAGES
-        mbarrier.wait(ready.index(stage), (t // NUM_STAGES) & 1)
+        previous = stage
+        ring_tile = first_tile + t
+        stage = ring_tile % NUM_STAGES
+        mbarrier.wait(ready.index(stage), (ring_tile // NUM_STAGES) & 1)
         fence_async_shared()
         p_op = gl.convert_layout(p.to(dtype), p_layout)
         s_token = warpgroup_mma(q_smem, k_smem.index(stage).permute((1, 0)),
@@ -141,9 +227,8 @@ def _consumer(Q, O, k_smem, v_smem, q_smem, ready, free, row0, qo_start, head, l
                                            sm_scale_log2, logit_cap, sliding_window, BLOCK_N,
                                            USE_WINDOW, USE_LOGIT_CAP)
         acc = acc * gl.convert_layout(alpha, gl.SliceLayout(1, o_layout))[:, None]
-    last = (n_tiles - 1) % NUM_STAGES
-    acc = warpgroup_mma(gl.convert_layout(p.to(dtype), p_layout), v_smem.index(last), acc)
-    mbarrier.arrive(free.index(last))
+    acc = warpgroup_mma(gl.convert_layout(p.to(dtype), p_layout), v_smem.index(stage), acc)
+    mbarrier.arrive(free.index(stage))
 
     out = acc / gl.convert_layout(l_i, gl.SliceLayout(1, o_layout))[:, None]
     o_rows = row0 + gl.arange(0, CONSUMER_ROWS, layout=gl.SliceLayout(1, o_layout))
@@ -153,12 +238,38 @@ def _consumer(Q, O, k_smem, v_smem, q_smem, ready, free, row0, qo_start, head, l
 
 
 @gluon.jit
+def _consumer(Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem, ready, free, half,
+              sm_scale_log2, logit_cap, sliding_window, n_heads, n_blocks, n_seqs, stride_qt,
+              stride_qh, stride_ot, stride_oh, GQA_GROUP: gl.constexpr, HEAD_DIM: gl.constexpr,
+              BLOCK_M: gl.constexpr, BLOCK_N: gl.constexpr, NUM_STAGES: gl.constexpr,
+              USE_WINDOW: gl.constexpr, USE_LOGIT_CAP: gl.constexpr, Q_CACHE: gl.constexpr,
+              INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr, PERSISTENT: gl.constexpr):
+    """One warpgroup: the ``half``-th 64 query rows of each of the program's items."""
+    first_tile = 0
+    for item in range(gl.program_id(0), n_heads * n_blocks * n_seqs, gl.num_programs(0)):
+        head, block, kv_head, qo_start, len_extend, kv_start, len_prefix = _item_sequence(
+            item, qo_indptr, kv_indptr, n_heads, n_blocks, n_seqs, GQA_GROUP, INDEX_CACHE,
+            HEADS_FIRST, PERSISTENT)
+        if block * BLOCK_M < len_extend:
+            prefix_lo, extend_lo, extend_hi, n_prefix_tiles, n_tiles = _key_stream(
+                block, len_prefix, len_extend, sliding_window, BLOCK_M, BLOCK_N, USE_WINDOW)
+            _consume_item(Q, O, k_smem, v_smem, q_smem, ready, free, first_tile,
+                          block * BLOCK_M + half * CONSUMER_ROWS, qo_start, head, len_prefix,
+                          len_extend, n_tiles, n_prefix_tiles, prefix_lo, extend_lo,
+                          sm_scale_log2, logit_cap, sliding_window, stride_qt, stride_qh,
+                          stride_ot, stride_oh, HEAD_DIM, BLOCK_N, NUM_STAGES, USE_WINDOW,
+                          USE_LOGIT_CAP, Q_CACHE)
+            first_tile += n_tiles
+
+
+@gluon.jit
 def _extend_attention_ws_kernel(
     Q, K_ext, V_ext, O, K_buf, V_buf,
     qo_indptr, kv_indptr, kv_indices,
     sm_scale_log2, logit_cap, sliding_window,
     stride_qt, stride_qh, stride_kt, stride_kh, stride_vt, stride_vh,
     stride_ot, stride_oh, stride_kbt, stride_kbh, stride_vbt, stride_vbh,
+    n_heads, n_blocks, n_seqs,
     GQA_GROUP: gl.constexpr,
     HEAD_DIM: gl.constexpr,
     BLOCK_M: gl.constexpr,
@@ -172,6 +283,7 @@ def _extend_attention_ws_kernel(
     INDEX_CACHE: gl.constexpr,
     HEADS_FIRST: gl.constexpr,
     PREFETCH_INDICES: gl.constexpr,
+    PERSISTENT: gl.constexpr,
     CONSUMER_REGISTERS: gl.constexpr,
     PRODUCER_REGISTERS: gl.constexpr,
 ):
@@ -179,15 +291,6 @@ def _extend_attention_ws_kernel(
     gl.static_assert(gl.num_warps() == 4, "the default partition is one consumer warpgroup")
     gl.static_assert(NUM_STAGES >= 2, "tile t + 1 loads while tile t is used")
     dtype: gl.constexpr = Q.dtype.element_ty
-    head, block, kv_head, qo_start, len_extend, kv_start, len_prefix = _program_sequence(
-        qo_indptr, kv_indptr, GQA_GROUP, INDEX_CACHE, HEADS_FIRST)
-    if block * BLOCK_M >= len_extend:
-        return
-
-    # the key stream, shared by both consumers
-    prefix_lo, extend_lo, extend_hi, n_prefix_tiles, n_tiles = _key_stream(
-        block, len_prefix, len_extend, sliding_window, BLOCK_M, BLOCK_N, USE_WINDOW)
-
     kv_smem_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_N, HEAD_DIM], dtype)
     q_smem_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([CONSUMER_ROWS, HEAD_DIM],
                                                                        dtype)
@@ -200,20 +303,21 @@ def _extend_attention_ws_kernel(
         mbarrier.init(ready.index(i), count=PRODUCER_WARPS * 32)
         mbarrier.init(free.index(i), count=2)
 
-    row0 = block * BLOCK_M
     gl.warp_specialize([
-        (_consumer, (Q, O, k_smem, v_smem, q_smem.index(0), ready, free, row0, qo_start, head,
-                     len_prefix, len_extend, n_tiles, n_prefix_tiles, prefix_lo, extend_lo,
-                     sm_scale_log2, logit_cap, sliding_window, stride_qt, stride_qh, stride_ot,
-                     stride_oh, HEAD_DIM, BLOCK_N, NUM_STAGES, USE_WINDOW, USE_LOGIT_CAP, Q_CACHE)),
-        (_consumer, (Q, O, k_smem, v_smem, q_smem.index(1), ready, free, row0 + CONSUMER_ROWS,
-                     qo_start, head, len_prefix, len_extend, n_tiles, n_prefix_tiles, prefix_lo,
-                     extend_lo, sm_scale_log2, logit_cap, sliding_window, stride_qt, stride_qh,
-                     stride_ot, stride_oh, HEAD_DIM, BLOCK_N, NUM_STAGES, USE_WINDOW,
-                     USE_LOGIT_CAP, Q_CACHE)),
-        (_producer, (K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready, free,
-                     kv_start, qo_start, kv_head, len_prefix, n_tiles, n_prefix_tiles, prefix_lo,
-                     extend_lo, extend_hi, stride_kt, stride_kh, stride_vt, stride_vh, stride_kbt,
-                     stride_kbh, stride_vbt, stride_vbh, HEAD_DIM, BLOCK_N, NUM_STAGES,
-                     PREFIX_KV_CACHE, EXTEND_KV_CACHE, INDEX_CACHE, PREFETCH_INDICES)),
+        (_consumer, (Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem.index(0), ready, free, 0,
+                     sm_scale_log2, logit_cap, sliding_window, n_heads, n_blocks, n_seqs,
+                     stride_qt, stride_qh, stride_ot, stride_oh, GQA_GROUP, HEAD_DIM, BLOCK_M,
+                     BLOCK_N, NUM_STAGES, USE_WINDOW, USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE,
+                     HEADS_FIRST, PERSISTENT)),
+        (_consumer, (Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem.index(1), ready, free, 1,
+                     sm_scale_log2, logit_cap, sliding_window, n_heads, n_blocks, n_seqs,
+                     stride_qt, stride_qh, stride_ot, stride_oh, GQA_GROUP, HEAD_DIM, BLOCK_M,
+                     BLOCK_N, NUM_STAGES, USE_WINDOW, USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE,
+                     HEADS_FIRST, PERSISTENT)),
+        (_producer, (K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_smem, v_smem,
+                     ready, free, sliding_window, n_heads, n_blocks, n_seqs, stride_kt, stride_kh,
+                     stride_vt, stride_vh, stride_kbt, stride_kbh, stride_vbt, stride_vbh,
+                     GQA_GROUP, HEAD_DIM, BLOCK_M, BLOCK_N, NUM_STAGES, USE_WINDOW,
+                     PREFIX_KV_CACHE, EXTEND_KV_CACHE, INDEX_CACHE, HEADS_FIRST, PREFETCH_INDICES,
+                     PERSISTENT)),
     ], [4, PRODUCER_WARPS], [CONSUMER_REGISTERS, PRODUCER_REGISTERS])

@@ -291,6 +291,9 @@ def test_sweep_configs_parse_into_launch_configs():
     assert overlapped.overlap_softmax and overlapped.prefetch_indices
     specialized = sweep_blocks.parse_configs("m128n128w8s3:heads+ws")["m128n128w8s3:heads+ws"]
     assert specialized.warp_specialize and not specialized.overlap_softmax
+    assert specialized.persistent is None
+    persistent = sweep_blocks.parse_configs("m128n64w8s4:heads+pf+ws+pe")["m128n64w8s4:heads+pf+ws+pe"]
+    assert persistent.warp_specialize and persistent.persistent and persistent.prefetch_indices
     with pytest.raises(ValueError, match="max_registers"):
         sweep_blocks.parse_configs("m128n32w8s3+r300")
     with pytest.raises(ValueError, match="grid_order"):

@@ -5,6 +5,7 @@ marked ``gpu`` run compiled on the H100 with bf16 and fp16 and larger shapes (se
 Every output is poisoned with NaN before the call, so an unwritten row fails.
 """
 
+import dataclasses
 import random
 
 import pytest
@@ -195,6 +196,9 @@ WS_CONFIGS["m128n64s4_pf_modifiers"] = LaunchConfig(
     block_m=128, block_n=64, num_warps=8, num_stages=4, warp_specialize=True,
     prefetch_indices=True, prefix_kv_cache=".cg", extend_kv_cache=".ca", q_cache=".cg",
     index_cache=".cg", grid_order="sequences")
+# ... and persistent (LaunchConfig.persistent), in both grid orders
+WS_CONFIGS.update({f"{name}_persistent": dataclasses.replace(WS_CONFIGS[name], persistent=True)
+                   for name in ("m128n16s2", "m128n64s3", "m128n128s2", "m128n64s4_pf_modifiers")})
 GLUON_CONFIGS = {**{f"overlap_{name}": config for name, config in OVERLAP_CONFIGS.items()},
                  **{f"ws_{name}": config for name, config in WS_CONFIGS.items()}}
 
@@ -219,7 +223,8 @@ def test_gpu_gluon_kernels_random_shapes(dtype, config, seed):
 # 3 stages and prefetched indices, the warp-specialized one with 2 stages (64-row chunks for
 # 128-key tiles, indices loaded per chunk).
 GLUON_LARGE = {"overlap_softmax": dict(overlap_softmax=True, num_stages=3, prefetch_indices=True),
-               "warp_specialize": dict(warp_specialize=True, num_stages=2)}
+               "warp_specialize": dict(warp_specialize=True, num_stages=2),
+               "persistent": dict(warp_specialize=True, num_stages=2, persistent=True)}
 
 
 @pytest.mark.gpu
@@ -234,6 +239,24 @@ def test_gpu_gluon_kernels_large_shapes(dtype, head_dim, block_n, window, kernel
     config = LaunchConfig(block_m=128, block_n=block_n, num_warps=8, **GLUON_LARGE[kernel])
     run_and_check(prefix, extend, heads="16/2", head_dim=head_dim, dtype=dtype, window=window,
                   config=config, logit_cap=gen.choice([0.0, 30.0]), pool="fragmented")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("programs", [1, 3, 7])
+@pytest.mark.parametrize("config", [WS_CONFIGS["m128n16s2_persistent"],
+                                    WS_CONFIGS["m128n64s4_pf_modifiers_persistent"]],
+                         ids=["m128n16s2", "m128n64s4_pf_sequences"])
+def test_gpu_persistent_programs_walk_many_items(monkeypatch, programs, config):
+    """Few programs, so that each walks many items (empty ones too) and the K/V ring runs on
+    across them for many laps; any phase slip between producer and consumers hangs or
+    answers wrong."""
+    monkeypatch.setattr(ea, "sm_count", lambda device: programs)
+    gen = random.Random(programs)
+    prefix = tuple(gen.choice([0, gen.randint(1, 600)]) for _ in range(5))
+    extend = tuple(gen.randint(1, 400) for _ in range(5))
+    for window in (-1, 100):
+        run_and_check(prefix, extend, heads="8/2", head_dim=128, dtype="bf16", window=window,
+                      config=config, pool="fragmented")
 
 
 @pytest.mark.gpu

@@ -226,3 +226,25 @@ def test_measure_peers_keeps_skips_failures_and_in_run_ratios(monkeypatch):
     # the reference was timed second of the two correct ones: twice default's time
     assert peers_grid.point_result(measured, shape, "users-reference")["default_time_ratio"] == 0.5
     assert math.isfinite(peers_grid.point_result(measured, shape, "users-reference")["error"])
+
+
+def test_a_run_of_one_pool_measures_that_pool_and_skips_the_other(monkeypatch):
+    """ci/gpu_job.sh peers POOL: the setup cache spends no time on the points the run skips."""
+    measured_shapes = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(peers_grid, "make_inputs", lambda *args, **kwargs: None)
+    monkeypatch.setattr(peers_grid, "_measure_point",
+                        lambda inputs, window, point, *rest: measured_shapes.append(window) or
+                        {"default": {"correct": True, "default_time_ratio": 1.0}})
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
+    grid = peers_grid.PeersGrid(n_ctx=[48], window=[-1, 16], heads=["4/2"], head_dim=[64],
+                                dtype=["fp16"], pool=list(workloads.POOLS), providers=["default"])
+    monkeypatch.setenv(peers_grid.POOLS_ENV, "contiguous")
+    measured = peers_grid.measure_peers(grid, workloads.pr_lengths)
+    assert len(measured_shapes) == 2 and measured["pools"] == ("contiguous",)
+    assert peers_grid.point_result(measured, (48, 16, "4/2", 64, "fp16", "contiguous"), "default")
+    with pytest.raises(NotImplementedError, match="pool 'fragmented' not measured in this run"):
+        peers_grid.point_result(measured, (48, 16, "4/2", 64, "fp16", "fragmented"), "default")
+    monkeypatch.setenv(peers_grid.POOLS_ENV, "contiguous,paged")
+    with pytest.raises(ValueError, match="BENCH_PEERS_POOLS='contiguous,paged': unknown pools"):
+        peers_grid.measure_peers(grid, workloads.pr_lengths)

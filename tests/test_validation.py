@@ -293,15 +293,43 @@ def test_the_launcher_runs_the_warp_specialized_kernel_where_it_resolves_sm90(in
 
     class Record:
         def __getitem__(self, grid):
-            return lambda *args, **kwargs: launched.append((grid, kwargs))
+            return lambda *args, **kwargs: launched.append((grid, args, kwargs))
 
     monkeypatch.setattr(ea, "launch_arch", lambda device: ea.SM90)
     monkeypatch.setattr(ea, "_extend_attention_ws_kernel", Record())
     d128 = make_inputs((6, 0, 9), (5, 3, 4), heads="4/2", head_dim=128, dtype="fp16", device=DEVICE)
     extend_attention_fwd(*d128.args)
-    [(grid, kwargs)] = launched
+    [(grid, args, kwargs)] = launched
     assert kwargs["CONSUMER_REGISTERS"] == ea.WS_CONSUMER_REGISTERS and kwargs["BLOCK_N"] == 128
-    assert grid == (4, 1, 3)  # heads, query blocks of 128, sequences
+    # one program per work item, and the items' extents: heads, query blocks of 128, sequences
+    assert grid == (4 * 1 * 3,) and args[-3:] == (4, 1, 3)
+
+
+def test_a_persistent_launch_takes_one_program_per_sm_at_most(inputs, monkeypatch, gluon_triton):
+    gluon_triton(True)
+    launched = []
+
+    class Record:
+        def __getitem__(self, grid):
+            return lambda *args, **kwargs: launched.append((grid, args[-3:], kwargs["PERSISTENT"]))
+
+    monkeypatch.setattr(ea, "launch_arch", lambda device: ea.SM90)
+    monkeypatch.setattr(ea, "_extend_attention_ws_kernel", Record())
+    monkeypatch.setattr(ea, "sm_count", lambda device: 5)
+    d128 = make_inputs((6, 0, 9), (5, 3, 300), heads="4/2", head_dim=128, dtype="fp16", device=DEVICE)
+    for persistent, programs in ((True, 5), (False, 4 * 3 * 3)):
+        extend_attention_fwd(*d128.args, config=LaunchConfig(**WS, persistent=persistent))
+        assert launched.pop() == ((programs,), (4, 3, 3), persistent)
+    small = make_inputs((6,), (5,), heads="4/2", head_dim=128, dtype="fp16", device=DEVICE)
+    extend_attention_fwd(*small.args, config=LaunchConfig(**WS, persistent=True))
+    assert launched.pop() == ((4,), (4, 1, 1), True)  # fewer items than SMs: one program each
+
+
+def test_persistent_needs_the_warp_specialized_kernel(inputs):
+    expect(inputs, "config.persistent=True: only the warp-specialized kernel walks work items",
+           config=LaunchConfig(persistent=True))
+    with pytest.raises(ValueError, match="config.persistent='yes': expected a bool"):
+        LaunchConfig(persistent="yes")
 
 
 def test_an_explicit_gluon_config_is_refused_off_sm90_with_its_reason(inputs, monkeypatch, gluon_triton):

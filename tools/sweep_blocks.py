@@ -7,7 +7,8 @@
 A configuration ``mMnNwWsS`` is ``LaunchConfig(block_m=M, block_n=N, num_warps=W,
 num_stages=S)``; ``mMnNwWsS:ORDER`` also sets ``grid_order`` (``heads`` or ``sequences``),
 a ``+pf`` suffix ``prefetch_indices=True``, ``+rR`` ``max_registers=R``, ``+ov``
-``overlap_softmax=True`` and ``+ws`` ``warp_specialize=True`` (the Gluon kernels for Hopper);
+``overlap_softmax=True`` and ``+ws`` ``warp_specialize=True`` (the Gluon kernels for Hopper),
+``+pe`` ``persistent=True`` (with ``+ws``: a program per SM walking the work items);
 a variant's name (``default``) runs that variant. ``--peers`` adds providers
 (``benchmarks/providers``) to the same run, and ``--baseline`` names the one every speedup is
 over (``baseline`` by default; a peer's name tunes against it directly).
@@ -41,7 +42,7 @@ from benchmarks.providers import PROVIDERS
 from benchmarks.providers.base import PeerPoint
 from tools import _cli
 
-_CONFIG = re.compile(r"m(\d+)n(\d+)w(\d+)s(\d+)(?::(\w+))?(\+pf)?(?:\+r(\d+))?(\+ov)?(\+ws)?")
+_CONFIG = re.compile(r"m(\d+)n(\d+)w(\d+)s(\d+)(?::(\w+))?(\+pf)?(?:\+r(\d+))?(\+ov)?(\+ws)?(\+pe)?")
 
 
 def parse_configs(text: str) -> Dict[str, Union[str, kernels.LaunchConfig]]:
@@ -55,7 +56,7 @@ def parse_configs(text: str) -> Dict[str, Union[str, kernels.LaunchConfig]]:
         match = _CONFIG.fullmatch(name)
         if match is None:
             raise ValueError(f"--configs: {name!r} is neither a variant ({sorted(kernels.VARIANTS)}) nor "
-                             f"of the form mMnNwWsS[:ORDER][+pf][+rR][+ov][+ws], e.g. m128n32w4s3 or "
+                             f"of the form mMnNwWsS[:ORDER][+pf][+rR][+ov][+ws][+pe], e.g. m128n32w4s3 or "
                              f"m128n32w8s3:heads+pf+r128")
         block_m, block_n, num_warps, num_stages = map(int, match.groups()[:4])
         try:
@@ -65,7 +66,8 @@ def parse_configs(text: str) -> Dict[str, Union[str, kernels.LaunchConfig]]:
                                                  prefetch_indices=True if match.group(6) else None,
                                                  max_registers=int(match.group(7)) if match.group(7) else None,
                                                  overlap_softmax=True if match.group(8) else None,
-                                                 warp_specialize=True if match.group(9) else None)
+                                                 warp_specialize=True if match.group(9) else None,
+                                                 persistent=True if match.group(10) else None)
         except ValueError as bad:
             raise ValueError(f"--configs: {name!r}: {bad}") from None
     if not configs:
