@@ -81,6 +81,10 @@ class LaunchConfig:
     # (extend_attention_ws.py), so that an SM's programs do not each pay for their start, the
     # ring's fill and the output's store; otherwise one program per item
     persistent: Optional[bool] = None
+    # with warp_specialize: an item's 128 rows are the query heads of one KV head, token after
+    # token (packed GQA), where that group divides a consumer's 64 rows; otherwise one head's
+    # 128 tokens
+    pack_gqa: Optional[bool] = None
     tuned: bool = False
 
     def __post_init__(self):
@@ -97,7 +101,8 @@ class LaunchConfig:
             raise ValueError(f"config.num_warps={self.num_warps!r}: expected 1, 2, 4, 8 or 16")
         if self.grid_order is not None and self.grid_order not in GRID_ORDERS:
             raise ValueError(f"config.grid_order={self.grid_order!r}: expected one of {GRID_ORDERS}")
-        for field in ("prefetch_indices", "overlap_softmax", "warp_specialize", "persistent"):
+        for field in ("prefetch_indices", "overlap_softmax", "warp_specialize", "persistent",
+                      "pack_gqa"):
             value = getattr(self, field)
             if value is not None and not isinstance(value, bool):
                 raise ValueError(f"config.{field}={value!r}: expected a bool")
@@ -124,7 +129,7 @@ class LaunchConfig:
 
 # The knobs ``LaunchConfig.resolved`` fills in where they are left None.
 FILLED_KNOBS = ("block_m", "block_n", "num_warps", "num_stages", "grid_order", "prefetch_indices",
-                "max_registers", "overlap_softmax", "warp_specialize", "persistent")
+                "max_registers", "overlap_softmax", "warp_specialize", "persistent", "pack_gqa")
 
 # (BLOCK_M, BLOCK_N, num_warps) per head dim of the upstream kernel on sm_90.
 UPSTREAM_BLOCKS = {
@@ -145,12 +150,12 @@ LONG_EXTEND_MIN = 2048
 
 
 def _tuned(block_m, block_n, num_warps, num_stages, prefetch_indices, max_registers=None,
-           warp_specialize=False, persistent=False):
+           warp_specialize=False, persistent=False, pack_gqa=False):
     return LaunchConfig(block_m=block_m, block_n=block_n, num_warps=num_warps,
                         num_stages=num_stages, grid_order="heads",
                         prefetch_indices=prefetch_indices, max_registers=max_registers,
                         overlap_softmax=False, warp_specialize=warp_specialize,
-                        persistent=persistent)
+                        persistent=persistent, pack_gqa=pack_gqa)
 
 
 # The knobs of the tuned `tl` kernel per (head dim, shape class), from sweeps on the H100
@@ -193,7 +198,7 @@ UNTUNED_BLOCKS = {
     (head_dim, shape): LaunchConfig(block_m=block_m, block_n=block_n, num_warps=num_warps,
                                     num_stages=1, grid_order=UNTUNED_GRID_ORDER[shape],
                                     prefetch_indices=False, overlap_softmax=False,
-                                    warp_specialize=False, persistent=False)
+                                    warp_specialize=False, persistent=False, pack_gqa=False)
     for head_dim, (block_m, block_n, num_warps) in UPSTREAM_BLOCKS.items()
     for shape in SHAPE_CLASSES
 }
@@ -492,6 +497,7 @@ def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
         constexprs["NUM_STAGES"] = config.num_stages
     if config.warp_specialize:
         constexprs["PERSISTENT"] = bool(config.persistent)
+        constexprs["GQA_PACK"] = packed_heads(config, gqa_group)
         constexprs["CONSUMER_REGISTERS"] = WS_CONSUMER_REGISTERS
         constexprs["PRODUCER_REGISTERS"] = WS_PRODUCER_REGISTERS
     return constexprs
@@ -539,11 +545,23 @@ def check_overlap_softmax(config: LaunchConfig, head_dim: int, element_bytes: in
                              element_bytes)
 
 
-def check_persistent(config: LaunchConfig) -> None:
-    """ValueError for ``persistent`` on a kernel that launches one program per item."""
-    if config.persistent and not config.warp_specialize:
-        raise ValueError("config.persistent=True: only the warp-specialized kernel walks work "
-                         "items (set warp_specialize=True)")
+# The query rows of one consumer warpgroup of the warp-specialized kernel: packed query heads
+# must divide them, so that each consumer holds whole tokens.
+WS_CONSUMER_ROWS = 64
+
+
+def packed_heads(config: LaunchConfig, gqa_group: int) -> int:
+    """The query heads an item of the warp-specialized kernel packs into its rows: the whole
+    group with ``pack_gqa`` where it divides a consumer's rows, else 1 (one head per item)."""
+    return gqa_group if config.pack_gqa and WS_CONSUMER_ROWS % gqa_group == 0 else 1
+
+
+def check_work_items(config: LaunchConfig) -> None:
+    """ValueError for ``persistent`` or ``pack_gqa`` on a kernel without work items."""
+    for knob in ("persistent", "pack_gqa"):
+        if getattr(config, knob) and not config.warp_specialize:
+            raise ValueError(f"config.{knob}=True: only the warp-specialized kernel walks work "
+                             "items (set warp_specialize=True)")
 
 
 def check_warp_specialize(config: LaunchConfig, head_dim: int, element_bytes: int) -> None:
@@ -806,7 +824,7 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
             if lo < 0 or hi >= k_buffer.shape[0]:
                 raise ValueError(f"kv_indices: rows [{lo}, {hi}] fall outside the pool of {k_buffer.shape[0]} rows")
     cfg = resolve_config(config, head_dim, shape_class(sliding_window_size, max_len_extend), arch=arch)
-    check_persistent(cfg)
+    check_work_items(cfg)
     if cfg.warp_specialize or cfg.overlap_softmax:
         if cfg.warp_specialize:
             knob = "warp_specialize"
@@ -834,15 +852,17 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
                              f"grid_order='sequences' holds at most {MAX_GRID_YZ}")
         grid = (batch, heads_q, n_blocks)
     # the warp-specialized kernel numbers its work items on one axis (extend_attention_ws.py)
-    items = heads_q * n_blocks * batch
     work_items = ()
     if cfg.warp_specialize:
+        pack = packed_heads(cfg, heads_q // heads_kv)
+        n_blocks = triton.cdiv(max_len_extend * pack, cfg.block_m)
+        items = heads_q // pack * n_blocks * batch
         if items > INT32_MAX:
-            raise ValueError(f"qo_indptr: {batch} sequences of up to {n_blocks} query blocks for "
-                             f"{heads_q} heads are {items} work items; the kernel counts at most "
-                             f"{INT32_MAX}")
+            raise ValueError(f"qo_indptr: {batch} sequences of up to {n_blocks} blocks of "
+                             f"{cfg.block_m} rows for {heads_q // pack} item heads are {items} "
+                             f"work items; the kernel counts at most {INT32_MAX}")
         grid = (min(items, sm_count(device)) if cfg.persistent else items,)
-        work_items = (heads_q, n_blocks, batch)
+        work_items = (heads_q // pack, n_blocks, batch)
     kernel_for(cfg)[grid](
         q_extend, k_extend, v_extend, o_extend, k_buffer, v_buffer,
         qo_indptr, kv_indptr, kv_indices,

@@ -27,6 +27,12 @@ instead of once per item, which is most of an item's time where the items are sh
 persistent order puts every sequence's last query blocks (the most keys under the causal
 mask) first, so the longest items start first and the short ones fill in at the end.
 
+With ``GQA_PACK = G`` (the query heads of one KV head, LaunchConfig.pack_gqa) an item is a
+KV head's 128 rows of G query heads times 128 / G tokens, as FlashAttention-3's PackGQA and
+FlashInfer do: a sequence's last block pads at most 128 / G - 1 tokens instead of 127, which
+is a quarter of the rows where the extends average 256 tokens, and the G heads read one K/V
+stream instead of G.
+
 Measured on the H100 (docs/MEASUREMENTS.md, step 9). Tried there and not kept, all measured
 slower or no faster: consumers taking strict turns at the tensor cores (FA3's ping-pong, with
 mbarriers), tile t's softmax overlapping tile t - 1's P·V inside a consumer, Q in registers,
@@ -77,11 +83,12 @@ def _work_item(item, n_heads, n_blocks, n_seqs, HEADS_FIRST: gl.constexpr, PERSI
 
 
 @gluon.jit
-def _item_sequence(item, qo_indptr, kv_indptr, n_heads, n_blocks, n_seqs, GQA_GROUP: gl.constexpr,
+def _item_sequence(item, qo_indptr, kv_indptr, n_heads, n_blocks, n_seqs, ITEM_GROUP: gl.constexpr,
                    INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr, PERSISTENT: gl.constexpr):
     """The item's head, query block and sequence: (head, block, kv_head, qo_start, len_extend,
-    kv_start, len_prefix); lengths in int32 (shared-memory stage indices must be), row offsets
-    in int64."""
+    kv_start, len_prefix); ``ITEM_GROUP`` item heads share a KV head (1 where an item's head
+    is its KV head: packed query heads). Lengths in int32 (shared-memory stage indices must
+    be), row offsets in int64."""
     head, block, seq = _work_item(item, n_heads, n_blocks, n_seqs, HEADS_FIRST, PERSISTENT)
     qo_start = gl.load(qo_indptr + seq, cache_modifier=INDEX_CACHE).to(gl.int64)
     len_extend = (gl.load(qo_indptr + seq + 1, cache_modifier=INDEX_CACHE).to(gl.int64)
@@ -89,7 +96,7 @@ def _item_sequence(item, qo_indptr, kv_indptr, n_heads, n_blocks, n_seqs, GQA_GR
     kv_start = gl.load(kv_indptr + seq, cache_modifier=INDEX_CACHE).to(gl.int64)
     len_prefix = (gl.load(kv_indptr + seq + 1, cache_modifier=INDEX_CACHE).to(gl.int64)
                   - kv_start).to(gl.int32)
-    return head, block, head // GQA_GROUP, qo_start, len_extend, kv_start, len_prefix
+    return head, block, head // ITEM_GROUP, qo_start, len_extend, kv_start, len_prefix
 
 
 @gluon.jit
@@ -139,8 +146,9 @@ def _producer(K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_sm
               BLOCK_N: gl.constexpr, NUM_STAGES: gl.constexpr, USE_WINDOW: gl.constexpr,
               PREFIX_KV_CACHE: gl.constexpr, EXTEND_KV_CACHE: gl.constexpr,
               INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr, PREFETCH_INDICES: gl.constexpr,
-              PERSISTENT: gl.constexpr):
+              PERSISTENT: gl.constexpr, GQA_PACK: gl.constexpr):
     """Fill the ring with the tiles of the program's items, one item after the other."""
+    TOKENS: gl.constexpr = BLOCK_M // GQA_PACK  # the query tokens of an item
     copy_layout: gl.constexpr = row_copy_layout(HEAD_DIM, gl.num_warps())
     CHUNK: gl.constexpr = BLOCK_N if BLOCK_N <= MAX_CHUNK else MAX_CHUNK
     offs_d = gl.arange(0, HEAD_DIM, layout=gl.SliceLayout(0, copy_layout))
@@ -148,11 +156,11 @@ def _producer(K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_sm
     first_tile = 0
     for item in range(gl.program_id(0), n_heads * n_blocks * n_seqs, gl.num_programs(0)):
         head, block, kv_head, qo_start, len_extend, kv_start, len_prefix = _item_sequence(
-            item, qo_indptr, kv_indptr, n_heads, n_blocks, n_seqs, GQA_GROUP, INDEX_CACHE,
-            HEADS_FIRST, PERSISTENT)
-        if block * BLOCK_M < len_extend:
+            item, qo_indptr, kv_indptr, n_heads, n_blocks, n_seqs, GQA_GROUP // GQA_PACK,
+            INDEX_CACHE, HEADS_FIRST, PERSISTENT)
+        if block * TOKENS < len_extend:
             prefix_lo, extend_lo, extend_hi, n_prefix_tiles, n_tiles = _key_stream(
-                block, len_prefix, len_extend, sliding_window, BLOCK_M, BLOCK_N, USE_WINDOW)
+                block, len_prefix, len_extend, sliding_window, TOKENS, BLOCK_N, USE_WINDOW)
             _produce_item(K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready, free,
                           first_tile, kv_start, qo_start, kv_head, len_prefix, n_tiles,
                           n_prefix_tiles, prefix_lo, extend_lo, extend_hi, stride_kt, stride_kh,
@@ -168,9 +176,11 @@ def _consume_item(Q, O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, q
                   sm_scale_log2, logit_cap, sliding_window, stride_qt, stride_qh, stride_ot,
                   stride_oh, HEAD_DIM: gl.constexpr, BLOCK_N: gl.constexpr,
                   NUM_STAGES: gl.constexpr, USE_WINDOW: gl.constexpr,
-                  USE_LOGIT_CAP: gl.constexpr, Q_CACHE: gl.constexpr):
-    """One warpgroup's 64 query rows of one item (``row0`` onwards in the sequence's extend)
-    over the item's tiles, the program's tiles ``first_tile`` onwards."""
+                  USE_LOGIT_CAP: gl.constexpr, Q_CACHE: gl.constexpr, GQA_PACK: gl.constexpr):
+    """One warpgroup's 64 query rows of one item over the item's tiles, the program's tiles
+    ``first_tile`` onwards. Row ``r`` (``row0`` onwards) is query token ``r // GQA_PACK`` of
+    the sequence's extend, at query head ``head * GQA_PACK + r % GQA_PACK``: with packed
+    query heads an item's rows are its KV head's query heads, token after token."""
     dtype: gl.constexpr = Q.dtype.element_ty
     s_layout: gl.constexpr = gl.NVMMADistributedLayout(
         version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, BLOCK_N, 16])
@@ -182,16 +192,18 @@ def _consume_item(Q, O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, q
     # Q stays in shared memory: in registers it would take the 32 the 128-key score tile needs.
     # The last item's MMAs that read it have all been waited for.
     q_rows = row0 + gl.arange(0, CONSUMER_ROWS, layout=gl.SliceLayout(1, q_layout))
+    q_tokens = q_rows // GQA_PACK
+    q_heads = head * GQA_PACK + q_rows % GQA_PACK
     q_cols = gl.arange(0, HEAD_DIM, layout=gl.SliceLayout(0, q_layout))
-    q_smem.store(gl.load(Q + (qo_start + q_rows)[:, None] * stride_qt + head * stride_qh
-                         + q_cols[None, :], mask=(q_rows < len_extend)[:, None], other=0.0,
+    q_smem.store(gl.load(Q + (qo_start + q_tokens)[:, None] * stride_qt + (q_heads * stride_qh)[:, None]
+                         + q_cols[None, :], mask=(q_tokens < len_extend)[:, None], other=0.0,
                          cache_modifier=Q_CACHE))
     fence_async_shared()
     gl.thread_barrier()
 
     score_cols = gl.arange(0, BLOCK_N, layout=gl.SliceLayout(0, s_layout))
-    q_pos = len_prefix + row0 + gl.arange(0, CONSUMER_ROWS, layout=gl.SliceLayout(1, s_layout))
-    first_pos = len_prefix + row0
+    q_pos = len_prefix + (row0 + gl.arange(0, CONSUMER_ROWS, layout=gl.SliceLayout(1, s_layout))) // GQA_PACK
+    first_pos = len_prefix + row0 // GQA_PACK
     # finite start so that a row masked across a whole tile gives exp2(-inf - m) = 0, not NaN
     m_i = gl.full([CONSUMER_ROWS], -1.0e30, gl.float32, layout=gl.SliceLayout(1, s_layout))
     l_i = gl.zeros([CONSUMER_ROWS], gl.float32, layout=gl.SliceLayout(1, s_layout))
@@ -232,9 +244,11 @@ def _consume_item(Q, O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, q
 
     out = acc / gl.convert_layout(l_i, gl.SliceLayout(1, o_layout))[:, None]
     o_rows = row0 + gl.arange(0, CONSUMER_ROWS, layout=gl.SliceLayout(1, o_layout))
+    o_tokens = o_rows // GQA_PACK
+    o_heads = head * GQA_PACK + o_rows % GQA_PACK
     o_cols = gl.arange(0, HEAD_DIM, layout=gl.SliceLayout(0, o_layout))
-    gl.store(O + (qo_start + o_rows)[:, None] * stride_ot + head * stride_oh + o_cols[None, :],
-             out.to(dtype), mask=(o_rows < len_extend)[:, None])
+    gl.store(O + (qo_start + o_tokens)[:, None] * stride_ot + (o_heads * stride_oh)[:, None]
+             + o_cols[None, :], out.to(dtype), mask=(o_tokens < len_extend)[:, None])
 
 
 @gluon.jit
@@ -243,22 +257,24 @@ def _consumer(Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem, ready, free, h
               stride_qh, stride_ot, stride_oh, GQA_GROUP: gl.constexpr, HEAD_DIM: gl.constexpr,
               BLOCK_M: gl.constexpr, BLOCK_N: gl.constexpr, NUM_STAGES: gl.constexpr,
               USE_WINDOW: gl.constexpr, USE_LOGIT_CAP: gl.constexpr, Q_CACHE: gl.constexpr,
-              INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr, PERSISTENT: gl.constexpr):
+              INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr, PERSISTENT: gl.constexpr,
+              GQA_PACK: gl.constexpr):
     """One warpgroup: the ``half``-th 64 query rows of each of the program's items."""
+    TOKENS: gl.constexpr = BLOCK_M // GQA_PACK  # the query tokens of an item
     first_tile = 0
     for item in range(gl.program_id(0), n_heads * n_blocks * n_seqs, gl.num_programs(0)):
         head, block, kv_head, qo_start, len_extend, kv_start, len_prefix = _item_sequence(
-            item, qo_indptr, kv_indptr, n_heads, n_blocks, n_seqs, GQA_GROUP, INDEX_CACHE,
-            HEADS_FIRST, PERSISTENT)
-        if block * BLOCK_M < len_extend:
+            item, qo_indptr, kv_indptr, n_heads, n_blocks, n_seqs, GQA_GROUP // GQA_PACK,
+            INDEX_CACHE, HEADS_FIRST, PERSISTENT)
+        if block * TOKENS < len_extend:
             prefix_lo, extend_lo, extend_hi, n_prefix_tiles, n_tiles = _key_stream(
-                block, len_prefix, len_extend, sliding_window, BLOCK_M, BLOCK_N, USE_WINDOW)
+                block, len_prefix, len_extend, sliding_window, TOKENS, BLOCK_N, USE_WINDOW)
             _consume_item(Q, O, k_smem, v_smem, q_smem, ready, free, first_tile,
                           block * BLOCK_M + half * CONSUMER_ROWS, qo_start, head, len_prefix,
                           len_extend, n_tiles, n_prefix_tiles, prefix_lo, extend_lo,
                           sm_scale_log2, logit_cap, sliding_window, stride_qt, stride_qh,
                           stride_ot, stride_oh, HEAD_DIM, BLOCK_N, NUM_STAGES, USE_WINDOW,
-                          USE_LOGIT_CAP, Q_CACHE)
+                          USE_LOGIT_CAP, Q_CACHE, GQA_PACK)
             first_tile += n_tiles
 
 
@@ -284,12 +300,14 @@ def _extend_attention_ws_kernel(
     HEADS_FIRST: gl.constexpr,
     PREFETCH_INDICES: gl.constexpr,
     PERSISTENT: gl.constexpr,
+    GQA_PACK: gl.constexpr,
     CONSUMER_REGISTERS: gl.constexpr,
     PRODUCER_REGISTERS: gl.constexpr,
 ):
     gl.static_assert(BLOCK_M == 2 * CONSUMER_ROWS, "two consumer warpgroups of 64 rows")
     gl.static_assert(gl.num_warps() == 4, "the default partition is one consumer warpgroup")
     gl.static_assert(NUM_STAGES >= 2, "tile t + 1 loads while tile t is used")
+    gl.static_assert(CONSUMER_ROWS % GQA_PACK == 0, "a consumer's rows hold whole tokens")
     dtype: gl.constexpr = Q.dtype.element_ty
     kv_smem_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_N, HEAD_DIM], dtype)
     q_smem_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([CONSUMER_ROWS, HEAD_DIM],
@@ -308,16 +326,16 @@ def _extend_attention_ws_kernel(
                      sm_scale_log2, logit_cap, sliding_window, n_heads, n_blocks, n_seqs,
                      stride_qt, stride_qh, stride_ot, stride_oh, GQA_GROUP, HEAD_DIM, BLOCK_M,
                      BLOCK_N, NUM_STAGES, USE_WINDOW, USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE,
-                     HEADS_FIRST, PERSISTENT)),
+                     HEADS_FIRST, PERSISTENT, GQA_PACK)),
         (_consumer, (Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem.index(1), ready, free, 1,
                      sm_scale_log2, logit_cap, sliding_window, n_heads, n_blocks, n_seqs,
                      stride_qt, stride_qh, stride_ot, stride_oh, GQA_GROUP, HEAD_DIM, BLOCK_M,
                      BLOCK_N, NUM_STAGES, USE_WINDOW, USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE,
-                     HEADS_FIRST, PERSISTENT)),
+                     HEADS_FIRST, PERSISTENT, GQA_PACK)),
         (_producer, (K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_smem, v_smem,
                      ready, free, sliding_window, n_heads, n_blocks, n_seqs, stride_kt, stride_kh,
                      stride_vt, stride_vh, stride_kbt, stride_kbh, stride_vbt, stride_vbh,
                      GQA_GROUP, HEAD_DIM, BLOCK_M, BLOCK_N, NUM_STAGES, USE_WINDOW,
                      PREFIX_KV_CACHE, EXTEND_KV_CACHE, INDEX_CACHE, HEADS_FIRST, PREFETCH_INDICES,
-                     PERSISTENT)),
+                     PERSISTENT, GQA_PACK)),
     ], [4, PRODUCER_WARPS], [CONSUMER_REGISTERS, PRODUCER_REGISTERS])

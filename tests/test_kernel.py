@@ -196,9 +196,12 @@ WS_CONFIGS["m128n64s4_pf_modifiers"] = LaunchConfig(
     block_m=128, block_n=64, num_warps=8, num_stages=4, warp_specialize=True,
     prefetch_indices=True, prefix_kv_cache=".cg", extend_kv_cache=".ca", q_cache=".cg",
     index_cache=".cg", grid_order="sequences")
-# ... and persistent (LaunchConfig.persistent), in both grid orders
+# ... persistent (LaunchConfig.persistent), in both grid orders, and with packed query heads
+# (LaunchConfig.pack_gqa; a group of 1 packs nothing)
 WS_CONFIGS.update({f"{name}_persistent": dataclasses.replace(WS_CONFIGS[name], persistent=True)
                    for name in ("m128n16s2", "m128n64s3", "m128n128s2", "m128n64s4_pf_modifiers")})
+WS_CONFIGS.update({f"{name}_packed": dataclasses.replace(WS_CONFIGS[name], pack_gqa=True)
+                   for name in ("m128n32s3", "m128n64s3_persistent", "m128n64s4_pf_modifiers_persistent")})
 GLUON_CONFIGS = {**{f"overlap_{name}": config for name, config in OVERLAP_CONFIGS.items()},
                  **{f"ws_{name}": config for name, config in WS_CONFIGS.items()}}
 
@@ -224,7 +227,9 @@ def test_gpu_gluon_kernels_random_shapes(dtype, config, seed):
 # 128-key tiles, indices loaded per chunk).
 GLUON_LARGE = {"overlap_softmax": dict(overlap_softmax=True, num_stages=3, prefetch_indices=True),
                "warp_specialize": dict(warp_specialize=True, num_stages=2),
-               "persistent": dict(warp_specialize=True, num_stages=2, persistent=True)}
+               "persistent": dict(warp_specialize=True, num_stages=2, persistent=True),
+               "persistent_packed": dict(warp_specialize=True, num_stages=2, persistent=True,
+                                         pack_gqa=True)}
 
 
 @pytest.mark.gpu
@@ -244,8 +249,9 @@ def test_gpu_gluon_kernels_large_shapes(dtype, head_dim, block_n, window, kernel
 @pytest.mark.gpu
 @pytest.mark.parametrize("programs", [1, 3, 7])
 @pytest.mark.parametrize("config", [WS_CONFIGS["m128n16s2_persistent"],
-                                    WS_CONFIGS["m128n64s4_pf_modifiers_persistent"]],
-                         ids=["m128n16s2", "m128n64s4_pf_sequences"])
+                                    WS_CONFIGS["m128n64s4_pf_modifiers_persistent"],
+                                    WS_CONFIGS["m128n64s3_persistent_packed"]],
+                         ids=["m128n16s2", "m128n64s4_pf_sequences", "m128n64s3_packed"])
 def test_gpu_persistent_programs_walk_many_items(monkeypatch, programs, config):
     """Few programs, so that each walks many items (empty ones too) and the K/V ring runs on
     across them for many laps; any phase slip between producer and consumers hangs or

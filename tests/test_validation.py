@@ -325,11 +325,33 @@ def test_a_persistent_launch_takes_one_program_per_sm_at_most(inputs, monkeypatc
     assert launched.pop() == ((4,), (4, 1, 1), True)  # fewer items than SMs: one program each
 
 
-def test_persistent_needs_the_warp_specialized_kernel(inputs):
-    expect(inputs, "config.persistent=True: only the warp-specialized kernel walks work items",
-           config=LaunchConfig(persistent=True))
-    with pytest.raises(ValueError, match="config.persistent='yes': expected a bool"):
-        LaunchConfig(persistent="yes")
+def test_persistent_and_packed_heads_need_the_warp_specialized_kernel(inputs):
+    for knob in ("persistent", "pack_gqa"):
+        expect(inputs, f"config.{knob}=True: only the warp-specialized kernel walks work items",
+               config=LaunchConfig(**{knob: True}))
+        with pytest.raises(ValueError, match=f"config.{knob}='yes': expected a bool"):
+            LaunchConfig(**{knob: "yes"})
+
+
+@pytest.mark.parametrize("heads,packed,item_heads,blocks", [
+    ("4/2", 2, 2, 5),      # 300 tokens of 2 heads: 600 rows, 5 blocks of 128
+    ("16/2", 8, 2, 19),    # 2400 rows
+    ("128/1", 1, 128, 3),  # a group of 128 does not divide a consumer's 64 rows: not packed
+])
+def test_packed_heads_make_items_of_a_kv_heads_rows(inputs, monkeypatch, gluon_triton, heads,
+                                                    packed, item_heads, blocks):
+    gluon_triton(True)
+    launched = []
+
+    class Record:
+        def __getitem__(self, grid):
+            return lambda *args, **kwargs: launched.append((grid, args[-3:], kwargs["GQA_PACK"]))
+
+    monkeypatch.setattr(ea, "launch_arch", lambda device: ea.SM90)
+    monkeypatch.setattr(ea, "_extend_attention_ws_kernel", Record())
+    d128 = make_inputs((6, 9), (5, 300), heads=heads, head_dim=128, dtype="fp16", device=DEVICE)
+    extend_attention_fwd(*d128.args, config=LaunchConfig(**WS, pack_gqa=True))
+    assert launched.pop() == ((item_heads * blocks * 2,), (item_heads, blocks, 2), packed)
 
 
 def test_an_explicit_gluon_config_is_refused_off_sm90_with_its_reason(inputs, monkeypatch, gluon_triton):
