@@ -175,11 +175,22 @@ TL_TUNED_BLOCKS = {
     (256, "short"): _tuned(128, 64, 8, 2, True),
     (256, "long"): _tuned(128, 64, 8, 2, True),
 }
-# The tuned variant where the Gluon kernels run (``gluon_unavailable``): at head dim 128
-# without a window the warp-specialized kernel (a producer warpgroup, two consumers,
-# 128-key tiles) wins at every extend length measured (step 9).
-_WARP_SPECIALIZED = _tuned(128, 128, 8, 3, False, warp_specialize=True)
-TUNED_BLOCKS = {**TL_TUNED_BLOCKS, (128, "short"): _WARP_SPECIALIZED, (128, "long"): _WARP_SPECIALIZED}
+# The tuned variant where the Gluon kernels run (``gluon_unavailable``): the warp-specialized
+# kernel (a producer warpgroup, two consumers) with a KV head's query heads packed into its
+# rows. Measured on the H200 against FlashInfer 0.7.2 (docs/MEASUREMENTS.md, step 10): where
+# the extends are short, or the window small, items are short and a persistent grid (a
+# program per SM walking the items, 64-key tiles with prefetched indices) wins; without a
+# window at long extends a program per item with 128-key tiles does. The `tl` rows stay at head
+# dims 64 and 256 where they measured faster: long extends, and head dim 64's windows.
+_WS_PERSISTENT = _tuned(128, 64, 8, 4, True, warp_specialize=True, persistent=True, pack_gqa=True)
+_WS_PERSISTENT_256 = _tuned(128, 32, 8, 4, True, warp_specialize=True, persistent=True,
+                            pack_gqa=True)
+_WS_LONG = _tuned(128, 128, 8, 3, False, warp_specialize=True, pack_gqa=True)
+TUNED_BLOCKS = {**TL_TUNED_BLOCKS,
+                (64, "short"): _WS_PERSISTENT,
+                (128, "windowed"): _WS_PERSISTENT, (128, "short"): _WS_PERSISTENT,
+                (128, "long"): _WS_LONG,
+                (256, "windowed"): _WS_PERSISTENT_256, (256, "short"): _WS_PERSISTENT_256}
 
 # The tuned variant on every other target (GPUs other than sm_90, the interpreter): the
 # `tl` rows, each within sm_8x's shared memory (ci/codegen_gate.py checks it). Only head dim

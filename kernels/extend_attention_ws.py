@@ -24,8 +24,11 @@ the key tiles across them, so the ring runs on from one item to the next: the pr
 gathers the next item's first tiles while the consumers still finish the last one's, and the
 fixed cost of a program (its start, the ring's fill, the output's store) is paid once per SM
 instead of once per item, which is most of an item's time where the items are short. The
-persistent order puts every sequence's last query blocks (the most keys under the causal
-mask) first, so the longest items start first and the short ones fill in at the end.
+persistent order walks a sequence's query blocks from its last (the most keys under the
+causal mask) to its first, so that within each sequence the longest items start first.
+Sequences stay the slowest axis, as without persistence: the programs in flight then share
+one sequence's K/V through L2 (with the blocks slowest instead, 132 programs streamed 16
+sequences' K/V at once and ran 13% slower at n_ctx 8192).
 
 With ``GQA_PACK = G`` (the query heads of one KV head, LaunchConfig.pack_gqa) an item is a
 KV head's 128 rows of G query heads times 128 / G tokens, as FlashAttention-3's PackGQA and
@@ -60,18 +63,16 @@ MAX_CHUNK = gl.constexpr(64)
 
 @gluon.jit
 def _work_item(item, n_heads, n_blocks, n_seqs, HEADS_FIRST: gl.constexpr, PERSISTENT: gl.constexpr):
-    """Item ``item`` of the grid: (head, query block, sequence). Heads first: a sequence's query
-    heads launch next to each other and share its K/V through L2. A persistent grid walks the
-    query blocks from the last (the most keys) to the first."""
+    """Item ``item`` of the grid: (head, query block, sequence). Heads first: a sequence's heads
+    and query blocks run next to each other and share its K/V through L2. A persistent grid
+    walks each sequence's query blocks from the last (the most keys) to the first."""
     if HEADS_FIRST:
         head = item % n_heads
         rest = item // n_heads
+        block = rest % n_blocks
+        seq = rest // n_blocks
         if PERSISTENT:
-            seq = rest % n_seqs
-            block = n_blocks - 1 - rest // n_seqs
-        else:
-            block = rest % n_blocks
-            seq = rest // n_blocks
+            block = n_blocks - 1 - block
     else:
         seq = item % n_seqs
         rest = item // n_seqs

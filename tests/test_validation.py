@@ -280,7 +280,8 @@ def test_only_head_dim_256_without_a_window_needs_other_blocks_off_sm90():
     differ = {key for key in ea.TL_TUNED_BLOCKS if ea.PORTABLE_BLOCKS[key] != ea.TL_TUNED_BLOCKS[key]}
     assert differ == {(256, "short"), (256, "long")}
     assert {key for key in ea.TUNED_BLOCKS if ea.TUNED_BLOCKS[key].warp_specialize} == {
-        (128, "short"), (128, "long")}
+        (64, "short"), (128, "windowed"), (128, "short"), (128, "long"), (256, "windowed"),
+        (256, "short")}
     assert not any(row.warp_specialize or row.overlap_softmax for row in ea.PORTABLE_BLOCKS.values())
 
 
@@ -297,12 +298,15 @@ def test_the_launcher_runs_the_warp_specialized_kernel_where_it_resolves_sm90(in
 
     monkeypatch.setattr(ea, "launch_arch", lambda device: ea.SM90)
     monkeypatch.setattr(ea, "_extend_attention_ws_kernel", Record())
+    monkeypatch.setattr(ea, "sm_count", lambda device: 132)
     d128 = make_inputs((6, 0, 9), (5, 3, 4), heads="4/2", head_dim=128, dtype="fp16", device=DEVICE)
     extend_attention_fwd(*d128.args)
     [(grid, args, kwargs)] = launched
-    assert kwargs["CONSUMER_REGISTERS"] == ea.WS_CONSUMER_REGISTERS and kwargs["BLOCK_N"] == 128
-    # one program per work item, and the items' extents: heads, query blocks of 128, sequences
-    assert grid == (4 * 1 * 3,) and args[-3:] == (4, 1, 3)
+    assert kwargs["CONSUMER_REGISTERS"] == ea.WS_CONSUMER_REGISTERS and kwargs["BLOCK_N"] == 64
+    # short extends: a persistent grid of items, each the 2 query heads of a KV head packed
+    # into its rows; the items' extents: KV heads, blocks of 128 rows, sequences
+    assert kwargs["PERSISTENT"] and kwargs["GQA_PACK"] == 2
+    assert grid == (2 * 1 * 3,) and args[-3:] == (2, 1, 3)
 
 
 def test_a_persistent_launch_takes_one_program_per_sm_at_most(inputs, monkeypatch, gluon_triton):
