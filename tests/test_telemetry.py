@@ -1,5 +1,6 @@
 """The board's telemetry: read as the sampler writes it, matched to the stored runs by time,
-summarized."""
+summarized, stored by the import beside the results without replacing anything, and invisible
+to asv's own readers."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ import datetime
 import hashlib
 import json
 import math
+import re
+import tarfile
 from pathlib import Path
 
 import pytest
+from asv import results as asv_results
 from asv import util
+from asv.machine import iter_machine_files
 
-from ci import store, telemetry
+from ci import import_gpu_results, store, telemetry
 from ci.store import StoreError
 from synthetic_results import (TELEMETRY_HEADER, BoardState, Series, SyntheticResults, telemetry_lines,
                                write_telemetry)
@@ -55,6 +60,16 @@ def _measured(results: SyntheticResults, commit: str = COMMIT) -> None:
 
 
 # ---------------------------------------------------------------- reading
+
+def test_the_reader_reads_every_field_the_sampler_asks_for():
+    script = (Path(__file__).resolve().parents[1] / "ci" / "gpu_job.sh").read_text()
+    fields = re.search(r"^TELEMETRY_FIELDS=(\S+)$", script, re.M).group(1).split(",")
+    read = {telemetry.COLUMNS.get(telemetry.HEADER_NAMES.get(field, field)) for field in fields}
+    assert None not in read and set(telemetry.REQUIRED) <= read
+    header = [name.split(" [")[0] for name in TELEMETRY_HEADER.split(", ")]
+    assert header == [telemetry.HEADER_NAMES.get(field, field) for field in fields]
+
+
 
 def test_a_file_reads_as_the_sampler_wrote_it(csv_path):
     read = telemetry.read_file(csv_path)
@@ -165,3 +180,80 @@ def test_board_facts_come_from_the_newest_file(tmp_path, csv_path):
     board = telemetry.Board(MACHINE, (telemetry.read_file(later), telemetry.read_file(csv_path)))
     assert telemetry.board_facts(board) == {"gpu_power_limit": "650 W", "gpu_memory": "140 GiB"}
     assert telemetry.board_facts(telemetry.Board(MACHINE, ())) == {}
+
+
+# ---------------------------------------------------------------- the import
+
+def _archive(tmp_path: Path, commit: str = COMMIT) -> Path:
+    """asv-results.tgz as ci/gpu_job.sh packs it: the device's whole results/ folder."""
+    source = SyntheticResults(tmp_path / "device" / "results")
+    _measured(source, commit)
+    source.run("h100-sxm-80gb", commit, {TIME: Series([["1"]], samples=[[1.0]], started_at=_at(-86400),
+                                                     duration=30.0)})  # carried, measured long before
+    archive = tmp_path / "asv-results.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(source.root, arcname="results")
+    return archive
+
+
+def _tree(results_dir: Path) -> dict:
+    return {str(p.relative_to(results_dir)): p.read_bytes() for p in sorted(results_dir.rglob("*")) if p.is_file()}
+
+
+def test_the_import_stores_the_telemetry_under_the_machine_measured_while_it_ran(tmp_path, csv_path):
+    results_dir = tmp_path / "results"
+    argv = [str(_archive(tmp_path)), "--results", str(results_dir), "--telemetry", str(csv_path)]
+    assert import_gpu_results.main(argv) == 0
+    stored = results_dir / MACHINE / "telemetry" / "20261129T071233.123Z.csv"
+    assert stored.read_bytes() == csv_path.read_bytes()
+    assert import_gpu_results.main(argv) == 0  # again: unchanged, nothing added
+    assert list(stored.parent.iterdir()) == [stored]
+    board = telemetry.load(results_dir, MACHINE)
+    (run,) = store.load(results_dir).history(MACHINE)
+    assert len(board.during(run)) == 54
+
+
+def test_the_import_never_replaces_a_stored_file(tmp_path, csv_path, capsys):
+    results_dir = tmp_path / "results"
+    archive = str(_archive(tmp_path))
+    stored = write_telemetry(results_dir / MACHINE / "telemetry" / "20261129T071233.123Z.csv",
+                             telemetry_lines(START, 5, lambda t: BoardState()))
+    before = stored.read_bytes()
+    assert import_gpu_results.main([archive, "--results", str(results_dir), "--telemetry", str(csv_path)]) == 1
+    assert "stored already with other samples" in capsys.readouterr().err
+    assert stored.read_bytes() == before
+
+
+def test_a_malformed_telemetry_file_is_named_and_nothing_is_imported(tmp_path, capsys):
+    results_dir = tmp_path / "results"
+    broken = write_telemetry(tmp_path / "telemetry.csv", ["Failed to initialize NVML: Unknown Error"])
+    argv = [str(_archive(tmp_path)), "--results", str(results_dir), "--telemetry", str(broken)]
+    assert import_gpu_results.main(argv) == 2
+    assert f"corrupt telemetry file {broken}" in capsys.readouterr().err
+    assert not results_dir.exists()
+
+
+def test_telemetry_no_result_was_measured_under_needs_a_machine(tmp_path, capsys):
+    results_dir = tmp_path / "results"
+    elsewhere = write_telemetry(tmp_path / "telemetry.csv", telemetry_lines(_at(7200), 10, _capped))
+    argv = [str(_archive(tmp_path)), "--results", str(results_dir), "--telemetry", str(elsewhere)]
+    assert import_gpu_results.main(argv) == 1
+    assert "is none; not stored (--machine NAME stores it)" in capsys.readouterr().err
+    assert not (results_dir / MACHINE / "telemetry").exists()
+    assert import_gpu_results.main(argv + ["--machine", MACHINE]) == 0
+    assert (results_dir / MACHINE / "telemetry" / telemetry.read_file(elsewhere).stored_name).is_file()
+
+
+def test_asv_and_the_store_read_a_machine_folder_with_telemetry_as_without(tmp_path, csv_path, capsys):
+    results_dir = tmp_path / "results"
+    assert import_gpu_results.main([str(_archive(tmp_path)), "--results", str(results_dir)]) == 0
+    before = (sorted(r.commit_hash for r in asv_results.iter_results(str(results_dir))),
+              sorted(iter_machine_files(str(results_dir))))
+    assert import_gpu_results.main([str(_archive(tmp_path)), "--results", str(results_dir),
+                                    "--telemetry", str(csv_path)]) == 0
+    capsys.readouterr()
+    after = (sorted(r.commit_hash for r in asv_results.iter_results(str(results_dir))),
+             sorted(iter_machine_files(str(results_dir))))
+    assert after == before and len(before[0]) == 2
+    assert "Skipping" not in capsys.readouterr().err
+    assert [run.commit for run in store.load(results_dir).history(MACHINE)] == [COMMIT]
