@@ -32,6 +32,7 @@ import statistics
 from pathlib import Path
 from typing import Dict, Iterable, Optional, Sequence, Tuple
 
+from ci import store
 from ci.store import Run, StoreError
 
 FOLDER = "telemetry"  # results/<machine>/telemetry/
@@ -299,3 +300,16 @@ def board_facts(board: Board) -> Dict[str, str]:
     if math.isfinite(memory):
         facts["gpu_memory"] = f"{memory / 1024:.0f} GiB"
     return facts
+
+
+def machine_info(results_dir, machine: str) -> Dict[str, str]:
+    """What the dashboard adds to the machine's info: the board's facts and the newest sampled
+    run's summary (none without stored telemetry)."""
+    board = load(results_dir, machine)
+    info = board_facts(board)
+    run = board.newest_run(store.load(results_dir).runs(machine)) if board.files else None
+    if run is not None:
+        start = min(start for start, _ in run.intervals().values())
+        info["telemetry_newest_run"] = (f"commit {run.short}, measured {utc_text(start)}: "
+                                        f"{summarize(board.during(run)).text()}")
+    return info

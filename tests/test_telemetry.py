@@ -17,7 +17,7 @@ from asv import results as asv_results
 from asv import util
 from asv.machine import iter_machine_files
 
-from ci import import_gpu_results, store, telemetry
+from ci import dashboard_board, import_gpu_results, store, telemetry
 from ci.store import StoreError
 from synthetic_results import (TELEMETRY_HEADER, BoardState, Series, SyntheticResults, telemetry_lines,
                                write_telemetry)
@@ -257,3 +257,42 @@ def test_asv_and_the_store_read_a_machine_folder_with_telemetry_as_without(tmp_p
     assert after == before and len(before[0]) == 2
     assert "Skipping" not in capsys.readouterr().err
     assert [run.commit for run in store.load(results_dir).history(MACHINE)] == [COMMIT]
+
+
+# ---------------------------------------------------------------- the dashboard
+
+def test_the_dashboard_shows_the_board_and_its_newest_run_without_touching_the_results(synthetic_results, csv_path):
+    _measured(synthetic_results)
+    synthetic_results.run("h100-sxm-80gb", COMMIT, {TIME: Series([["1"]], samples=[[1.0]])})
+    stored = synthetic_results.root / MACHINE / "telemetry" / telemetry.read_file(csv_path).stored_name
+    write_telemetry(stored, csv_path.read_text().splitlines())
+    machines = {name: json.loads((synthetic_results.root / name / "machine.json").read_text())
+                for name in (MACHINE, "h100-sxm-80gb")}
+    index = synthetic_results.root.parent / "html" / "index.json"
+    index.parent.mkdir()
+    index.write_text(json.dumps({"params": {"machine": list(machines)}, "machines": machines}))
+    results_before = _tree(synthetic_results.root)
+
+    added = dashboard_board.add_board_info(index, synthetic_results.root)
+    published = json.loads(index.read_text())
+    assert published["params"] == {"machine": list(machines)}  # no graph parted by the new keys
+    assert published["machines"]["h100-sxm-80gb"] == machines["h100-sxm-80gb"] and added["h100-sxm-80gb"] == {}
+    info = published["machines"][MACHINE]
+    assert {key: info[key] for key in machines[MACHINE]} == machines[MACHINE]
+    assert info["gpu_power_limit"] == "700 W" and info["gpu_memory"] == "140 GiB"
+    summary = telemetry.summarize(telemetry.load(synthetic_results.root, MACHINE).during(
+        store.load(synthetic_results.root).history(MACHINE)[0]))
+    assert info["telemetry_newest_run"] == (f"commit {COMMIT[:8]}, measured 2026-11-29 07:12 UTC: "
+                                            f"{summary.text()}")
+    assert _tree(synthetic_results.root) == results_before
+
+
+def test_the_dashboard_step_names_stored_telemetry_it_cannot_read(synthetic_results, tmp_path, capsys):
+    _measured(synthetic_results)
+    broken = write_telemetry(synthetic_results.root / MACHINE / "telemetry" / "20261129T071233.123Z.csv", ["x"])
+    config = tmp_path / "asv.conf.json"
+    config.write_text(json.dumps({"results_dir": "results", "html_dir": "html"}))
+    (tmp_path / "html").mkdir()
+    (tmp_path / "html" / "index.json").write_text(json.dumps({"machines": {MACHINE: {"machine": MACHINE}}}))
+    assert dashboard_board.main(["--config", str(config)]) == 2
+    assert f"corrupt telemetry file {broken}" in capsys.readouterr().err
