@@ -26,6 +26,7 @@ from benchmarks.workloads import PR_DTYPE, PR_HEAD_DIM, PR_HEADS, PR_N_CTX, PR_W
 from ci.rule import judge
 from synthetic_results import Series, SyntheticResults
 from plots import render
+from plots.figures import window_label
 from benchmarks.bench_ceilings import COPY_BYTES, MATMUL_SIZE
 from ci.store import StoreError
 from plots.history import (CODEGEN, COPY_GBPS, COPY_SECONDS, MATMUL_SECONDS, MATMUL_TFLOPS, TIME, PRKey,
@@ -165,7 +166,7 @@ def test_trends_have_a_panel_per_window_and_a_line_per_n_ctx(histories):
     fig = render.trends_figure(history)
     assert len(fig.axes) == len(PR_WINDOWS)
     for ax, window in zip(fig.axes, PR_WINDOWS):
-        assert ax.get_title() == f"window: {render._window_label(window)}"
+        assert ax.get_title() == f"window: {window_label(window)}"
         assert [line.get_label() for line in ax.get_lines()] == [f"n_ctx {n}" for n in PR_N_CTX]
         assert all(len(line.get_xdata()) == len(history.runs) for line in ax.get_lines())
         assert ax.get_ylabel() == "time per call (ms)" and ax.get_yscale() == "log"
