@@ -1,10 +1,13 @@
-"""Draw the stored benchmark history: trends, knob attribution, roofline, codegen and peers, per machine.
+"""Draw the stored benchmark history: trends, knob attribution, roofline, codegen, peers and the
+board's telemetry, per machine, and one machine's times over another's.
 
     python plots/render.py [--results DIR] [--out DIR] [--variant NAME] [--pool NAME]
-                           [--head-dim N] [--env NAME]
+                           [--head-dim N] [--env NAME] [--compare BEFORE:AFTER]
 
 Reads asv's results folder (no GPU needed) and writes ``<picture>-<machine>.png`` and
-``.svg`` for each machine. Each ``*_figure`` function returns a matplotlib ``Figure`` so that
+``.svg`` for each machine (``telemetry-<machine>`` with a ``.md`` of each run's summary, from
+``plots/board.py``), and ``BEFORE-to-AFTER.png``, ``.svg`` and ``.md`` (``plots/machines.py``:
+by default the H100's times over the H200's). Each ``*_figure`` function returns a matplotlib ``Figure`` so that
 the tests can check what is drawn, not only that a file appeared. Exit status 2 with a
 message naming the folder or file when there are no results or one cannot be read.
 """
@@ -15,7 +18,8 @@ import argparse
 import math
 import sys
 from pathlib import Path
-from typing import List, Optional, Sequence
+from types import MappingProxyType
+from typing import List, Mapping, Optional, Sequence, Tuple
 
 if __package__ in (None, ""):  # run as `python plots/render.py`: make the repo's packages importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -29,7 +33,11 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from benchmarks.providers import PROVIDERS  # noqa: E402
 from benchmarks.workloads import PR_DTYPE, PR_HEAD_DIM, PR_HEADS  # noqa: E402
 from ci.rule import DEFAULT_THRESHOLD  # noqa: E402
+from ci import telemetry  # noqa: E402
 from ci.store import StoreError  # noqa: E402
+from ci.telemetry import Board  # noqa: E402
+from plots import board as board_figures  # noqa: E402
+from plots import machines  # noqa: E402
 from plots.figures import (POOL_MARKERS, NothingToDraw, file_safe, new_figure, note,  # noqa: E402
                            plain_log_scale, readable, save, unique, variant_colors, window_label)
 from plots.history import (CODEGEN, PEERS_TIME, TIME, History, PeerKey,  # noqa: E402
@@ -326,8 +334,11 @@ def codegen_figure(history: History, head_dim: int = PR_HEAD_DIM) -> Figure:
     return fig
 
 
-def render(histories: Sequence[History], out_dir: Path, variant: str, pool: str, head_dim: int) -> List[Path]:
-    """Draw every picture for every machine; say which ones the stored results cannot make."""
+def render(histories: Sequence[History], out_dir: Path, variant: str, pool: str, head_dim: int,
+           boards: Mapping[str, Board] = MappingProxyType({}),
+           compared: Tuple[str, str] = (machines.BEFORE, machines.AFTER)) -> List[Path]:
+    """Draw every picture for every machine (``boards``: each one's stored telemetry), and the
+    ``compared`` machines' times side by side; say which ones the stored results cannot make."""
     pictures = {
         "trends": lambda h: trends_figure(h, variant, pool),
         "attribution": attribution_figure,
@@ -350,7 +361,37 @@ def render(histories: Sequence[History], out_dir: Path, variant: str, pool: str,
             table = out_dir / f"peers-{file_safe(history.machine)}.md"
             table.write_text(peers_tables(run))
             written.append(table)
-    return written
+        written += _telemetry(history, boards.get(history.machine), out_dir)
+    return written + _comparison(histories, compared, out_dir)
+
+
+def _telemetry(history: History, board: Optional[Board], out_dir: Path) -> List[Path]:
+    """The board through the newest sampled runs, and every sampled run's summary beside it."""
+    try:
+        fig = board_figures.telemetry_figure(history, board or Board(history.machine, ()))
+    except NothingToDraw as exc:
+        print(f"skipped telemetry for machine {history.machine}: {exc}", file=sys.stderr)
+        return []
+    stem = out_dir / f"telemetry-{file_safe(history.machine)}"
+    stem.with_suffix(".md").write_text(board_figures.telemetry_table(history, board))
+    return save(fig, stem) + [stem.with_suffix(".md")]
+
+
+def _comparison(histories: Sequence[History], compared: Tuple[str, str], out_dir: Path) -> List[Path]:
+    """One machine's times over the other's at the same commits, as a picture and a table."""
+    found = {history.machine: history for history in histories}
+    before, after = compared
+    try:
+        if before not in found or after not in found:
+            raise NothingToDraw(f"results of both machines are needed; stored: {', '.join(found)}")
+        comparison = machines.compare(found[before], found[after])
+        fig = machines.comparison_figure(comparison)
+    except NothingToDraw as exc:
+        print(f"skipped {before} against {after}: {exc}", file=sys.stderr)
+        return []
+    stem = out_dir / f"{file_safe(before)}-to-{file_safe(after)}"
+    stem.with_suffix(".md").write_text(machines.comparison_table(comparison))
+    return save(fig, stem) + [stem.with_suffix(".md")]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -361,14 +402,25 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--pool", default="contiguous", help="KV pool layout of the trend")
     parser.add_argument("--head-dim", type=int, default=PR_HEAD_DIM, help="head_dim of the codegen history")
     parser.add_argument("--env", help="asv environment name, when a commit was measured in several")
+    parser.add_argument("--compare", default=f"{machines.BEFORE}:{machines.AFTER}", metavar="BEFORE:AFTER",
+                        help="the machines whose times are drawn one over the other (default %(default)s)")
     return parser
+
+
+def _machine_pair(text: str) -> Tuple[str, str]:
+    before, colon, after = text.partition(":")
+    if not (colon and before and after):
+        raise SystemExit(f"plots: --compare {text!r} is not BEFORE:AFTER, two machine names")
+    return before, after
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     try:
         histories = load_histories(args.results, env=args.env)
-        written = render(histories, args.out, args.variant, args.pool, args.head_dim)
+        boards = {history.machine: telemetry.load(args.results, history.machine) for history in histories}
+        written = render(histories, args.out, args.variant, args.pool, args.head_dim, boards,
+                         _machine_pair(args.compare))
     except StoreError as exc:
         print(f"plots: {exc}", file=sys.stderr)
         return 2
