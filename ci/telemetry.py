@@ -40,6 +40,7 @@ SUFFIX = ".csv"
 TIME_FORMAT = "%Y/%m/%d %H:%M:%S.%f"  # nvidia-smi's timestamp
 
 # The short query names of ci/gpu_job.sh's TELEMETRY_FIELDS that nvidia-smi's header prints long
+# (read in either form)
 HEADER_NAMES = {"clocks.sm": "clocks.current.sm", "clocks.mem": "clocks.current.memory"}
 # nvidia-smi's CSV header names (their " [unit]" dropped) -> Sample field; drivers before 535
 # call the reasons clocks_throttle_reasons.
@@ -127,6 +128,7 @@ def _header(fields: Sequence[str]) -> Dict[str, int]:
     found = {}
     for index, field in enumerate(fields):
         name = re.sub(r"\s*\[[^\]]*\]$", "", field.strip())
+        name = HEADER_NAMES.get(name, name)
         if name in COLUMNS:
             found[COLUMNS[name]] = index
     missing = [field for field in REQUIRED if field not in found]

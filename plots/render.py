@@ -367,8 +367,9 @@ def render(histories: Sequence[History], out_dir: Path, variant: str, pool: str,
 
 def _telemetry(history: History, board: Optional[Board], out_dir: Path) -> List[Path]:
     """The board through the newest sampled runs, and every sampled run's summary beside it."""
+    board = board or Board(history.machine, ())
     try:
-        fig = board_figures.telemetry_figure(history, board or Board(history.machine, ()))
+        fig = board_figures.telemetry_figure(history, board)
     except NothingToDraw as exc:
         print(f"skipped telemetry for machine {history.machine}: {exc}", file=sys.stderr)
         return []
