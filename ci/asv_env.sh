@@ -8,7 +8,8 @@
 #                           commits from). A name whose stored history is other hardware's is
 #                           refused before anything is written.
 #   asv_publish             `$ASV publish`, then the dashboard's scripts into it (ci/dashboard_js.py),
-#                           so that it renders offline
+#                           so that it renders offline, and the board's state into its machine
+#                           info (ci/dashboard_board.py)
 #   asv_config_copy SRC DST KEY VALUE   a copy of an asv config with one setting changed
 #   asv_pack_results OUT  the results folder as one file, OUT/asv-results.tgz
 #
@@ -99,7 +100,8 @@ asv_prepare() {
 }
 
 asv_publish() {
-    $ASV publish && $PY ci/dashboard_js.py --publish --config "$ASV_CONFIG"
+    $ASV publish && $PY ci/dashboard_js.py --publish --config "$ASV_CONFIG" &&
+        $PY ci/dashboard_board.py --config "$ASV_CONFIG"
 }
 
 asv_pack_results() {

@@ -122,8 +122,10 @@ pack_caches() {
 # The board's state through the whole job (issue 17): SM and memory clocks, power against its
 # limit, temperature and the active clock-event reasons (nvbench's throttle test), sampled
 # every TELEMETRY_MS into $OUT/telemetry.csv, so that a step the board caused can be told
-# from one the code caused. Older drivers name the reasons clocks_throttle_reasons.
-TELEMETRY_FIELDS=timestamp,clocks.sm,clocks.mem,power.draw,enforced.power.limit,temperature.gpu,clocks_event_reasons.active
+# from one the code caused; memory.total is the board's size, for the dashboard's machine info.
+# Older drivers name the reasons clocks_throttle_reasons. ci/telemetry.py reads the file
+# (python ci/import_gpu_results.py ARCHIVE --telemetry $OUT/telemetry.csv stores it in results/).
+TELEMETRY_FIELDS=timestamp,clocks.sm,clocks.mem,power.draw,enforced.power.limit,temperature.gpu,clocks_event_reasons.active,memory.total
 start_telemetry() {
     local fields=$TELEMETRY_FIELDS
     nvidia-smi --query-gpu="$fields" --format=csv -i 0 >/dev/null 2>&1 ||

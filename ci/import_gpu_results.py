@@ -1,6 +1,7 @@
 """Merge the asv results a GPU job brought back into results/, losing nothing already stored.
 
     python ci/import_gpu_results.py /work/.device/N/asv-results.tgz [--results results] [--replace]
+        [--telemetry /work/.device/N/telemetry.csv [--machine NAME]]
 
 The archive is ``ci/gpu_job.sh``'s ``asv-results.tgz``: a ``results/`` folder. Per file:
 
@@ -13,8 +14,16 @@ The archive is ``ci/gpu_job.sh``'s ``asv-results.tgz``: a ``results/`` folder. P
 * ``machine.json`` and ``benchmarks.json`` describe the machine and the suite of the newest
   run and are taken from the archive (``benchmarks.json`` merged, incoming entries winning).
 
+With ``--telemetry``, the job's ``telemetry.csv`` (the board sampled through the job,
+``ci/gpu_job.sh``) is stored unchanged as ``results/<machine>/telemetry/<first sample's UTC
+time>.csv`` (``ci/telemetry.py`` reads it). The machine is the one whose results in the archive
+were measured while it was sampled, or ``--machine``. A stored file of that name is never
+replaced: the same bytes are "unchanged", other bytes an error.
+
 A file that asv cannot read, in the archive or stored, is named and left alone; the exit
-status is then 1. Exit 0: everything readable was merged.
+status is then 1, as it is when the telemetry has no machine or its name is taken. A telemetry
+file that is not what the sampler writes is named, and nothing is imported: exit 2. Exit 0:
+everything readable was merged.
 """
 
 from __future__ import annotations
@@ -27,13 +36,15 @@ import shutil
 import sys
 import tarfile
 import tempfile
-from typing import List
+from pathlib import Path
+from typing import List, Optional, Sequence
 
 from asv.results import Results
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from ci import store  # noqa: E402
-from ci.store import NOT_RESULTS, StoreError  # noqa: E402
+from ci import store, telemetry  # noqa: E402
+from ci.store import NOT_RESULTS, Run, StoreError  # noqa: E402
+from ci.telemetry import TelemetryFile  # noqa: E402
 
 # asv's Results keeps each benchmark's data in these, all keyed by benchmark name
 _PER_BENCHMARK = ("_results", "_samples", "_stats", "_benchmark_params", "_profiles", "_started_at",
@@ -87,15 +98,23 @@ def _fill_skipped_points(stored: Results, incoming: Results, name: str) -> bool:
 
 
 def merge_results_file(incoming_path: str, stored_path: str, results_dir: str, machine: str,
-                       replace: bool, report: ImportReport) -> None:
+                       replace: bool, report: ImportReport) -> Optional[Run]:
+    """Merge one incoming results file; the incoming run, or None where it cannot be read."""
     label = os.path.relpath(stored_path, results_dir)
     try:
-        incoming = store.load_run(incoming_path, machine).results
+        incoming_run = store.load_run(incoming_path, machine)
     except StoreError as err:
         report.error(f"incoming {label}: {err}; not imported")
-        return
+        return None
+    _merge_run(incoming_run, stored_path, results_dir, label, replace, report)
+    return incoming_run
+
+
+def _merge_run(incoming_run: Run, stored_path: str, results_dir: str, label: str, replace: bool,
+               report: ImportReport) -> None:
+    incoming, machine = incoming_run.results, incoming_run.machine
     if not os.path.exists(stored_path):
-        shutil.copyfile(incoming_path, stored_path)
+        shutil.copyfile(incoming_run.path, stored_path)
         report.say(f"added {label}")
         return
     try:
@@ -153,19 +172,32 @@ def merge_benchmarks_json(incoming_path: str, stored_path: str, report: ImportRe
         report.say(f"updated {stored_path}")
 
 
-def import_archive(archive: str, results_dir: str, replace: bool = False) -> ImportReport:
+def import_archive(archive: str, results_dir: str, replace: bool = False,
+                   board: Optional[TelemetryFile] = None, machine: Optional[str] = None) -> ImportReport:
+    """Merge the archive into ``results_dir``; with ``board``, store that telemetry file under
+    ``machine``, else under the machine whose incoming results were measured while it ran."""
     report = ImportReport()
+    incoming_runs = _merge_archive(archive, results_dir, replace, report)
+    if board is not None:
+        machine = machine or _measured_while_sampled(incoming_runs, board, report)
+        if machine is not None:
+            store_telemetry(board, results_dir, machine, report)
+    return report
+
+
+def _merge_archive(archive: str, results_dir: str, replace: bool, report: ImportReport) -> List[Run]:
+    incoming_runs = []
     with tempfile.TemporaryDirectory() as tmp:
         try:
             with tarfile.open(archive) as tar:
                 tar.extractall(tmp, filter="data")
         except (OSError, tarfile.TarError) as err:
             report.error(f"{archive}: cannot be unpacked ({err})")
-            return report
+            return incoming_runs
         incoming_dir = os.path.join(tmp, "results")
         if not os.path.isdir(incoming_dir):
             report.error(f"{archive}: holds no results/ folder")
-            return report
+            return incoming_runs
         os.makedirs(results_dir, exist_ok=True)
         if os.path.isfile(os.path.join(incoming_dir, "benchmarks.json")):
             merge_benchmarks_json(os.path.join(incoming_dir, "benchmarks.json"),
@@ -183,8 +215,37 @@ def import_archive(archive: str, results_dir: str, replace: bool = False) -> Imp
                 if name == "machine.json":
                     _take_machine_json(source, target, report)
                 elif name not in NOT_RESULTS:
-                    merge_results_file(source, target, results_dir, machine, replace, report)
-    return report
+                    run = merge_results_file(source, target, results_dir, machine, replace, report)
+                    incoming_runs += [run] if run is not None else []
+    return incoming_runs
+
+
+def _measured_while_sampled(runs: Sequence[Run], board: TelemetryFile, report: ImportReport) -> Optional[str]:
+    """The one machine whose incoming results have a benchmark that ran while ``board`` was sampled."""
+    machines = sorted({run.machine for run in runs for start, end in run.intervals().values()
+                       if start <= board.end_ms and end >= board.start_ms})
+    if len(machines) == 1:
+        return machines[0]
+    found = f"several ({', '.join(machines)})" if machines else "none"
+    report.error(f"{board.path}: the machine whose results were measured while it was sampled "
+                 f"({telemetry.utc_text(board.start_ms)} on) is {found}; not stored (--machine NAME stores it)")
+    return None
+
+
+def store_telemetry(board: TelemetryFile, results_dir: str, machine: str, report: ImportReport) -> None:
+    """Copy the telemetry file, unchanged, to results/<machine>/telemetry/, replacing nothing."""
+    target = telemetry.folder(results_dir, machine) / board.stored_name
+    label = os.path.relpath(target, results_dir)
+    if target.exists():
+        if target.read_bytes() == Path(board.path).read_bytes():
+            report.say(f"unchanged {label}")
+        else:
+            report.error(f"{label} is stored already with other samples; {board.path} not stored")
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(board.path, target)
+    cut = ", its last line cut short by the sampler's stop (left out when read)" if board.cut_short else ""
+    report.say(f"added {label}: {len(board.samples)} samples{cut}")
 
 
 def _take_machine_json(source: str, target: str, report: ImportReport) -> None:
@@ -210,8 +271,18 @@ def main(argv=None) -> int:
         os.path.abspath(__file__))), "results"), help="the results folder to merge into")
     parser.add_argument("--replace", action="store_true",
                         help="where a stored benchmark and the incoming one differ, take the incoming")
+    parser.add_argument("--telemetry", help="telemetry.csv from the same ci/gpu_job.sh job: stored beside the results")
+    parser.add_argument("--machine", help="the machine the telemetry is stored under (default: the one whose "
+                                          "results in the archive were measured while it was sampled)")
     args = parser.parse_args(argv)
-    report = import_archive(args.archive, args.results, replace=args.replace)
+    board = None
+    if args.telemetry:
+        try:
+            board = telemetry.read_file(args.telemetry)
+        except StoreError as err:
+            print(f"error: {err}; nothing imported", file=sys.stderr)
+            return 2
+    report = import_archive(args.archive, args.results, replace=args.replace, board=board, machine=args.machine)
     return 1 if report.errors else 0
 
 

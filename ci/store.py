@@ -134,6 +134,16 @@ class Run:
                 Stored(value, stats, None if samples is None else tuple(samples))
                 for label, value, stats, samples in rows}
 
+    def intervals(self) -> Dict[str, Tuple[int, int]]:
+        """When each benchmark of this file ran, as (start, end) in milliseconds since the epoch
+        (UTC): asv's ``started_at``, and that plus its ``duration`` (the start alone where asv
+        kept no duration). asv records one start per benchmark, after its setup cache, not one per
+        point. With asv's ``rounds`` above 1 (this suite runs one), the start is the last round's
+        and the duration the sum over the rounds."""
+        starts, durations = self.results.started_at, self.results.duration
+        return {name: (int(starts[name]), int(starts[name]) + round(1000 * (durations.get(name) or 0.0)))
+                for name in self.benchmarks() if starts.get(name) is not None}
+
     def measured(self, benchmark: str) -> Dict[Key, Stored]:
         """The points of ``benchmark`` that hold a measurement."""
         return {key: stored for key, stored in self.points(benchmark).items() if stored.status == MEASURED}
@@ -194,6 +204,11 @@ def _check_benchmark(results: Results, name: str) -> None:
     version = results._benchmark_version[name]
     if version is not None and not isinstance(version, str):
         raise ValueError(f"{name}: version {version!r} is not a string")
+    started_at, duration = results._started_at.get(name), results._duration.get(name)
+    if started_at is not None and not (_is_number(started_at) and math.isfinite(started_at)):
+        raise ValueError(f"{name}: started_at {started_at!r} is not a timestamp")
+    if duration is not None and not (_is_number(duration) and 0 <= duration < math.inf):
+        raise ValueError(f"{name}: duration {duration!r} is not a number of seconds")
 
 
 def _check_run(results: Results) -> None:

@@ -201,6 +201,16 @@ def ceilings(run: Run) -> Optional[Tuple[float, float]]:
     return None
 
 
+def newest_ceilings(history: History) -> Optional[Tuple[Run, float, float]]:
+    """(run, matmul TFLOP/s, copy GB/s) from the newest commit that stored both, or None: the
+    ceilings the roofline is drawn under."""
+    for run in reversed(history.runs):
+        measured = ceilings(run)
+        if measured is not None:
+            return (run, *measured)
+    return None
+
+
 def regressed_steps(series: Sequence[Optional[Point]], threshold: float = DEFAULT_THRESHOLD) -> dict:
     """Where a series of times (one per commit, None where absent) regressed, by the gate's rule.
 

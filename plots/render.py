@@ -1,10 +1,13 @@
-"""Draw the stored benchmark history: trends, knob attribution, roofline, codegen and peers, per machine.
+"""Draw the stored benchmark history: trends, knob attribution, roofline, codegen, peers and the
+board's telemetry, per machine, and one machine's times over another's.
 
     python plots/render.py [--results DIR] [--out DIR] [--variant NAME] [--pool NAME]
-                           [--head-dim N] [--env NAME]
+                           [--head-dim N] [--env NAME] [--compare BEFORE:AFTER]
 
 Reads asv's results folder (no GPU needed) and writes ``<picture>-<machine>.png`` and
-``.svg`` for each machine. Each ``*_figure`` function returns a matplotlib ``Figure`` so that
+``.svg`` for each machine (``telemetry-<machine>`` with a ``.md`` of each run's summary, from
+``plots/board.py``), and ``BEFORE-to-AFTER.png``, ``.svg`` and ``.md`` (``plots/machines.py``:
+by default the H100's times over the H200's). Each ``*_figure`` function returns a matplotlib ``Figure`` so that
 the tests can check what is drawn, not only that a file appeared. Exit status 2 with a
 message naming the folder or file when there are no results or one cannot be read.
 """
@@ -13,10 +16,10 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 import sys
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence
+from types import MappingProxyType
+from typing import List, Mapping, Optional, Sequence, Tuple
 
 if __package__ in (None, ""):  # run as `python plots/render.py`: make the repo's packages importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -25,14 +28,20 @@ import matplotlib  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, StrMethodFormatter  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from benchmarks.providers import PROVIDERS  # noqa: E402
 from benchmarks.workloads import PR_DTYPE, PR_HEAD_DIM, PR_HEADS  # noqa: E402
 from ci.rule import DEFAULT_THRESHOLD  # noqa: E402
+from ci import telemetry  # noqa: E402
 from ci.store import StoreError  # noqa: E402
+from ci.telemetry import Board  # noqa: E402
+from plots import board as board_figures  # noqa: E402
+from plots import machines  # noqa: E402
+from plots.figures import (POOL_MARKERS, NothingToDraw, file_safe, new_figure, note,  # noqa: E402
+                           plain_log_scale, readable, save, unique, variant_colors, window_label)
 from plots.history import (CODEGEN, PEERS_TIME, TIME, History, PeerKey,  # noqa: E402
-                           PRKey, ceilings, load_histories, peers_run, peers_speedups, peers_tables,
+                           PRKey, load_histories, newest_ceilings, peers_run, peers_speedups, peers_tables,
                            peers_tflops,
                            points, pr_cost, pr_points, pr_speedups, pr_tflops, regressed_steps)
 
@@ -40,19 +49,8 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_RESULTS = REPO / "results"
 DEFAULT_OUT = REPO / "plots" / "out"
 
-# 10 x 6 inches at 120 dpi is 1200 x 720 px: the fonts stay legible when a README scales it down
-FIGSIZE = (10.0, 6.0)
-DPI = 120
-RC = {
-    "font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "xtick.labelsize": 10,
-    "ytick.labelsize": 10, "legend.fontsize": 10, "figure.titlesize": 13,
-    "axes.grid": True, "grid.alpha": 0.3,
-    "svg.hashsalt": "plots",  # stable SVG ids, so regenerating unchanged pictures changes no bytes
-}
-NOTE_SIZE = 9.5
 MAX_COMMIT_LABELS = 16
 REGRESSION_COLOR = "crimson"
-POOL_MARKERS = ("o", "^", "s", "D")
 CODEGEN_METRICS = (  # benchmark, panel title, y label (the unit), scale from the stored value
     ("track_registers", "registers", "registers per thread", 1.0),
     ("track_stack_bytes", "spills", "stack bytes per thread", 1.0),
@@ -60,46 +58,11 @@ CODEGEN_METRICS = (  # benchmark, panel title, y label (the unit), scale from th
 )
 
 
-class NothingToDraw(Exception):
-    """This machine's results lack what a picture needs; the message says what."""
-
-
-def _readable(draw):
-    """Draw under the project's font sizes (ticks are made at save time, so saving uses them too)."""
-    return matplotlib.rc_context(RC)(draw)
-
-
-def _figure(nrows: int = 1, ncols: int = 1, **subplot_kw):
-    fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
-    return fig, fig.subplots(nrows, ncols, squeeze=False, **subplot_kw)
-
-
-def _note(fig: Figure, *lines: str) -> None:
-    """Say under the plot where the numbers come from, in a band the layout keeps free for it."""
-    fig.text(0.01, 0.01, "\n".join(lines), fontsize=NOTE_SIZE, ha="left", va="bottom")
-    band = (len(lines) * NOTE_SIZE * 1.3 + 10) / (FIGSIZE[1] * 72)  # points over the figure's height
-    fig.get_layout_engine().set(rect=(0, band, 1, 1 - band))
-
-
 def _title(fig: Figure, what: str, history: History, newest_only: bool = False) -> None:
     span = history.commit_range()
     if newest_only and len(history.runs) > 1:
         span = f"commit {history.newest.short}, the newest of {len(history.runs)} since {history.runs[0].short}"
     fig.suptitle(f"{what}\nmachine {history.machine}  ·  {span}")
-
-
-def _unique(values: Iterable) -> list:
-    """Distinct values in order of first appearance: asv keeps the benchmark's parameter order."""
-    return list(dict.fromkeys(values))
-
-
-def _variant_colors(variants: Sequence[str]) -> Dict[str, tuple]:
-    palette = matplotlib.colormaps["tab10"].colors
-    return {variant: palette[i % len(palette)] for i, variant in enumerate(variants)}
-
-
-def _window_label(window: int) -> str:
-    return "none" if window < 0 else f"{window} tokens"
 
 
 def _commit_axis(ax, history: History) -> None:
@@ -112,41 +75,32 @@ def _commit_axis(ax, history: History) -> None:
     ax.set_xlim(-0.5, count - 0.5)
 
 
-def _plain_log_scale(ax, which: str) -> None:
-    """Log scale on axis "x" or "y", labelled 0.2, 0.3, 0.5, 1, 2 ... rather than 2x10^-1."""
-    getattr(ax, f"set_{which}scale")("log")
-    axis = getattr(ax, f"{which}axis")
-    axis.set_major_locator(LogLocator(subs=(1, 2, 3, 5)))
-    axis.set_major_formatter(StrMethodFormatter("{x:g}"))
-    axis.set_minor_formatter(NullFormatter())
-
-
 def _grid(panels: int) -> tuple:
     cols = 1 if panels == 1 else 2
     return math.ceil(panels / cols), cols
 
 
-@_readable
+@readable
 def trends_figure(history: History, variant: str = "default", pool: str = "contiguous",
                   threshold: float = DEFAULT_THRESHOLD) -> Figure:
     """Time per commit of the PR matrix for one variant: a panel per window, a line per n_ctx."""
     times = [pr_points(run, TIME) for run in history.runs]
-    keys = _unique(key for at_commit in times for key in at_commit)
+    keys = unique(key for at_commit in times for key in at_commit)
     shown = [key for key in keys if (key.variant, key.pool) == (variant, pool)]
     if not shown:
         stored = sorted({(k.variant, k.pool) for k in keys})
         raise NothingToDraw(f"no {TIME} for variant {variant!r}, pool {pool!r} (stored: {stored})")
     steps = {key: regressed_steps([at_commit.get(key) for at_commit in times], threshold) for key in keys}
-    windows, n_ctxs = _unique(k.window for k in shown), _unique(k.n_ctx for k in shown)
+    windows, n_ctxs = unique(k.window for k in shown), unique(k.n_ctx for k in shown)
     colors = matplotlib.colormaps["viridis"](np.linspace(0, 0.85, len(n_ctxs)))
 
-    fig, axes = _figure(*_grid(len(windows)), sharex=True)
+    fig, axes = new_figure(*_grid(len(windows)), sharex=True)
     for ax, window in zip(axes.ravel(), windows):
         for n_ctx, color in zip(n_ctxs, colors):
             key = PRKey(n_ctx, window, pool, variant)
             _draw_trend(ax, [at_commit.get(key) for at_commit in times], steps[key], color, f"n_ctx {n_ctx}")
-        ax.set_title(f"window: {_window_label(window)}")
-        _plain_log_scale(ax, "y")
+        ax.set_title(f"window: {window_label(window)}")
+        plain_log_scale(ax, "y")
         ax.set_ylabel("time per call (ms)")
         _commit_axis(ax, history)
     for ax in axes.ravel()[len(windows):]:
@@ -159,7 +113,7 @@ def trends_figure(history: History, variant: str = "default", pool: str = "conti
     fig.legend(handles=axes[0, 0].get_lines() + [regression], loc="outside right center")
     _title(fig, f"Extend-attention time per commit: variant {variant}, pool {pool} (log scale)", history)
     elsewhere = sum(len(found) for key, found in steps.items() if key not in shown)
-    _note(fig, f"{TIME}, heads {PR_HEADS}, head_dim {PR_HEAD_DIM}, {PR_DTYPE}. Shaded: the interquartile "
+    note(fig, f"{TIME}, heads {PR_HEADS}, head_dim {PR_HEAD_DIM}, {PR_DTYPE}. Shaded: the interquartile "
                "range of the samples.",
           "A ring: slower than the commit before it by ci.rule.judge, the rule the gate fails on.",
           f"Regressed steps elsewhere in the PR matrix (other variants and pools): {elsewhere}.")
@@ -189,22 +143,22 @@ def _quartile(point, which: str) -> float:
     return (point.stats or {}).get(which, point.value) * 1e3
 
 
-@_readable
+@readable
 def attribution_figure(history: History) -> Figure:
     """Speedup of every variant over baseline at the newest commit: a panel per pool."""
     speedups = pr_speedups(history.newest)
     if not speedups:
         raise NothingToDraw(f"no {TIME} of baseline and another variant at the newest commit "
                             f"{history.newest.short}")
-    all_variants = _unique(k.variant for k in speedups)
-    colors = _variant_colors(all_variants)
+    all_variants = unique(k.variant for k in speedups)
+    colors = variant_colors(all_variants)
     variants = [v for v in all_variants if v != "baseline"]
-    pools = _unique(k.pool for k in speedups)
-    windows, n_ctxs = _unique(k.window for k in speedups), _unique(k.n_ctx for k in speedups)
+    pools = unique(k.pool for k in speedups)
+    windows, n_ctxs = unique(k.window for k in speedups), unique(k.n_ctx for k in speedups)
     groups = [(window, n_ctx) for window in windows for n_ctx in n_ctxs]
     width = 0.8 / max(1, len(variants))
 
-    fig, axes = _figure(len(pools), 1, sharex=True, sharey=True)
+    fig, axes = new_figure(len(pools), 1, sharex=True, sharey=True)
     for ax, pool in zip(axes[:, 0], pools):
         for j, variant in enumerate(variants):
             found = [speedups.get(PRKey(n_ctx, window, pool, variant)) for window, n_ctx in groups]
@@ -224,7 +178,7 @@ def attribution_figure(history: History) -> Figure:
     axes[-1, 0].set_xlabel("n_ctx (tokens), in blocks by sliding window")
     fig.legend(handles=axes[0, 0].containers, labels=variants, loc="outside right center", title="variant")
     _title(fig, "Which knob buys the speedup? Each variant over baseline", history, newest_only=True)
-    _note(fig, f"Baseline time / variant time: the medians of {TIME} in this commit's run.",
+    note(fig, f"Baseline time / variant time: the medians of {TIME} in this commit's run.",
           f"PR matrix: the PR's batch of lengths, heads {PR_HEADS}, head_dim {PR_HEAD_DIM}, {PR_DTYPE}.")
     return fig
 
@@ -234,12 +188,12 @@ def _window_blocks(ax, windows: Sequence[int], per_block: int) -> None:
     for b, window in enumerate(windows):
         if b:
             ax.axvline(b * per_block - 0.5, color="grey", lw=1)
-        ax.text(b * per_block + (per_block - 1) / 2, 0.97, f"window {_window_label(window)}",
+        ax.text(b * per_block + (per_block - 1) / 2, 0.97, f"window {window_label(window)}",
                 transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=10)
     ax.grid(False, axis="x")
 
 
-@_readable
+@readable
 def peers_figure(history: History) -> Figure:
     """Our default beside every peer at the newest commit that measured them: default's in-run
     speedup over each (top) and each one's TFLOP/s (bottom), a column per pool."""
@@ -247,15 +201,15 @@ def peers_figure(history: History) -> Figure:
     if run is None:
         raise NothingToDraw(f"no {PEERS_TIME} measured")
     speedups, tflops = peers_speedups(run), peers_tflops(run)
-    providers = _unique(k.provider for k in tflops)
-    pools = _unique(k.pool for k in tflops)
-    windows, n_ctxs = _unique(k.window for k in tflops), _unique(k.n_ctx for k in tflops)
+    providers = unique(k.provider for k in tflops)
+    pools = unique(k.pool for k in tflops)
+    windows, n_ctxs = unique(k.window for k in tflops), unique(k.n_ctx for k in tflops)
     groups = [(window, n_ctx) for window in windows for n_ctx in n_ctxs]
-    colors = _variant_colors(providers)
+    colors = variant_colors(providers)
     bounds = {name for name in providers if name in PROVIDERS and PROVIDERS[name].kind == "bound"}
     x = np.arange(len(groups))
 
-    fig, axes = _figure(2, len(pools), sharex=True, sharey="row")
+    fig, axes = new_figure(2, len(pools), sharex=True, sharey="row")
     for column, pool in enumerate(pools):
         top, bottom = axes[0, column], axes[1, column]
         for provider in providers:
@@ -271,7 +225,7 @@ def peers_figure(history: History) -> Figure:
                                     for n in n_ctxs], label=label, **style)
         top.axhline(1.0, color="black", lw=1)
         top.set_title(f"pool: {pool}")
-        _plain_log_scale(top, "y")
+        plain_log_scale(top, "y")
         for ax in (top, bottom):
             for b, window in enumerate(windows):
                 if b:
@@ -286,22 +240,22 @@ def peers_figure(history: History) -> Figure:
     handles, labels = axes[1, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right center", title="provider")
     fig.suptitle(f"Our default beside its peers, {history.machine}, commit {run.short}")
-    _note(fig, "Top: the provider's time / default's, both medians of one process's interleaved rounds; "
+    note(fig, "Top: the provider's time / default's, both medians of one process's interleaved rounds; "
                "above 1, default is faster.",
           f"Bottom: FLOPs / the median of {PEERS_TIME}. Heads {PR_HEADS}, head_dim {PR_HEAD_DIM}, {PR_DTYPE}.",
           "Dashed: a bound (K/V gathered beforehand, less work), not a peer. All checked against float64 first.")
     return fig
 
 
-@_readable
+@readable
 def roofline_figure(history: History) -> Figure:
     """Achieved TFLOP/s against intensity for every PR-matrix point at the newest commit."""
     tflops = pr_tflops(history.newest)
     if not tflops:
         raise NothingToDraw(f"no {TIME} at the newest commit {history.newest.short}")
-    variants, pools = _unique(k.variant for k in tflops), _unique(k.pool for k in tflops)
-    colors = _variant_colors(variants)
-    fig, axes = _figure()
+    variants, pools = unique(k.variant for k in tflops), unique(k.pool for k in tflops)
+    colors = variant_colors(variants)
+    fig, axes = new_figure()
     ax = axes[0, 0]
     for variant in variants:
         for pool, marker in zip(pools, POOL_MARKERS):
@@ -310,13 +264,13 @@ def roofline_figure(history: History) -> Figure:
             if chosen:
                 ax.scatter(*zip(*chosen), color=colors[variant], marker=marker, s=40, alpha=0.8,
                            gid="points")
-    _plain_log_scale(ax, "x")
-    _plain_log_scale(ax, "y")
+    plain_log_scale(ax, "x")
+    plain_log_scale(ax, "y")
     ax.set_xlabel("arithmetic intensity (FLOP/byte)")
     ax.set_ylabel("achieved TFLOP/s")
 
     intensities = [pr_cost(k.n_ctx, k.window).intensity for k in tflops]
-    ceilings = _ceilings(history)
+    ceilings = newest_ceilings(history)
     roof = _draw_roof(ax, *ceilings[1:], min(intensities), max(intensities)) if ceilings else []
     handles = ([Line2D([], [], ls="none", marker="o", color=colors[v], label=v) for v in variants]
                + [Line2D([], [], ls="none", marker=m, color="grey", label=f"pool {p}")
@@ -326,19 +280,10 @@ def roofline_figure(history: History) -> Figure:
     measured = (f"Ceilings measured at commit {ceilings[0].short} by bench_ceilings.Ceilings: a large bf16 "
                 "matmul, and a device-to-device copy counting bytes read + written."
                 if ceilings else "No ceilings stored for this machine (bench_ceilings.Ceilings).")
-    _note(fig, f"One point per n_ctx × window × pool × variant, TFLOP/s: its FLOPs / the median of {TIME}.",
+    note(fig, f"One point per n_ctx × window × pool × variant, TFLOP/s: its FLOPs / the median of {TIME}.",
           "Intensity: FLOPs / fewest bytes, from benchmarks.cost.attention_cost over the PR's lengths.",
           measured)
     return fig
-
-
-def _ceilings(history: History):
-    """(run, matmul TFLOP/s, copy GB/s) from the newest commit that stored both, or None."""
-    for run in reversed(history.runs):
-        measured = ceilings(run)
-        if measured is not None:
-            return (run, *measured)
-    return None
 
 
 def _draw_roof(ax, peak_tflops: float, copy_gbps: float, lowest: float, highest: float) -> List[Line2D]:
@@ -351,22 +296,22 @@ def _draw_roof(ax, peak_tflops: float, copy_gbps: float, lowest: float, highest:
     return [compute, memory]
 
 
-@_readable
+@readable
 def codegen_figure(history: History, head_dim: int = PR_HEAD_DIM) -> Figure:
     """Registers, spills and shared memory per commit: a line per variant."""
     stored = {name: [points(run, f"{CODEGEN}.{name}") for run in history.runs]
               for name, *_ in CODEGEN_METRICS}
-    variants = _unique(values[0] for series in stored.values() for at_commit in series
+    variants = unique(values[0] for series in stored.values() for at_commit in series
                        for values in at_commit if values[1:] == (head_dim,))
     if not variants:
         raise NothingToDraw(f"no {CODEGEN} results for head_dim {head_dim}")
-    colors = _variant_colors(variants)
+    colors = variant_colors(variants)
     # variants often compile to the same numbers: shift each a little so none hides another
     offsets = (np.arange(len(variants)) - (len(variants) - 1) / 2) * 0.07
     x = np.arange(len(history.runs))
 
     # not sharing x: the panel beside the empty cell keeps its commit labels
-    fig, axes = _figure(*_grid(len(CODEGEN_METRICS)))
+    fig, axes = new_figure(*_grid(len(CODEGEN_METRICS)))
     panels = axes.ravel()[:len(CODEGEN_METRICS)]
     for ax, (name, title, unit, scale) in zip(panels, CODEGEN_METRICS):
         for variant, offset, marker in zip(variants, offsets, "osD^vP*X"):
@@ -383,27 +328,17 @@ def codegen_figure(history: History, head_dim: int = PR_HEAD_DIM) -> Figure:
         ax.set_xlabel("commit (oldest to newest)")
     fig.legend(handles=axes[0, 0].get_lines(), loc="outside right center", title="variant")
     _title(fig, f"Kernel codegen per commit (head_dim {head_dim})", history)
-    _note(fig, f"{CODEGEN}.track_*, compiled without a GPU by kernels/codegen.py. Spills: the per-thread "
+    note(fig, f"{CODEGEN}.track_*, compiled without a GPU by kernels/codegen.py. Spills: the per-thread "
                "stack frame;", "shared memory: static + dynamic, per block. The ld.global.cg count: "
                "ci/codegen_gate.py.")
     return fig
 
 
-def _file_safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
-
-
-@_readable
-def save(fig: Figure, stem: Path) -> List[Path]:
-    """Write the figure as PNG (for the README) and SVG."""
-    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
-    fig.savefig(paths[0], dpi=DPI)
-    fig.savefig(paths[1], metadata={"Date": None})  # no timestamp: unchanged pictures stay unchanged
-    return paths
-
-
-def render(histories: Sequence[History], out_dir: Path, variant: str, pool: str, head_dim: int) -> List[Path]:
-    """Draw every picture for every machine; say which ones the stored results cannot make."""
+def render(histories: Sequence[History], out_dir: Path, variant: str, pool: str, head_dim: int,
+           boards: Mapping[str, Board] = MappingProxyType({}),
+           compared: Tuple[str, str] = (machines.BEFORE, machines.AFTER)) -> List[Path]:
+    """Draw every picture for every machine (``boards``: each one's stored telemetry), and the
+    ``compared`` machines' times side by side; say which ones the stored results cannot make."""
     pictures = {
         "trends": lambda h: trends_figure(h, variant, pool),
         "attribution": attribution_figure,
@@ -420,13 +355,44 @@ def render(histories: Sequence[History], out_dir: Path, variant: str, pool: str,
             except NothingToDraw as exc:
                 print(f"skipped {picture} for machine {history.machine}: {exc}", file=sys.stderr)
                 continue
-            written += save(fig, out_dir / f"{picture}-{_file_safe(history.machine)}")
+            written += save(fig, out_dir / f"{picture}-{file_safe(history.machine)}")
         run = peers_run(history)
         if run is not None:  # the README's peer ratios, as text beside the picture
-            table = out_dir / f"peers-{_file_safe(history.machine)}.md"
+            table = out_dir / f"peers-{file_safe(history.machine)}.md"
             table.write_text(peers_tables(run))
             written.append(table)
-    return written
+        written += _telemetry(history, boards.get(history.machine), out_dir)
+    return written + _comparison(histories, compared, out_dir)
+
+
+def _telemetry(history: History, board: Optional[Board], out_dir: Path) -> List[Path]:
+    """The board through the newest sampled runs, and every sampled run's summary beside it."""
+    board = board or Board(history.machine, ())
+    try:
+        fig = board_figures.telemetry_figure(history, board)
+    except NothingToDraw as exc:
+        print(f"skipped telemetry for machine {history.machine}: {exc}", file=sys.stderr)
+        return []
+    stem = out_dir / f"telemetry-{file_safe(history.machine)}"
+    stem.with_suffix(".md").write_text(board_figures.telemetry_table(history, board))
+    return save(fig, stem) + [stem.with_suffix(".md")]
+
+
+def _comparison(histories: Sequence[History], compared: Tuple[str, str], out_dir: Path) -> List[Path]:
+    """One machine's times over the other's at the same commits, as a picture and a table."""
+    found = {history.machine: history for history in histories}
+    before, after = compared
+    try:
+        if before not in found or after not in found:
+            raise NothingToDraw(f"results of both machines are needed; stored: {', '.join(found)}")
+        comparison = machines.compare(found[before], found[after])
+        fig = machines.comparison_figure(comparison)
+    except NothingToDraw as exc:
+        print(f"skipped {before} against {after}: {exc}", file=sys.stderr)
+        return []
+    stem = out_dir / f"{file_safe(before)}-to-{file_safe(after)}"
+    stem.with_suffix(".md").write_text(machines.comparison_table(comparison))
+    return save(fig, stem) + [stem.with_suffix(".md")]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -437,14 +403,25 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--pool", default="contiguous", help="KV pool layout of the trend")
     parser.add_argument("--head-dim", type=int, default=PR_HEAD_DIM, help="head_dim of the codegen history")
     parser.add_argument("--env", help="asv environment name, when a commit was measured in several")
+    parser.add_argument("--compare", default=f"{machines.BEFORE}:{machines.AFTER}", metavar="BEFORE:AFTER",
+                        help="the machines whose times are drawn one over the other (default %(default)s)")
     return parser
+
+
+def _machine_pair(text: str) -> Tuple[str, str]:
+    before, colon, after = text.partition(":")
+    if not (colon and before and after):
+        raise SystemExit(f"plots: --compare {text!r} is not BEFORE:AFTER, two machine names")
+    return before, after
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     try:
         histories = load_histories(args.results, env=args.env)
-        written = render(histories, args.out, args.variant, args.pool, args.head_dim)
+        boards = {history.machine: telemetry.load(args.results, history.machine) for history in histories}
+        written = render(histories, args.out, args.variant, args.pool, args.head_dim, boards,
+                         _machine_pair(args.compare))
     except StoreError as exc:
         print(f"plots: {exc}", file=sys.stderr)
         return 2

@@ -1,12 +1,13 @@
 """Synthetic asv results folders, written through asv's own API, for the tests of the gate,
-the plots and the store (fixture ``synthetic_results`` in conftest.py). A module of its own so
-that the kernel tests, which the GPU machine runs without asv installed, never import asv.
+the plots and the store (fixture ``synthetic_results`` in conftest.py), and the board's
+telemetry as ci/gpu_job.sh's sampler writes it. A module of its own so that the kernel tests,
+which the GPU machine runs without asv installed, never import asv.
 """
 
 import dataclasses
 import datetime
 from pathlib import Path
-from typing import Mapping, Optional, Sequence, Tuple
+from typing import Callable, Mapping, Optional, Sequence, Tuple
 
 from asv import util
 from asv.machine import Machine
@@ -30,6 +31,9 @@ class Series:
     samples: Optional[Sequence[Optional[Sequence[float]]]] = None
     values: Optional[Sequence[Optional[float]]] = None
     version: str = "1"
+    # when asv started the benchmark, and its duration in seconds (None: asv kept none)
+    started_at: datetime.datetime = datetime.datetime(2026, 11, 24, tzinfo=datetime.timezone.utc)
+    duration: Optional[float] = None
 
     def benchmark_result(self) -> BenchmarkResult:
         if self.samples is not None:
@@ -73,6 +77,42 @@ class SyntheticResults:
         for name, one in series.items():
             results.add_result({"name": name, "version": one.version, "params": [list(p) for p in one.params]},
                                one.benchmark_result(), record_samples=record_samples,
-                               started_at=datetime.datetime(2026, 11, 24, tzinfo=datetime.timezone.utc))
+                               started_at=one.started_at, duration=one.duration)
         results.save(str(self.root))
         return self.root / results._filename
+
+
+# nvidia-smi's header for ci/gpu_job.sh's TELEMETRY_FIELDS, as --format=csv,nounits prints it
+TELEMETRY_HEADER = ("timestamp, clocks.current.sm [MHz], clocks.current.memory [MHz], power.draw [W], "
+                    "enforced.power.limit [W], temperature.gpu, clocks_event_reasons.active, memory.total [MiB]")
+
+
+@dataclasses.dataclass(frozen=True)
+class BoardState:
+    """What the board reports in one sample."""
+
+    sm_mhz: float = 1980
+    power_w: float = 420.0
+    temperature_c: float = 50
+    reasons: int = 0
+    power_limit_w: float = 700.0
+
+
+def telemetry_lines(start: datetime.datetime, seconds: float, state: Callable[[float], BoardState],
+                    every_ms: int = 500) -> list:
+    """Lines of a telemetry.csv as the sampler writes them: the header, then a sample every
+    ``every_ms`` from ``start`` (UTC) for ``seconds``; ``state(t)`` is the board ``t`` seconds in."""
+    lines = [TELEMETRY_HEADER]
+    for k in range(int(seconds * 1000 / every_ms) + 1):
+        moment = start + datetime.timedelta(milliseconds=k * every_ms)
+        board = state(k * every_ms / 1000)
+        lines.append(f"{moment:%Y/%m/%d %H:%M:%S}.{moment.microsecond // 1000:03d}, {board.sm_mhz:.0f}, 3201, "
+                     f"{board.power_w:.2f}, {board.power_limit_w:.2f}, {board.temperature_c:.0f}, "
+                     f"0x{board.reasons:016x}, 143771")
+    return lines
+
+
+def write_telemetry(path: Path, lines: Sequence[str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path

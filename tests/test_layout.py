@@ -2,7 +2,8 @@
 
 `kernels` is what asv measures and imports nothing of the apparatus; `benchmarks` (the suite)
 imports the kernels; `ci` (CI and the gate) may read both, never the kernel-development tools;
-`tools` may import all three; `plots` reads the suite and the gate's rule and results reader only.
+`tools` may import all three; `plots` reads the suite, the gate's rule, the results reader and
+the telemetry reader only.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ ALLOWED = {
     "benchmarks": ("benchmarks", "kernels"),
     "ci": ("ci", "kernels", "benchmarks"),
     "tools": ("tools", "kernels", "benchmarks", "ci"),
-    "plots": ("plots", "benchmarks", "ci.rule", "ci.store"),
+    "plots": ("plots", "benchmarks", "ci.rule", "ci.store", "ci.telemetry"),
 }
 
 

@@ -11,7 +11,8 @@ cpu-codegen record is made another host's, as it is on a new user's machine. Che
   not go to ~/.asv-machine.json;
 - the html/ it published, served from localhost with every other host unresolvable, loads
   all its scripts: the PR-matrix graph of the stored H100 history has flot's canvas, axes, a
-  legend and points, and the machine info holds the GPU and software;
+  legend and points, and the machine info holds the GPU and software, and the board's state
+  where telemetry is stored (a synthetic file, sampled through the stored H200 run);
 - the README's dashboard links open the PR matrix with the five variants compared.
 
 The job fetches the dashboard's scripts with npm (ci/dashboard_js.py); the browser tests need
@@ -21,6 +22,7 @@ where they fail.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import http.server
 import json
@@ -36,10 +38,13 @@ from pathlib import Path
 import pytest
 
 from benchmarks.workloads import VARIANT_NAMES
+from ci import store, telemetry
+from synthetic_results import BoardState, telemetry_lines, write_telemetry
 from tests.checkout import REPO, clone_with_working_tree, commit_all, fake_nvidia_smi, modified_tracked_files
 
 BENCHMARK = "bench_extend.PRMatrix.time_extend"
 STORED_GPU_MACHINE = "h100-sxm-80gb"
+H200_MACHINE = "nvidia-h200"
 CPU_MACHINE = "cpu-codegen"
 README_VIEW = re.compile(r"\(http://127\.0\.0\.1:8080/(#[^)\s]+)\)")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -64,6 +69,22 @@ def _store_another_hosts_record(clone: Path) -> None:
     commit_all(clone, "another host's record")
 
 
+def _store_telemetry_of_the_first_h200_run(clone: Path) -> str:
+    """The board sampled through the stored H200 run of the first kernel commit, stored as the
+    import stores it; that run's short hash."""
+    run = next(r for r in store.load(clone / "results").history(H200_MACHINE) if r.measured(BENCHMARK))
+    start = min(start for start, _ in run.intervals().values()) - 10_000
+    end = max(end for _, end in run.intervals().values()) + 10_000
+    lines = telemetry_lines(datetime.datetime.fromtimestamp(start / 1000, datetime.timezone.utc),
+                            (end - start) / 1000, lambda t: BoardState(sm_mhz=1755, power_w=690, reasons=0x4))
+    sampled = write_telemetry(clone / "telemetry.csv", lines)
+    write_telemetry(telemetry.folder(clone / "results", H200_MACHINE) / telemetry.read_file(sampled).stored_name,
+                    lines)
+    sampled.unlink()
+    commit_all(clone, "telemetry of the first H200 run")
+    return run.short
+
+
 @pytest.fixture(scope="module")
 def main_job(tmp_path_factory):
     """(the clone, the job's HOME) after `bash ci/main.sh` ran there and exited 0."""
@@ -72,6 +93,7 @@ def main_job(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("main-job")
     clone = clone_with_working_tree(tmp / "checkout")
     _store_another_hosts_record(clone)
+    _store_telemetry_of_the_first_h200_run(clone)
     home = tmp / "home"
     home.mkdir()
     real_home = Path.home()
@@ -190,3 +212,14 @@ def test_the_machine_info_shows_the_gpu_and_software(main_job):
     assert STORED_GPU_MACHINE in machines
     for name, info in machines.items():
         assert {"gpu", "cuda", "torch", "triton"} <= set(info), name
+
+
+def test_the_machine_info_shows_the_boards_state_where_telemetry_is_stored(main_job):
+    machines = json.loads((main_job[0] / "html" / "index.json").read_text())["machines"]
+    info = machines[H200_MACHINE]
+    assert (info["gpu_power_limit"], info["gpu_memory"]) == ("700 W", "140 GiB")
+    assert re.fullmatch(r"commit 248c14b9, measured 2026-11-29 \d\d:\d\d UTC: SM 1755 MHz median \(1755 min\), "
+                        r"power 690 W median of a 700 W limit, 50 °C max, throttled in 100% of \d+ samples "
+                        r"\(SW power cap 100%\)", info["telemetry_newest_run"]), info["telemetry_newest_run"]
+    assert "telemetry_newest_run" not in machines[STORED_GPU_MACHINE]
+    assert (main_job[0] / "html" / "plots" / f"telemetry-{H200_MACHINE}.png").is_file()

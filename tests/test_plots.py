@@ -7,9 +7,11 @@ slowdown (must be marked), a 15% speedup and a noisy 20% slowdown (must not be).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import itertools
+import math
 import shutil
 import subprocess
 import sys
@@ -24,8 +26,11 @@ from matplotlib.image import imread
 from benchmarks.cost import attention_cost
 from benchmarks.workloads import PR_DTYPE, PR_HEAD_DIM, PR_HEADS, PR_N_CTX, PR_WINDOWS, POOLS, parse_heads, pr_lengths
 from ci.rule import judge
-from synthetic_results import Series, SyntheticResults
-from plots import render
+from synthetic_results import BoardState, Series, SyntheticResults, telemetry_lines, write_telemetry
+from ci import telemetry
+from plots import board as board_figures
+from plots import machines, render
+from plots.figures import window_label
 from benchmarks.bench_ceilings import COPY_BYTES, MATMUL_SIZE
 from ci.store import StoreError
 from plots.history import (CODEGEN, COPY_GBPS, COPY_SECONDS, MATMUL_SECONDS, MATMUL_TFLOPS, TIME, PRKey,
@@ -165,7 +170,7 @@ def test_trends_have_a_panel_per_window_and_a_line_per_n_ctx(histories):
     fig = render.trends_figure(history)
     assert len(fig.axes) == len(PR_WINDOWS)
     for ax, window in zip(fig.axes, PR_WINDOWS):
-        assert ax.get_title() == f"window: {render._window_label(window)}"
+        assert ax.get_title() == f"window: {window_label(window)}"
         assert [line.get_label() for line in ax.get_lines()] == [f"n_ctx {n}" for n in PR_N_CTX]
         assert all(len(line.get_xdata()) == len(history.runs) for line in ax.get_lines())
         assert ax.get_ylabel() == "time per call (ms)" and ax.get_yscale() == "log"
@@ -364,3 +369,184 @@ def test_a_commit_measured_in_two_environments_needs_env(results_dir, tmp_path):
         load_histories(tmp_path)
     (history,) = load_histories(tmp_path, env="conda-py3.12")
     assert [run.commit for run in history.runs] == [COMMITS[5]]
+
+
+# ---------------------------------------------------------------- one machine over another
+
+COMPARED = ("h100-sxm-80gb", "h200-sxm-141gb")
+PLANTED = {STEP_KEY, FASTER_KEY, NOISY_KEY}
+
+
+@pytest.fixture(scope="module")
+def comparison(histories):
+    return machines.compare(*(histories[name] for name in COMPARED))
+
+
+def test_the_ratios_are_taken_at_the_commits_both_machines_stored(comparison):
+    assert [run.commit for run in comparison.commits] == COMMITS[2:]
+    assert len(comparison.points) == len(PR_N_CTX) * len(PR_WINDOWS) * len(POOLS) * len(VARIANTS)
+    step = next(p for p in comparison.points if p.key == STEP_KEY)
+    # the H100 got 15% slower at commit 3: the second machine's time over it drops there
+    assert step.ratios[1] / step.ratios[0] == pytest.approx(1 / 1.15, rel=0.02)
+    assert step.ratio == pytest.approx(math.prod(step.ratios) ** (1 / 4))
+
+
+def test_unchanged_points_run_at_the_ratio_the_roofline_expects(comparison):
+    # the synthetic times reach a fixed fraction of each machine's roof, so the ratio is the roofs'
+    for point in comparison.points:
+        if point.key not in PLANTED:
+            assert point.ratio == pytest.approx(comparison.expected(point), rel=0.03), point.key
+
+
+def test_each_point_is_bound_by_where_it_sits_against_each_ridge(comparison):
+    classes = {(p.key.window, *comparison.bounds(p)) for p in comparison.points}
+    # ridges: 700 TFLOP/s / 3000 GB/s = 233 FLOP/byte, 720 / 4300 = 167; W127 ~110, W256 ~200-225
+    assert classes == {(-1, "compute", "compute"), (127, "memory", "memory"), (256, "memory", "compute"),
+                       (512, "compute", "compute")}
+    rows = machines.summary_rows(comparison)
+    assert [row[:4] for row in rows[:-1]] == [["none", "370–2816", "compute", "compute"],
+                                             ["127 tokens", "108–113", "memory", "memory"],
+                                             ["256 tokens", "202–225", "memory", "compute"],
+                                             ["512 tokens", "326–443", "compute", "compute"]]
+    assert rows[-1][0] == "all" and rows[-1][4] == str(len(comparison.points))
+
+
+def test_the_table_has_a_row_per_point_and_says_where_the_roofs_come_from(comparison):
+    text = machines.comparison_table(comparison)
+    assert f"the 4 commits both machines stored: {', '.join(c[:8] for c in COMMITS[2:])}" in text
+    assert text.count("\n| 8192 | none | contiguous | ") == len(VARIANTS)
+    for found in comparison.roofs:  # each machine's newest stored ceilings, as the roofline's
+        assert found.run.commit == COMMITS[5] and found.ridge == pytest.approx(found.tflops * 1e3 / found.gbps)
+        assert f"ridge {found.ridge:.0f} FLOP/byte; measured at commit {COMMITS[5][:8]}" in text
+    assert "n/a" not in text
+
+
+def test_the_figure_draws_every_point_both_ridges_and_the_expected_ratio(comparison):
+    fig = machines.comparison_figure(comparison)
+    ax = fig.axes[0]
+    drawn = [c for c in ax.containers if c.lines[0].get_gid() == "points"]
+    assert sum(len(c.lines[0].get_xdata()) for c in drawn) == len(comparison.points)
+    gids = {line.get_gid() for line in ax.get_lines()}
+    assert {f"ridge-{COMPARED[0]}", f"ridge-{COMPARED[1]}", "expected"} <= gids
+
+
+def test_without_the_second_machines_ceilings_the_table_and_figure_say_so(results_dir, tmp_path):
+    keep = _keep_only(results_dir, tmp_path, COMPARED[1], lambda name: "Ceilings" not in name)
+    shutil.copytree(results_dir / COMPARED[0], keep / COMPARED[0])
+    histories = {h.machine: h for h in load_histories(keep)}
+    comparison = machines.compare(histories[COMPARED[0]], histories[COMPARED[1]])
+    assert comparison.roofs[1] is None and comparison.expected(comparison.points[0]) is None
+    assert f"- {COMPARED[1]}: no ceilings stored" in machines.comparison_table(comparison)
+    fig = machines.comparison_figure(comparison)
+    assert "expected" not in {line.get_gid() for line in fig.axes[0].get_lines()}
+    assert f"No ceilings stored for {COMPARED[1]}" in fig.texts[-1].get_text()
+
+
+def test_machines_without_a_common_commit_have_nothing_to_compare(histories):
+    only_first = dataclasses.replace(histories[COMPARED[1]], runs=histories[COMPARED[1]].runs[:0])
+    with pytest.raises(render.NothingToDraw, match="no commit"):
+        machines.compare(histories[COMPARED[0]], only_first)
+
+
+def test_the_cli_compares_the_machines_it_is_given(results_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert render.main(["--results", str(results_dir), "--out", str(out), "--compare", ":".join(COMPARED)]) == 0
+    stem = f"{COMPARED[0]}-to-{COMPARED[1]}"
+    assert {f"{stem}.png", f"{stem}.svg", f"{stem}.md"} <= {p.name for p in out.iterdir()}
+    _png_looks_drawn(out / f"{stem}.png")
+    assert render.main(["--results", str(results_dir), "--out", str(out), "--compare", "a100:h200-sxm-141gb"]) == 0
+    assert "skipped a100 against h200-sxm-141gb: results of both machines are needed" in capsys.readouterr().err
+
+
+
+# ---------------------------------------------------------------- the board through each run
+
+BOARD_MACHINE = "gpu-box"
+SAMPLED_START = datetime.datetime(2026, 11, 29, 6, 0, tzinfo=datetime.timezone.utc)
+QUICK = "bench_extend.Quick.time_extend"
+CEILING = "bench_ceilings.Ceilings.track_copy_seconds"
+
+
+def _after(seconds: float) -> datetime.datetime:
+    return SAMPLED_START + datetime.timedelta(seconds=seconds)
+
+
+def _board(t: float) -> BoardState:
+    """Full speed, but held at the power cap from 150 s to 170 s into the sampling."""
+    if 150 <= t <= 170:
+        return BoardState(sm_mhz=1500, power_w=700.0, temperature_c=70, reasons=0x4)
+    return BoardState(sm_mhz=1980, power_w=450.0, temperature_c=55)
+
+
+@pytest.fixture(scope="module")
+def sampled(tmp_path_factory) -> Path:
+    """Three commits of one machine: the first measured before any sampling, the second and the
+    third while sampled; the third's ceilings were added by a later job, sampled too."""
+    results = SyntheticResults(tmp_path_factory.mktemp("sampled") / "results")
+    params = [["8192"], ["-1"]]
+    for index, (time_at, ceilings_at) in enumerate(((-7200, None), (20, 10), (140, 7200))):
+        series = {QUICK: Series(params, samples=[[1e-3, 1.01e-3]], started_at=_after(time_at), duration=40.0)}
+        if ceilings_at is not None:
+            series[CEILING] = Series([], values=[5e-4], started_at=_after(ceilings_at), duration=5.0)
+        results.run(BOARD_MACHINE, COMMITS[index], series, date=1_700_000_000_000 + index * 86_400_000)
+    folder = results.root / BOARD_MACHINE / "telemetry"
+    write_telemetry(folder / "first-job.csv", telemetry_lines(SAMPLED_START, 300, _board))
+    write_telemetry(folder / "later-job.csv", telemetry_lines(_after(7190), 30, _board))
+    return results.root
+
+
+def test_the_board_is_drawn_through_each_sampled_run_and_its_benchmarks(sampled):
+    (history,) = load_histories(sampled)
+    board = telemetry.load(sampled, BOARD_MACHINE)
+    fig = board_figures.telemetry_figure(history, board)
+    clock = fig.axes[0]
+    drawn = {}
+    for line in clock.get_lines():
+        if (line.get_gid() or "").startswith("sm_mhz"):
+            drawn.setdefault(line.get_gid(), []).extend(line.get_ydata())
+    # the first commit ran before the sampling: not drawn; the third's two jobs are two stretches
+    assert sorted(drawn) == [f"sm_mhz-{COMMITS[1][:8]}", f"sm_mhz-{COMMITS[2][:8]}"]
+    stretches = board_figures.stretches(history.runs[2])
+    assert len(stretches) == 2
+    assert drawn[f"sm_mhz-{COMMITS[2][:8]}"] == [s.sm_mhz for stretch in stretches
+                                                 for s in board.between(stretch.start_ms, stretch.end_ms)]
+    throttled = [c for c in clock.collections if c.get_gid() == "throttled"]
+    assert sum(len(c.get_offsets()) for c in throttled) == sum(
+        1 for s in board.during(history.runs[2]) if s.throttled)
+    spans = [p for p in clock.patches if p.get_gid() == "benchmark"]
+    assert len(spans) == 2 + 2  # the second commit's two benchmarks, the third's two
+    labels = {text.get_text() for text in clock.texts}
+    assert {COMMITS[1][:8], COMMITS[2][:8]} <= labels and COMMITS[0][:8] not in labels
+
+
+def test_each_sampled_runs_summary_is_tabled(sampled):
+    (history,) = load_histories(sampled)
+    board = telemetry.load(sampled, BOARD_MACHINE)
+    rows = [line for line in board_figures.telemetry_table(history, board).splitlines() if line.startswith("| ")]
+    assert [row.split(" | ")[0] for row in rows[1:]] == [f"| {COMMITS[1][:8]}", f"| {COMMITS[2][:8]}"]
+    held = telemetry.summarize(board.during(history.runs[2]))
+    assert 0 < held.throttled < 1 and held.sm_min_mhz == 1500
+    assert f"| {held.samples} | 1980 (1500) | " in rows[2] and "SW power cap" in rows[2]
+
+
+def test_the_cli_draws_the_board_where_telemetry_is_stored(sampled, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert render.main(["--results", str(sampled), "--out", str(out)]) == 0
+    assert {f"telemetry-{BOARD_MACHINE}.{ext}" for ext in ("png", "svg", "md")} <= {p.name for p in out.iterdir()}
+    _png_looks_drawn(out / f"telemetry-{BOARD_MACHINE}.png")
+
+
+def test_telemetry_no_stored_run_was_measured_under_is_said(sampled):
+    (history,) = load_histories(sampled)
+    unsampled = dataclasses.replace(history, runs=history.runs[:1])
+    with pytest.raises(render.NothingToDraw, match="no stored run was measured while the 2 stored telemetry"):
+        board_figures.telemetry_figure(unsampled, telemetry.load(sampled, BOARD_MACHINE))
+    with pytest.raises(render.NothingToDraw, match="no telemetry stored"):
+        board_figures.telemetry_figure(history, telemetry.Board(BOARD_MACHINE, ()))
+
+
+def test_a_corrupt_telemetry_file_stops_the_plots_naming_it(sampled, tmp_path, capsys):
+    shutil.copytree(sampled, tmp_path / "results")
+    broken = write_telemetry(tmp_path / "results" / BOARD_MACHINE / "telemetry" / "later-job.csv", ["garbage"])
+    assert render.main(["--results", str(tmp_path / "results"), "--out", str(tmp_path / "out")]) == 2
+    assert f"corrupt telemetry file {broken}" in capsys.readouterr().err

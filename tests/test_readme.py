@@ -6,7 +6,8 @@ lines that measure (`run`, `continuous`: the whole suite, a GPU's work) and the 
 (`preview`) are not run here, and the test names them, so that a new line cannot go untested
 unnoticed. The gate's table is checked against the gate itself, run over every pair of
 consecutive stored H100 commits: the pairs it fails are the table's rows, with the point and
-ratio the table quotes.
+ratio the table quotes. The H100-to-H200 table is the one plots/render.py generates from the
+stored results.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pathlib import Path
 import pytest
 
 from ci.gate import DEFAULT_MACHINE
+from plots import machines
+from plots.history import load_histories
 from tests.checkout import REPO, clone_with_working_tree
 
 README = (REPO / "README.md").read_text()
@@ -95,3 +98,14 @@ def test_the_gate_fails_exactly_the_steps_the_readme_names():
     for pair, (code, point, ratio) in named.items():
         assert code == 1
         assert f"`{point}`: {ratio} the baseline time" in failed[pair], failed[pair][:2000]
+
+
+def test_the_h100_to_h200_table_is_the_one_generated_from_the_stored_results():
+    histories = {h.machine: h for h in load_histories(REPO / "results")}
+    comparison = machines.compare(histories[machines.BEFORE], histories[machines.AFTER])
+    table = README[README.index("| " + " | ".join(machines.summary_header(comparison)) + " |"):].split("\n\n")[0]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table.splitlines()[2:]]
+    assert rows == machines.summary_rows(comparison)
+    generated = REPO / "plots" / "out" / f"{machines.BEFORE}-to-{machines.AFTER}.md"
+    assert generated.read_text() == machines.comparison_table(comparison)
+    assert f"]({generated.with_suffix('.png').relative_to(REPO)})" in README

@@ -1,0 +1,298 @@
+"""The board's telemetry: read as the sampler writes it, matched to the stored runs by time,
+summarized, stored by the import beside the results without replacing anything, and invisible
+to asv's own readers."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import math
+import re
+import tarfile
+from pathlib import Path
+
+import pytest
+from asv import results as asv_results
+from asv import util
+from asv.machine import iter_machine_files
+
+from ci import dashboard_board, import_gpu_results, store, telemetry
+from ci.store import StoreError
+from synthetic_results import (TELEMETRY_HEADER, BoardState, Series, SyntheticResults, telemetry_lines,
+                               write_telemetry)
+
+MACHINE = "nvidia-h200"
+UTC = datetime.timezone.utc
+START = datetime.datetime(2026, 11, 29, 7, 12, 33, 123000, tzinfo=UTC)
+TIME = "bench_extend.Quick.time_extend"
+TRACK = "bench_extend.Quick.track_peak_memory_mb"
+COMMIT = hashlib.sha1(b"measured").hexdigest()
+
+
+def _capped(t: float) -> BoardState:
+    """Idle for 10 s, then at the power cap from 10 s to 40 s, idle again after."""
+    if 10 <= t <= 40:
+        return BoardState(sm_mhz=1500 + t, power_w=699.0, temperature_c=60 + t / 10, reasons=0x4)
+    return BoardState(sm_mhz=345, power_w=90.0, temperature_c=40, reasons=0x1)
+
+
+def _at(seconds: float) -> datetime.datetime:
+    return START + datetime.timedelta(seconds=seconds)
+
+
+def _ms(seconds: float) -> int:
+    return util.datetime_to_js_timestamp(_at(seconds))
+
+
+@pytest.fixture
+def csv_path(tmp_path) -> Path:
+    return write_telemetry(tmp_path / "telemetry.csv", telemetry_lines(START, 60, _capped))
+
+
+def _measured(results: SyntheticResults, commit: str = COMMIT) -> None:
+    """One stored run whose timed benchmark ran 12-38 s into the telemetry; the track 50 s in, no duration."""
+    params = [["8192"], ["-1"]]
+    results.run(MACHINE, commit, {
+        TIME: Series(params, samples=[[1e-3, 1.1e-3]], started_at=_at(12), duration=26.0),
+        TRACK: Series(params, values=[512.0], started_at=_at(50)),
+    })
+
+
+# ---------------------------------------------------------------- reading
+
+def test_the_reader_reads_every_field_the_sampler_asks_for():
+    script = (Path(__file__).resolve().parents[1] / "ci" / "gpu_job.sh").read_text()
+    fields = re.search(r"^TELEMETRY_FIELDS=(\S+)$", script, re.M).group(1).split(",")
+    read = {telemetry.COLUMNS.get(telemetry.HEADER_NAMES.get(field, field)) for field in fields}
+    assert None not in read and set(telemetry.REQUIRED) <= read
+    header = [name.split(" [")[0] for name in TELEMETRY_HEADER.split(", ")]
+    assert header == [telemetry.HEADER_NAMES.get(field, field) for field in fields]
+
+
+
+def test_a_file_reads_as_the_sampler_wrote_it(csv_path):
+    read = telemetry.read_file(csv_path)
+    assert len(read.samples) == 121 and not read.cut_short
+    first = read.samples[0]
+    assert first.time_ms == _ms(0) and read.end_ms == _ms(60)
+    assert (first.sm_mhz, first.memory_mhz, first.power_w, first.power_limit_w, first.temperature_c) == (
+        345, 3201, 90.0, 700.0, 40)
+    assert first.reasons == 0x1 and first.throttled is False and first.memory_total_mib == 143771
+    assert read.samples[40].reasons == 0x4 and read.samples[40].throttled is True
+
+
+def test_the_stored_name_is_the_first_samples_utc_time(csv_path):
+    assert telemetry.read_file(csv_path).stored_name == "20261129T071233.123Z.csv"
+
+
+def test_a_line_cut_short_by_the_samplers_stop_is_left_out(csv_path):
+    csv_path.write_text(csv_path.read_text() + "2026/11/29 07:13:34.123, 19")
+    read = telemetry.read_file(csv_path)
+    assert read.cut_short and len(read.samples) == 121
+
+
+def test_unreported_fields_older_drivers_and_a_repeated_header_are_read(tmp_path):
+    lines = telemetry_lines(START, 1, _capped)
+    old_header = TELEMETRY_HEADER.replace("clocks_event_reasons", "clocks_throttle_reasons")
+    path = write_telemetry(tmp_path / "t.csv", [old_header, lines[1], old_header,
+                                                lines[2].replace(", 90.00,", ", [N/A],").replace("0x0000000000000001",
+                                                                                                 "[Not Supported]")])
+    first, second = telemetry.read_file(path).samples
+    assert first.reasons == 0x1 and math.isnan(second.power_w) and second.reasons is None
+
+
+DAMAGE = {
+    "empty": lambda lines: [],
+    "a header alone": lambda lines: lines[:1],
+    "no reasons column": lambda lines: [line.rsplit(",", 2)[0] for line in lines],
+    "a line short in the middle": lambda lines: lines[:5] + [lines[5].rsplit(",", 1)[0]] + lines[6:],
+    "a timestamp that is not one": lambda lines: lines[:3] + [lines[3].replace("2026/11/29", "29.11.2026")] + lines[4:],
+    "reasons that are not hex": lambda lines: lines[:3] + [lines[3].replace("0x0000000000000001", "idle")] + lines[4:],
+    "a clock that is a word": lambda lines: lines[:3] + [lines[3].replace(", 345,", ", fast,")] + lines[4:],
+    "nvidia-smi's error instead": lambda lines: ["Failed to initialize NVML: Driver/library version mismatch"],
+    "an error in the middle": lambda lines: lines[:9] + ["Unable to determine the device handle for GPU0: Unknown Error"]
+    + lines[9:],
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGE.values(), ids=DAMAGE.keys())
+def test_a_file_that_is_not_the_samplers_is_a_store_error_naming_it(tmp_path, damage):
+    path = write_telemetry(tmp_path / "telemetry.csv", damage(telemetry_lines(START, 10, _capped)))
+    with pytest.raises(StoreError, match=f"corrupt telemetry file {path}"):
+        telemetry.read_file(path)
+
+
+def test_bytes_that_are_not_text_are_named(tmp_path):
+    path = tmp_path / "telemetry.csv"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(StoreError, match=f"corrupt telemetry file {path}"):
+        telemetry.read_file(path)
+
+
+# ---------------------------------------------------------------- matched to the stored runs
+
+def test_each_benchmark_gets_the_samples_taken_while_it_ran(synthetic_results, csv_path):
+    _measured(synthetic_results)
+    (run,) = store.load(synthetic_results.root).history(MACHINE)
+    assert run.intervals() == {TIME: (_ms(12), _ms(38)), TRACK: (_ms(50), _ms(50))}
+    board = telemetry.Board(MACHINE, (telemetry.read_file(csv_path),))
+    during = board.per_benchmark(run)
+    assert [s.time_ms for s in during[TIME]] == [_ms(12 + k / 2) for k in range(53)]
+    assert [s.time_ms for s in during[TRACK]] == [_ms(50)]
+    assert board.during(run) == during[TIME] + during[TRACK]
+    assert board.newest_run([run]) == run
+
+
+def test_a_run_measured_before_the_sampling_began_has_no_samples(synthetic_results, csv_path):
+    synthetic_results.run(MACHINE, COMMIT, {TIME: Series([["1"]], samples=[[1.0]], started_at=_at(-3600),
+                                                         duration=60.0)})
+    (run,) = store.load(synthetic_results.root).history(MACHINE)
+    board = telemetry.Board(MACHINE, (telemetry.read_file(csv_path),))
+    assert board.during(run) == () and board.newest_run([run]) is None
+    assert telemetry.summarize(board.during(run)) is None
+
+
+def test_a_stored_start_that_is_not_a_time_is_named(synthetic_results):
+    _measured(synthetic_results)
+    path = next((synthetic_results.root / MACHINE).glob("*-virtualenv-*.json"))
+    data = json.loads(path.read_text())
+    data["results"][TIME][data["result_columns"].index("started_at")] = "noon"
+    path.write_text(json.dumps(data))
+    with pytest.raises(StoreError, match=f"corrupt results file {path}: .*started_at 'noon'"):
+        store.load(synthetic_results.root).history(MACHINE)
+
+
+def test_a_summary_names_the_reasons_and_counts_only_throttling(csv_path):
+    summary = telemetry.summarize(telemetry.read_file(csv_path).samples)
+    capped = [t / 2 for t in range(121) if 10 <= t / 2 <= 40]
+    assert summary.samples == 121
+    assert summary.sm_min_mhz == 345 and summary.power_limit_w == 700.0
+    assert summary.temperature_max_c == round(60 + 40 / 10)
+    assert summary.throttled == pytest.approx(len(capped) / 121)  # the power cap; idle is not throttling
+    assert summary.reasons == pytest.approx({"GPU idle": 1 - len(capped) / 121, "SW power cap": len(capped) / 121})
+    assert "SW power cap 50%" in summary.text() and "of a 700 W limit" in summary.text()
+
+
+def test_board_facts_come_from_the_newest_file(tmp_path, csv_path):
+    later = write_telemetry(tmp_path / "later.csv", telemetry_lines(_at(3600), 5, lambda t: BoardState(
+        power_limit_w=650.0)))
+    board = telemetry.Board(MACHINE, (telemetry.read_file(later), telemetry.read_file(csv_path)))
+    assert telemetry.board_facts(board) == {"gpu_power_limit": "650 W", "gpu_memory": "140 GiB"}
+    assert telemetry.board_facts(telemetry.Board(MACHINE, ())) == {}
+
+
+# ---------------------------------------------------------------- the import
+
+def _archive(tmp_path: Path, commit: str = COMMIT) -> Path:
+    """asv-results.tgz as ci/gpu_job.sh packs it: the device's whole results/ folder."""
+    source = SyntheticResults(tmp_path / "device" / "results")
+    _measured(source, commit)
+    source.run("h100-sxm-80gb", commit, {TIME: Series([["1"]], samples=[[1.0]], started_at=_at(-86400),
+                                                     duration=30.0)})  # carried, measured long before
+    archive = tmp_path / "asv-results.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(source.root, arcname="results")
+    return archive
+
+
+def _tree(results_dir: Path) -> dict:
+    return {str(p.relative_to(results_dir)): p.read_bytes() for p in sorted(results_dir.rglob("*")) if p.is_file()}
+
+
+def test_the_import_stores_the_telemetry_under_the_machine_measured_while_it_ran(tmp_path, csv_path):
+    results_dir = tmp_path / "results"
+    argv = [str(_archive(tmp_path)), "--results", str(results_dir), "--telemetry", str(csv_path)]
+    assert import_gpu_results.main(argv) == 0
+    stored = results_dir / MACHINE / "telemetry" / "20261129T071233.123Z.csv"
+    assert stored.read_bytes() == csv_path.read_bytes()
+    assert import_gpu_results.main(argv) == 0  # again: unchanged, nothing added
+    assert list(stored.parent.iterdir()) == [stored]
+    board = telemetry.load(results_dir, MACHINE)
+    (run,) = store.load(results_dir).history(MACHINE)
+    assert len(board.during(run)) == 54
+
+
+def test_the_import_never_replaces_a_stored_file(tmp_path, csv_path, capsys):
+    results_dir = tmp_path / "results"
+    archive = str(_archive(tmp_path))
+    stored = write_telemetry(results_dir / MACHINE / "telemetry" / "20261129T071233.123Z.csv",
+                             telemetry_lines(START, 5, lambda t: BoardState()))
+    before = stored.read_bytes()
+    assert import_gpu_results.main([archive, "--results", str(results_dir), "--telemetry", str(csv_path)]) == 1
+    assert "stored already with other samples" in capsys.readouterr().err
+    assert stored.read_bytes() == before
+
+
+def test_a_malformed_telemetry_file_is_named_and_nothing_is_imported(tmp_path, capsys):
+    results_dir = tmp_path / "results"
+    broken = write_telemetry(tmp_path / "telemetry.csv", ["Failed to initialize NVML: Unknown Error"])
+    argv = [str(_archive(tmp_path)), "--results", str(results_dir), "--telemetry", str(broken)]
+    assert import_gpu_results.main(argv) == 2
+    assert f"corrupt telemetry file {broken}" in capsys.readouterr().err
+    assert not results_dir.exists()
+
+
+def test_telemetry_no_result_was_measured_under_needs_a_machine(tmp_path, capsys):
+    results_dir = tmp_path / "results"
+    elsewhere = write_telemetry(tmp_path / "telemetry.csv", telemetry_lines(_at(7200), 10, _capped))
+    argv = [str(_archive(tmp_path)), "--results", str(results_dir), "--telemetry", str(elsewhere)]
+    assert import_gpu_results.main(argv) == 1
+    assert "is none; not stored (--machine NAME stores it)" in capsys.readouterr().err
+    assert not (results_dir / MACHINE / "telemetry").exists()
+    assert import_gpu_results.main(argv + ["--machine", MACHINE]) == 0
+    assert (results_dir / MACHINE / "telemetry" / telemetry.read_file(elsewhere).stored_name).is_file()
+
+
+def test_asv_and_the_store_read_a_machine_folder_with_telemetry_as_without(tmp_path, csv_path, capsys):
+    results_dir = tmp_path / "results"
+    assert import_gpu_results.main([str(_archive(tmp_path)), "--results", str(results_dir)]) == 0
+    before = (sorted(r.commit_hash for r in asv_results.iter_results(str(results_dir))),
+              sorted(iter_machine_files(str(results_dir))))
+    assert import_gpu_results.main([str(_archive(tmp_path)), "--results", str(results_dir),
+                                    "--telemetry", str(csv_path)]) == 0
+    capsys.readouterr()
+    after = (sorted(r.commit_hash for r in asv_results.iter_results(str(results_dir))),
+             sorted(iter_machine_files(str(results_dir))))
+    assert after == before and len(before[0]) == 2
+    assert "Skipping" not in capsys.readouterr().err
+    assert [run.commit for run in store.load(results_dir).history(MACHINE)] == [COMMIT]
+
+
+# ---------------------------------------------------------------- the dashboard
+
+def test_the_dashboard_shows_the_board_and_its_newest_run_without_touching_the_results(synthetic_results, csv_path):
+    _measured(synthetic_results)
+    synthetic_results.run("h100-sxm-80gb", COMMIT, {TIME: Series([["1"]], samples=[[1.0]])})
+    stored = synthetic_results.root / MACHINE / "telemetry" / telemetry.read_file(csv_path).stored_name
+    write_telemetry(stored, csv_path.read_text().splitlines())
+    machines = {name: json.loads((synthetic_results.root / name / "machine.json").read_text())
+                for name in (MACHINE, "h100-sxm-80gb")}
+    index = synthetic_results.root.parent / "html" / "index.json"
+    index.parent.mkdir()
+    index.write_text(json.dumps({"params": {"machine": list(machines)}, "machines": machines}))
+    results_before = _tree(synthetic_results.root)
+
+    added = dashboard_board.add_board_info(index, synthetic_results.root)
+    published = json.loads(index.read_text())
+    assert published["params"] == {"machine": list(machines)}  # no graph parted by the new keys
+    assert published["machines"]["h100-sxm-80gb"] == machines["h100-sxm-80gb"] and added["h100-sxm-80gb"] == {}
+    info = published["machines"][MACHINE]
+    assert {key: info[key] for key in machines[MACHINE]} == machines[MACHINE]
+    assert info["gpu_power_limit"] == "700 W" and info["gpu_memory"] == "140 GiB"
+    summary = telemetry.summarize(telemetry.load(synthetic_results.root, MACHINE).during(
+        store.load(synthetic_results.root).history(MACHINE)[0]))
+    assert info["telemetry_newest_run"] == (f"commit {COMMIT[:8]}, measured 2026-11-29 07:12 UTC: "
+                                            f"{summary.text()}")
+    assert _tree(synthetic_results.root) == results_before
+
+
+def test_the_dashboard_step_names_stored_telemetry_it_cannot_read(synthetic_results, tmp_path, capsys):
+    _measured(synthetic_results)
+    broken = write_telemetry(synthetic_results.root / MACHINE / "telemetry" / "20261129T071233.123Z.csv", ["x"])
+    config = tmp_path / "asv.conf.json"
+    config.write_text(json.dumps({"results_dir": "results", "html_dir": "html"}))
+    (tmp_path / "html").mkdir()
+    (tmp_path / "html" / "index.json").write_text(json.dumps({"machines": {MACHINE: {"machine": MACHINE}}}))
+    assert dashboard_board.main(["--config", str(config)]) == 2
+    assert f"corrupt telemetry file {broken}" in capsys.readouterr().err
