@@ -14,8 +14,14 @@
 #   bash ci/gpu_job.sh peers POOL [ARGS] `asv run` of bench_peers.Peers at one pool's points (both
 #                                       pools do not fit one call: docs/PEERS.md), e.g.
 #                                       `peers contiguous HEAD^!`; needs .providers
-#                                       (ci/fetch_providers.sh); packs the FlashInfer JIT cache and
-#                                       Triton's cache into $OUT for .device-cache/
+#                                       (ci/fetch_providers.sh); packs the FlashInfer JIT cache (a
+#                                       file per head dim) and Triton's cache into $OUT for
+#                                       .device-cache/
+#   bash ci/gpu_job.sh peers-head-dims [ARGS]  `asv run` of bench_peers.PeersHeadDims, likewise.
+#                                       Each class is an asv run of its own: asv saves a commit's
+#                                       results only when its run ends, so a deadline that stops a
+#                                       second class's setup loses the first class's results too
+#                                       (seen on 2026-11-29: 9 device-minutes of Peers lost)
 #   bash ci/gpu_job.sh backfill [RE]    this machine's history: the PR matrix (or the benchmarks RE
 #                                       names) at every commit that changed kernels/, oldest first,
 #                                       skipping the commits already stored; stopped by the deadline,
@@ -113,8 +119,19 @@ restore_caches() {
     return 0
 }
 
+# FlashInfer's JIT modules, an archive per head dim (each module and its build about 3.7 MB
+# packed; all of them together pass the device tool's 16 MB per file)
 pack_caches() {
-    [ -d "$HOME/.cache/flashinfer" ] && tar -czf "$OUT/flashinfer-jit.tgz" -C "$HOME" .cache/flashinfer
+    local ops base dim modules
+    for ops in "$HOME"/.cache/flashinfer/*/*/cached_ops; do
+        [ -d "$ops" ] || continue
+        base=$(dirname "${ops#$HOME/}")  # the version's folder: cached_ops/ and generated/
+        for dim in $(ls "$ops" | sed -n 's/.*_head_dim_qk_\([0-9]*\)_.*/\1/p' | sort -u); do
+            modules=$(cd "$ops" && ls -d *_head_dim_qk_${dim}_*)
+            tar -czf "$OUT/flashinfer-jit-hd$dim.tgz" -C "$HOME" $(for m in $modules; do
+                echo "$base/cached_ops/$m" "$base/generated/$m"; done)
+        done
+    done
     [ -d "$HOME/.triton/cache" ] && tar -czf "$OUT/triton-cache.tgz" -C "$HOME" .triton/cache
     return 0
 }
@@ -166,10 +183,16 @@ case "$mode" in
         source ci/asv_env.sh && asv_pack_results "$OUT" || status=1
         pack_caches
         exit "$status" ;;
+    peers-head-dims)
+        asv_job --bench "bench_peers\.PeersHeadDims\." "$@" 2>&1 | tee "$OUT/asv.log"
+        status=${PIPESTATUS[0]}
+        source ci/asv_env.sh && asv_pack_results "$OUT" || status=1
+        pack_caches
+        exit "$status" ;;
     protocol|find)
         "${mode}_job" "$@" 2>&1 | tee "$OUT/$mode.log"
         exit "${PIPESTATUS[0]}" ;;
     *)
-        echo "usage: bash ci/gpu_job.sh tests|bench|asv|peers|backfill|agreement|protocol|find [ARGS]" >&2
+        echo "usage: bash ci/gpu_job.sh tests|bench|asv|peers|peers-head-dims|backfill|agreement|protocol|find [ARGS]" >&2
         exit 2 ;;
 esac
