@@ -26,8 +26,8 @@
 #                                       names) at every commit that changed kernels/, oldest first,
 #                                       skipping the commits already stored; stopped by the deadline,
 #                                       it resumes where it stopped once the results are imported
-# Compile caches carried in .device-cache/ (flashinfer-jit.tgz, triton-cache.tgz: what a peers
-# job packed) are unpacked into ~ first, so that a fresh machine skips the JIT builds.
+# Compile caches carried in .device-cache/ (flashinfer-jit-hdD.tgz, triton-cache.tgz: what a
+# peers job packed) are unpacked into ~ first, so that a fresh machine skips the JIT builds.
 # The asv modes file results under this machine's own name (ci/asv_machine.py: h100-sxm-80gb on
 # an H100 80GB HBM3, the GPU's name on another GPU) unless ASV_MACHINE names one; a name whose
 # stored history is other hardware's is refused before anything is written.
