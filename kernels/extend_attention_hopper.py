@@ -39,21 +39,29 @@ def row_copy_layout(head_dim, num_warps):
 
 
 @gluon.jit
-def _program_sequence(qo_indptr, kv_indptr, GQA_GROUP: gl.constexpr, INDEX_CACHE: gl.constexpr,
-                      HEADS_FIRST: gl.constexpr):
-    """The program's head, query block and sequence: (head, block, kv_head, qo_start,
-    len_extend, kv_start, len_prefix); lengths in int32 (shared-memory stage indices must
-    be), row offsets in int64."""
-    if HEADS_FIRST:
-        head, block, seq = gl.program_id(0), gl.program_id(1), gl.program_id(2)
-    else:
-        seq, head, block = gl.program_id(0), gl.program_id(1), gl.program_id(2)
+def _sequence_extent(qo_indptr, kv_indptr, seq, INDEX_CACHE: gl.constexpr):
+    """Sequence ``seq``'s rows: (qo_start, len_extend, kv_start, len_prefix); lengths in int32
+    (shared-memory stage indices must be), row offsets in int64."""
     qo_start = gl.load(qo_indptr + seq, cache_modifier=INDEX_CACHE).to(gl.int64)
     len_extend = (gl.load(qo_indptr + seq + 1, cache_modifier=INDEX_CACHE).to(gl.int64)
                   - qo_start).to(gl.int32)
     kv_start = gl.load(kv_indptr + seq, cache_modifier=INDEX_CACHE).to(gl.int64)
     len_prefix = (gl.load(kv_indptr + seq + 1, cache_modifier=INDEX_CACHE).to(gl.int64)
                   - kv_start).to(gl.int32)
+    return qo_start, len_extend, kv_start, len_prefix
+
+
+@gluon.jit
+def _program_sequence(qo_indptr, kv_indptr, GQA_GROUP: gl.constexpr, INDEX_CACHE: gl.constexpr,
+                      HEADS_FIRST: gl.constexpr):
+    """The program's head, query block and sequence: (head, block, kv_head, qo_start,
+    len_extend, kv_start, len_prefix)."""
+    if HEADS_FIRST:
+        head, block, seq = gl.program_id(0), gl.program_id(1), gl.program_id(2)
+    else:
+        seq, head, block = gl.program_id(0), gl.program_id(1), gl.program_id(2)
+    qo_start, len_extend, kv_start, len_prefix = _sequence_extent(qo_indptr, kv_indptr, seq,
+                                                                  INDEX_CACHE)
     return head, block, head // GQA_GROUP, qo_start, len_extend, kv_start, len_prefix
 
 

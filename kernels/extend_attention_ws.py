@@ -51,8 +51,8 @@ from triton.experimental.gluon import language as gl
 from triton.experimental.gluon.language.nvidia.hopper import (async_copy, fence_async_shared, mbarrier,
                                                                warpgroup_mma, warpgroup_mma_wait)
 
-from .extend_attention_hopper import (_issue_tile, _key_stream, _load_pool_rows, _softmax_tile,
-                                      row_copy_layout)
+from .extend_attention_hopper import (_issue_tile, _key_stream, _load_pool_rows, _sequence_extent,
+                                      _softmax_tile, row_copy_layout)
 
 CONSUMER_ROWS = gl.constexpr(64)  # query rows per consumer warpgroup (one warpgroup MMA's M)
 PRODUCER_WARPS = gl.constexpr(4)
@@ -84,20 +84,21 @@ def _work_item(item, n_heads, n_blocks, n_seqs, HEADS_FIRST: gl.constexpr, PERSI
 
 
 @gluon.jit
-def _item_sequence(item, qo_indptr, kv_indptr, n_heads, n_blocks, n_seqs, ITEM_GROUP: gl.constexpr,
-                   INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr, PERSISTENT: gl.constexpr):
-    """The item's head, query block and sequence: (head, block, kv_head, qo_start, len_extend,
-    kv_start, len_prefix); ``ITEM_GROUP`` item heads share a KV head (1 where an item's head
-    is its KV head: packed query heads). Lengths in int32 (shared-memory stage indices must
-    be), row offsets in int64."""
+def _item_keys(item, qo_indptr, kv_indptr, sliding_window, n_heads, n_blocks, n_seqs,
+               ITEM_GROUP: gl.constexpr, TOKENS: gl.constexpr, BLOCK_N: gl.constexpr,
+               INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr, PERSISTENT: gl.constexpr,
+               USE_WINDOW: gl.constexpr):
+    """What every partition reads of item ``item``, whose block holds ``TOKENS`` query tokens
+    and whose ``ITEM_GROUP`` heads share a KV head (1 where an item's head is its KV head:
+    packed query heads): (has_queries, head, block, kv_head, qo_start, len_extend, kv_start,
+    len_prefix, prefix_lo, extend_lo, extend_hi, n_prefix_tiles, n_tiles)."""
     head, block, seq = _work_item(item, n_heads, n_blocks, n_seqs, HEADS_FIRST, PERSISTENT)
-    qo_start = gl.load(qo_indptr + seq, cache_modifier=INDEX_CACHE).to(gl.int64)
-    len_extend = (gl.load(qo_indptr + seq + 1, cache_modifier=INDEX_CACHE).to(gl.int64)
-                  - qo_start).to(gl.int32)
-    kv_start = gl.load(kv_indptr + seq, cache_modifier=INDEX_CACHE).to(gl.int64)
-    len_prefix = (gl.load(kv_indptr + seq + 1, cache_modifier=INDEX_CACHE).to(gl.int64)
-                  - kv_start).to(gl.int32)
-    return head, block, head // ITEM_GROUP, qo_start, len_extend, kv_start, len_prefix
+    qo_start, len_extend, kv_start, len_prefix = _sequence_extent(qo_indptr, kv_indptr, seq,
+                                                                  INDEX_CACHE)
+    prefix_lo, extend_lo, extend_hi, n_prefix_tiles, n_tiles = _key_stream(
+        block, len_prefix, len_extend, sliding_window, TOKENS, BLOCK_N, USE_WINDOW)
+    return (block * TOKENS < len_extend, head, block, head // ITEM_GROUP, qo_start, len_extend,
+            kv_start, len_prefix, prefix_lo, extend_lo, extend_hi, n_prefix_tiles, n_tiles)
 
 
 @gluon.jit
@@ -156,12 +157,11 @@ def _producer(K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_sm
     key_offs = gl.arange(0, CHUNK, layout=gl.SliceLayout(1, copy_layout))
     first_tile = 0
     for item in range(gl.program_id(0), n_heads * n_blocks * n_seqs, gl.num_programs(0)):
-        head, block, kv_head, qo_start, len_extend, kv_start, len_prefix = _item_sequence(
-            item, qo_indptr, kv_indptr, n_heads, n_blocks, n_seqs, GQA_GROUP // GQA_PACK,
-            INDEX_CACHE, HEADS_FIRST, PERSISTENT)
-        if block * TOKENS < len_extend:
-            prefix_lo, extend_lo, extend_hi, n_prefix_tiles, n_tiles = _key_stream(
-                block, len_prefix, len_extend, sliding_window, TOKENS, BLOCK_N, USE_WINDOW)
+        (has_queries, head, block, kv_head, qo_start, len_extend, kv_start, len_prefix, prefix_lo,
+         extend_lo, extend_hi, n_prefix_tiles, n_tiles) = _item_keys(
+            item, qo_indptr, kv_indptr, sliding_window, n_heads, n_blocks, n_seqs,
+            GQA_GROUP // GQA_PACK, TOKENS, BLOCK_N, INDEX_CACHE, HEADS_FIRST, PERSISTENT, USE_WINDOW)
+        if has_queries:
             _produce_item(K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready, free,
                           first_tile, kv_start, qo_start, kv_head, len_prefix, n_tiles,
                           n_prefix_tiles, prefix_lo, extend_lo, extend_hi, stride_kt, stride_kh,
@@ -264,12 +264,11 @@ def _consumer(Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem, ready, free, h
     TOKENS: gl.constexpr = BLOCK_M // GQA_PACK  # the query tokens of an item
     first_tile = 0
     for item in range(gl.program_id(0), n_heads * n_blocks * n_seqs, gl.num_programs(0)):
-        head, block, kv_head, qo_start, len_extend, kv_start, len_prefix = _item_sequence(
-            item, qo_indptr, kv_indptr, n_heads, n_blocks, n_seqs, GQA_GROUP // GQA_PACK,
-            INDEX_CACHE, HEADS_FIRST, PERSISTENT)
-        if block * TOKENS < len_extend:
-            prefix_lo, extend_lo, extend_hi, n_prefix_tiles, n_tiles = _key_stream(
-                block, len_prefix, len_extend, sliding_window, TOKENS, BLOCK_N, USE_WINDOW)
+        (has_queries, head, block, kv_head, qo_start, len_extend, kv_start, len_prefix, prefix_lo,
+         extend_lo, extend_hi, n_prefix_tiles, n_tiles) = _item_keys(
+            item, qo_indptr, kv_indptr, sliding_window, n_heads, n_blocks, n_seqs,
+            GQA_GROUP // GQA_PACK, TOKENS, BLOCK_N, INDEX_CACHE, HEADS_FIRST, PERSISTENT, USE_WINDOW)
+        if has_queries:
             _consume_item(Q, O, k_smem, v_smem, q_smem, ready, free, first_tile,
                           block * BLOCK_M + half * CONSUMER_ROWS, qo_start, head, len_prefix,
                           len_extend, n_tiles, n_prefix_tiles, prefix_lo, extend_lo,
