@@ -285,10 +285,10 @@ def test_only_head_dim_256_without_a_window_needs_other_blocks_off_sm90():
     assert not any(row.warp_specialize or row.overlap_softmax for row in ea.PORTABLE_BLOCKS.values())
 
 
-def test_the_launcher_runs_the_warp_specialized_kernel_where_it_resolves_sm90(inputs, monkeypatch,
-                                                                               gluon_triton):
-    """`default` at head dim 128 without a window, launched as on an sm_90 GPU: the
-    launcher's target decides, and the Gluon kernel is the one launched."""
+@pytest.fixture
+def ws_launches(monkeypatch, gluon_triton):
+    """The warp-specialized kernel's launches, as on an sm_90 GPU with 132 SMs: (grid, the
+    positional arguments, the keywords) each, nothing run."""
     gluon_triton(True)
     launched = []
 
@@ -299,9 +299,15 @@ def test_the_launcher_runs_the_warp_specialized_kernel_where_it_resolves_sm90(in
     monkeypatch.setattr(ea, "launch_arch", lambda device: ea.SM90)
     monkeypatch.setattr(ea, "_extend_attention_ws_kernel", Record())
     monkeypatch.setattr(ea, "sm_count", lambda device: 132)
+    return launched
+
+
+def test_the_launcher_runs_the_warp_specialized_kernel_where_it_resolves_sm90(ws_launches):
+    """`default` at head dim 128 without a window, launched as on an sm_90 GPU: the
+    launcher's target decides, and the Gluon kernel is the one launched."""
     d128 = make_inputs((6, 0, 9), (5, 3, 4), heads="4/2", head_dim=128, dtype="fp16", device=DEVICE)
     extend_attention_fwd(*d128.args)
-    [(grid, args, kwargs)] = launched
+    [(grid, args, kwargs)] = ws_launches
     assert kwargs["CONSUMER_REGISTERS"] == ea.WS_CONSUMER_REGISTERS and kwargs["BLOCK_N"] == 64
     # short extends: a persistent grid of items, each the 2 query heads of a KV head packed
     # into its rows; the items' extents: KV heads, blocks of 128 rows, sequences
@@ -309,24 +315,21 @@ def test_the_launcher_runs_the_warp_specialized_kernel_where_it_resolves_sm90(in
     assert grid == (2 * 1 * 3,) and args[-3:] == (2, 1, 3)
 
 
-def test_a_persistent_launch_takes_one_program_per_sm_at_most(inputs, monkeypatch, gluon_triton):
-    gluon_triton(True)
-    launched = []
+def _launch_summary(launch, keyword):
+    grid, args, kwargs = launch
+    return grid, args[-3:], kwargs[keyword]
 
-    class Record:
-        def __getitem__(self, grid):
-            return lambda *args, **kwargs: launched.append((grid, args[-3:], kwargs["PERSISTENT"]))
 
-    monkeypatch.setattr(ea, "launch_arch", lambda device: ea.SM90)
-    monkeypatch.setattr(ea, "_extend_attention_ws_kernel", Record())
+def test_a_persistent_launch_takes_one_program_per_sm_at_most(ws_launches, monkeypatch):
     monkeypatch.setattr(ea, "sm_count", lambda device: 5)
     d128 = make_inputs((6, 0, 9), (5, 3, 300), heads="4/2", head_dim=128, dtype="fp16", device=DEVICE)
     for persistent, programs in ((True, 5), (False, 4 * 3 * 3)):
         extend_attention_fwd(*d128.args, config=LaunchConfig(**WS, persistent=persistent))
-        assert launched.pop() == ((programs,), (4, 3, 3), persistent)
+        assert _launch_summary(ws_launches.pop(), "PERSISTENT") == ((programs,), (4, 3, 3), persistent)
     small = make_inputs((6,), (5,), heads="4/2", head_dim=128, dtype="fp16", device=DEVICE)
     extend_attention_fwd(*small.args, config=LaunchConfig(**WS, persistent=True))
-    assert launched.pop() == ((4,), (4, 1, 1), True)  # fewer items than SMs: one program each
+    # fewer items than SMs: one program each
+    assert _launch_summary(ws_launches.pop(), "PERSISTENT") == ((4,), (4, 1, 1), True)
 
 
 def test_persistent_and_packed_heads_need_the_warp_specialized_kernel(inputs):
@@ -342,20 +345,11 @@ def test_persistent_and_packed_heads_need_the_warp_specialized_kernel(inputs):
     ("16/2", 8, 2, 19),    # 2400 rows
     ("128/1", 1, 128, 3),  # a group of 128 does not divide a consumer's 64 rows: not packed
 ])
-def test_packed_heads_make_items_of_a_kv_heads_rows(inputs, monkeypatch, gluon_triton, heads,
-                                                    packed, item_heads, blocks):
-    gluon_triton(True)
-    launched = []
-
-    class Record:
-        def __getitem__(self, grid):
-            return lambda *args, **kwargs: launched.append((grid, args[-3:], kwargs["GQA_PACK"]))
-
-    monkeypatch.setattr(ea, "launch_arch", lambda device: ea.SM90)
-    monkeypatch.setattr(ea, "_extend_attention_ws_kernel", Record())
+def test_packed_heads_make_items_of_a_kv_heads_rows(ws_launches, heads, packed, item_heads, blocks):
     d128 = make_inputs((6, 9), (5, 300), heads=heads, head_dim=128, dtype="fp16", device=DEVICE)
     extend_attention_fwd(*d128.args, config=LaunchConfig(**WS, pack_gqa=True))
-    assert launched.pop() == ((item_heads * blocks * 2,), (item_heads, blocks, 2), packed)
+    assert _launch_summary(ws_launches.pop(), "GQA_PACK") == (
+        (item_heads * blocks * 2,), (item_heads, blocks, 2), packed)
 
 
 def test_an_explicit_gluon_config_is_refused_off_sm90_with_its_reason(inputs, monkeypatch, gluon_triton):
