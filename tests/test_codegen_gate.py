@@ -13,6 +13,7 @@ import triton
 
 from ci import codegen_gate as cg
 from kernels import SUPPORTED_HEAD_DIMS, VARIANTS
+from kernels import extend_attention as ea
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "ci" / "codegen_gate.py"
@@ -128,8 +129,14 @@ def test_the_checked_in_baseline_covers_every_variant_head_dim_window_and_target
     for variant in VARIANTS:
         assert set(data["variants"][variant]) == {case.key for case in cg.selection([variant], [], [])}
         # long extends and a window everywhere; short extends only where they get other blocks
-        # (on sm_90 none since step 9: `default`'s short and long D=128 rows are the same)
-        assert len([key for key in data["variants"][variant] if "-sm" not in key]) == 2 * len(SUPPORTED_HEAD_DIMS)
+        # (on sm_90 since step 10 `default`'s at every head dim: persistent where items are short)
+        short = {f"{head_dim}-short" for head_dim in SUPPORTED_HEAD_DIMS
+                 if ea.resolve_config(variant, head_dim, "short", arch=ea.SM90)
+                 != ea.resolve_config(variant, head_dim, "long", arch=ea.SM90)}
+        assert short == ({f"{head_dim}-short" for head_dim in SUPPORTED_HEAD_DIMS}
+                         if variant == "default" else set())
+        assert {key for key in data["variants"][variant] if "-sm" not in key} == short | {
+            f"{head_dim}{window}" for head_dim in SUPPORTED_HEAD_DIMS for window in ("", "-window")}
     # `default` also as it runs on the other GPUs, where its D=128 short row has other blocks
     for arch in (80, 100):
         keys = {key for key in data["variants"]["default"] if key.endswith(f"-sm{arch}")}
