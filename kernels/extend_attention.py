@@ -769,6 +769,43 @@ def _longest_extend(qo_indptr, n_tokens: int, max_len_extend: Optional[int], val
     return max_len_extend
 
 
+def _program_grid(cfg: LaunchConfig, heads_q: int, batch: int, max_len_extend: int) -> tuple:
+    """The grid of a kernel with a program per (head, query block, sequence), in the config's
+    order; ValueError, naming the argument, where CUDA's y and z extents cannot hold it."""
+    n_blocks = triton.cdiv(max_len_extend, cfg.block_m)
+    if n_blocks > MAX_GRID_YZ:
+        raise ValueError(f"max_len_extend={max_len_extend}: {n_blocks} query blocks of {cfg.block_m}; "
+                         f"the launch grid holds at most {MAX_GRID_YZ}")
+    if cfg.grid_order == "heads":
+        if batch > MAX_GRID_YZ:
+            raise ValueError(f"qo_indptr: {batch} sequences; the launch grid of "
+                             f"grid_order='heads' holds at most {MAX_GRID_YZ}")
+        return heads_q, n_blocks, batch
+    if heads_q > MAX_GRID_YZ:
+        raise ValueError(f"q_extend: {heads_q} query heads; the launch grid of "
+                         f"grid_order='sequences' holds at most {MAX_GRID_YZ}")
+    return batch, heads_q, n_blocks
+
+
+def _work_item_grid(cfg: LaunchConfig, heads_q: int, gqa_group: int, batch: int,
+                    max_len_extend: int, device: torch.device) -> Tuple[tuple, tuple]:
+    """The warp-specialized kernel's one-axis grid (a program per item, or per SM with
+    ``persistent``) and its items' extents (item heads, blocks of ``block_m`` rows, sequences);
+    ValueError, naming the argument, where its int32 item and row counters cannot hold them."""
+    pack = packed_heads(cfg, gqa_group)
+    n_blocks = triton.cdiv(max_len_extend * pack, cfg.block_m)
+    if n_blocks * cfg.block_m > INT32_MAX:
+        raise ValueError(f"max_len_extend={max_len_extend}: {n_blocks} blocks of {cfg.block_m} rows; "
+                         f"the kernel counts rows in int32, at most {INT32_MAX}")
+    items = heads_q // pack * n_blocks * batch
+    if items > INT32_MAX:
+        raise ValueError(f"qo_indptr: {batch} sequences of up to {n_blocks} blocks of "
+                         f"{cfg.block_m} rows for {heads_q // pack} item heads are {items} "
+                         f"work items; the kernel counts at most {INT32_MAX}")
+    programs = min(items, sm_count(device)) if cfg.persistent else items
+    return (programs,), (heads_q // pack, n_blocks, batch)
+
+
 def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buffer,
                          qo_indptr, kv_indptr, kv_indices, *,
                          sliding_window_size=-1, sm_scale=None, logit_cap=0.0,
@@ -848,32 +885,11 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
             raise ValueError(f"config.{knob}=True: {reason}; q_extend is on {device}")
     if batch == 0 or n_tokens == 0 or max_len_extend == 0:
         return
-    n_blocks = triton.cdiv(max_len_extend, cfg.block_m)
-    if n_blocks > MAX_GRID_YZ:
-        raise ValueError(f"max_len_extend={max_len_extend}: {n_blocks} query blocks of {cfg.block_m}; "
-                         f"the launch grid holds at most {MAX_GRID_YZ}")
-    if cfg.grid_order == "heads":
-        if batch > MAX_GRID_YZ:
-            raise ValueError(f"qo_indptr: {batch} sequences; the launch grid of "
-                             f"grid_order='heads' holds at most {MAX_GRID_YZ}")
-        grid = (heads_q, n_blocks, batch)
-    else:
-        if heads_q > MAX_GRID_YZ:
-            raise ValueError(f"q_extend: {heads_q} query heads; the launch grid of "
-                             f"grid_order='sequences' holds at most {MAX_GRID_YZ}")
-        grid = (batch, heads_q, n_blocks)
-    # the warp-specialized kernel numbers its work items on one axis (extend_attention_ws.py)
-    work_items = ()
     if cfg.warp_specialize:
-        pack = packed_heads(cfg, heads_q // heads_kv)
-        n_blocks = triton.cdiv(max_len_extend * pack, cfg.block_m)
-        items = heads_q // pack * n_blocks * batch
-        if items > INT32_MAX:
-            raise ValueError(f"qo_indptr: {batch} sequences of up to {n_blocks} blocks of "
-                             f"{cfg.block_m} rows for {heads_q // pack} item heads are {items} "
-                             f"work items; the kernel counts at most {INT32_MAX}")
-        grid = (min(items, sm_count(device)) if cfg.persistent else items,)
-        work_items = (heads_q // pack, n_blocks, batch)
+        grid, work_items = _work_item_grid(cfg, heads_q, heads_q // heads_kv, batch, max_len_extend,
+                                           device)
+    else:
+        grid, work_items = _program_grid(cfg, heads_q, batch, max_len_extend), ()
     kernel_for(cfg)[grid](
         q_extend, k_extend, v_extend, o_extend, k_buffer, v_buffer,
         qo_indptr, kv_indptr, kv_indices,

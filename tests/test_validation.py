@@ -218,6 +218,24 @@ def test_grid_limits():
     expect(one, "max_len_extend=", validate=False, max_len_extend=too_long)
 
 
+def test_the_warp_specialized_grid_is_one_axis_of_work_items(ws_launches):
+    """Its one axis holds more sequences than CUDA's y and z extents; its int32 counters of rows
+    and items are the limits, refused before any launch."""
+    cfg = LaunchConfig(**WS, persistent=True, pack_gqa=True)
+    many = make_inputs((0,) * (ea.MAX_GRID_YZ + 1), (1,) * (ea.MAX_GRID_YZ + 1), heads="4/2",
+                       head_dim=128, dtype="fp16", device=DEVICE)
+    extend_attention_fwd(*many.args, config=cfg, validate=False, max_len_extend=1)
+    [(grid, args, _)] = ws_launches
+    assert grid == (132,) and args[-3:] == (2, 1, ea.MAX_GRID_YZ + 1)
+    one = make_inputs((0,), (1,), heads="4/2", head_dim=128, dtype="fp16", device=DEVICE)
+    expect(one, "max_len_extend=1073741824: .* the kernel counts rows in int32", validate=False,
+           max_len_extend=2 ** 30, config=cfg)
+    expect(one, "qo_indptr: 1 sequences of up to 4194304 blocks .* work items", validate=False,
+           max_len_extend=2 ** 29, config=dataclasses.replace(cfg, pack_gqa=False),
+           q_extend=torch.zeros(1, 512, 128, dtype=torch.float16, device=DEVICE),
+           o_extend=torch.zeros(1, 512, 128, dtype=torch.float16, device=DEVICE))
+
+
 # The targets a call may have (kernels.extend_attention.launch_arch): none (the interpreter),
 # A100, L40S, H100, B200.
 TARGETS = (None, 80, 89, 90, 100)
