@@ -18,7 +18,7 @@ interleaved with the baseline in one process (``benchmarks/harness.py``); a conf
 that does not fit the chip (out of shared memory) is reported, not fatal.
 Prints one table per shape: ms, TFLOP/s and the speedup over the baseline.
 
-Compiling is most of a cold sweep's time (a Gluon kernel takes tens of seconds), and Triton
+Compiling is most of a cold sweep's time (seconds per kernel and specialization), and Triton
 compiles at a kernel's first launch, one at a time. ``--compile-workers N`` compiles every
 configuration at every window first, in N processes: each launches it once on a few rows with
 the point's shapes, so that the launches the sweep times find Triton's cache filled.
