@@ -1,8 +1,9 @@
 """Extend attention for Hopper (sm_90) in Gluon, warp-specialized: loads and math in separate warps.
 
-The same semantics as ``extend_attention._extend_attention_kernel`` (see that module). Each
-program owns ``BLOCK_M = 128`` queries of one head, split between two consumer warpgroups of
-64 rows, and one producer warpgroup (FlashAttention-3's division of labour):
+The same semantics as ``extend_attention._extend_attention_kernel`` (see that module). A work
+item is ``BLOCK_M = 128`` query rows (of one head, or of a KV head's packed query heads: below),
+split between two consumer warpgroups of 64 rows, and one producer warpgroup serves both
+(FlashAttention-3's division of labour):
 
 - the producer gathers each K/V tile (prefix rows through ``kv_indices``) with ``cp.async``
   into a ring of ``NUM_STAGES`` shared-memory stages and arrives on the stage's ``ready``
