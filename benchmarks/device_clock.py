@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import torch
 
+from .harness import l2_flush_buffer
+
 # ~1 ms at the H100's 1.98 GHz boost clock, ~2 ms at 1 GHz: far longer than a launch.
 LAUNCH_COVER_CYCLES = 2_000_000
-FALLBACK_FLUSH_BYTES = 256 * 2**20  # when the device does not report its L2 size
 
 
 class DeviceClock:
@@ -53,20 +54,12 @@ class DeviceClock:
 
     def _cold_start(self) -> torch.cuda.Event:
         if self._flush is None:
-            self._flush = _l2_flush_buffer()
+            self._flush = l2_flush_buffer()
         torch.cuda._sleep(LAUNCH_COVER_CYCLES)
         self._flush.zero_()
         start = torch.cuda.Event(enable_timing=True)
         start.record()
         return start
-
-
-def _l2_flush_buffer() -> torch.Tensor:
-    """A buffer twice the L2 size: writing it leaves none of the previous call's lines in L2."""
-    device = torch.cuda.current_device()
-    l2_bytes = getattr(torch.cuda.get_device_properties(device), "L2_cache_size", 0)
-    nbytes = 2 * l2_bytes if l2_bytes > 0 else FALLBACK_FLUSH_BYTES
-    return torch.empty(nbytes, dtype=torch.uint8, device=torch.device("cuda", device))
 
 
 class DeviceTimed:

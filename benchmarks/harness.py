@@ -13,8 +13,9 @@ repetition; the median of the repetitions summarizes. L2 policy: *cold* -- the L
 flushed before every repetition, outside the timed region, by writing a buffer twice its
 size. That is the serving case: each layer's KV is new to the cache when its attention runs,
 so a warm-L2 number would flatter exactly the loads the variants differ in. Variants of one
-point are timed in interleaved rounds in one process, so clock and thermal drift hit all of
-them alike and ``speedup_vs_baseline`` compares like with like.
+point are timed in one process, taking turns call by call (``timed_in_turns``), so that the
+board's clock and power state is the same for all of them and ``speedup_vs_baseline``
+compares like with like.
 
 Timed calls skip the launcher's content checks (``validate=False``): those read tensors back
 to the host, a device sync inside the timed region. The checked call keeps them.
@@ -239,24 +240,76 @@ def kernel_call(inputs: ExtendInputs, config: Union[str, kernels.LaunchConfig], 
 
 def device_times(fn: Callable[[], object], *, rep_ms: float = DEFAULT_REP_MS,
                  warmup_ms: float = DEFAULT_WARMUP_MS, flush_l2: bool = True) -> List[float]:
-    """Device seconds of ``fn`` per repetition, about ``rep_ms`` of them, L2 flushed before each.
+    """Device seconds of ``fn`` per call, about ``rep_ms`` of them, L2 flushed before each.
 
     Our equivalent of ``triton.testing.do_bench(return_mode="median")`` that keeps the samples
     and the L2 policy in our hands. (Not named ``time_*``: asv would take it for a benchmark.)
     """
+    return timed_in_turns({"fn": fn}, rep_ms=rep_ms, warmup_ms=warmup_ms, flush_l2=flush_l2)["fn"]
+
+
+def timed_in_turns(launches: Mapping[str, Callable[[], object]], *, rounds: int = 1,
+                   rep_ms: float = DEFAULT_REP_MS, warmup_ms: float = DEFAULT_WARMUP_MS,
+                   flush_l2: bool = True) -> Dict[str, List[float]]:
+    """Device seconds per call of each launch, about ``rep_ms`` of calls each, L2 flushed
+    before every call (``flush_l2``), outside the timed region.
+
+    The launches take turns call by call (A B C A B C ...), in ``rounds`` passes that each
+    start one launch later; each launch's calls are sized by a first estimate, and warmed up
+    (``warmup_ms`` each), in turns too. Turns, not one launch's calls back to back: the
+    board's clock follows its power draw over tens of milliseconds, so a run of calls inherits
+    the clock the run before it left, and rotating whole runs keeps each launch's predecessor
+    the same in every round (measured on the H200: our kernel ~8% slower in every run that
+    followed a run of FlashInfer's; docs/MEASUREMENTS.md, step 11). In turns, every launch
+    runs under the same mix of all of them.
+    """
     _require_cuda()
+    if not (isinstance(rounds, int) and rounds >= 1):
+        raise ValueError(f"rounds={rounds!r}: expected an int >= 1")
     if not (isinstance(rep_ms, (int, float)) and rep_ms > 0):
         raise ValueError(f"rep_ms={rep_ms!r}: expected a number > 0")
     if not (isinstance(warmup_ms, (int, float)) and warmup_ms >= 0):
         raise ValueError(f"warmup_ms={warmup_ms!r}: expected a number >= 0")
-    flush = _l2_flush_buffer(torch.cuda.current_device()) if flush_l2 else None
-    fn()  # first-call costs (compilation, allocator growth) stay out of the estimate
+    names = list(launches)
+    flush = l2_flush_buffer() if flush_l2 else None
+    for name in names:
+        launches[name]()  # first-call costs (compilation, allocator growth) stay out of the estimate
+    estimates = {name: [] for name in names}
+    for name, seconds in _time_calls(launches, _turns(names, dict.fromkeys(names, ESTIMATE_REPS)), flush):
+        estimates[name].append(seconds)
+    per_call = {name: max(statistics.median(estimates[name]), 1e-7) for name in names}
+    for name in _turns(names, {name: math.ceil(warmup_ms / 1e3 / per_call[name]) for name in names}):
+        launches[name]()
+    reps = {name: min(MAX_REPS, max(MIN_REPS, round(rep_ms / 1e3 / per_call[name]))) for name in names}
+    samples = {name: [] for name in names}
+    for r in range(rounds if names else 0):
+        order = names[r % len(names):] + names[:r % len(names)]
+        share = {name: reps[name] // rounds + (r < reps[name] % rounds) for name in names}
+        for name, seconds in _time_calls(launches, _turns(order, share), flush):
+            samples[name].append(seconds)
+    return samples
+
+
+def _turns(order: Sequence[str], counts: Mapping[str, int]) -> List[str]:
+    """``order`` call by call, each name until it has had its count: A B C A B C ... C C."""
+    return [name for k in range(max(counts.values(), default=0)) for name in order if k < counts[name]]
+
+
+def _time_calls(launches: Mapping[str, Callable[[], object]], sequence: Sequence[str],
+                flush: Optional[torch.Tensor]) -> List[Tuple[str, float]]:
+    """(name, device seconds) of each call of ``sequence``: CUDA events around each call, the
+    flush queued on the same stream before its start event."""
+    events = []
+    for name in sequence:
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        if flush is not None:
+            flush.zero_()
+        start.record()
+        launches[name]()
+        end.record()
+        events.append((name, start, end))
     torch.cuda.synchronize()
-    estimate_s = max(statistics.median(_timed_reps(fn, ESTIMATE_REPS, flush)), 1e-7)
-    for _ in range(math.ceil(warmup_ms / 1e3 / estimate_s)):
-        fn()
-    reps = min(MAX_REPS, max(MIN_REPS, round(rep_ms / 1e3 / estimate_s)))
-    return _timed_reps(fn, reps, flush)
+    return [(name, start.elapsed_time(end) / 1e3) for name, start, end in events]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -299,9 +352,9 @@ def measure_calls(inputs: ExtendInputs, window: int, prepared: Mapping[str, Prep
                   sequences: Optional[Sequence[int]] = None, timed: bool = True) -> Dict[str, PointResult]:
     """Check every implementation against one reference, then time the correct ones interleaved.
 
-    ``rep_ms`` is each implementation's timed budget, split over ``rounds`` interleaved
-    rounds; ``speedup_vs_baseline`` is ``baseline``'s median over each one's, both from these
-    rounds. One that fails its check is returned with ``correct=False``, its ``failure`` and
+    ``rep_ms`` is each implementation's timed budget, its calls taking turns with the others'
+    in ``rounds`` passes (``timed_in_turns``); ``speedup_vs_baseline`` is ``baseline``'s
+    median over each one's, both from these calls. One that fails its check is returned with ``correct=False``, its ``failure`` and
     NaN timings. ``timed=False`` checks only: every timing field is NaN.
     """
     _require_cuda(inputs)
@@ -316,7 +369,7 @@ def measure_calls(inputs: ExtendInputs, window: int, prepared: Mapping[str, Prep
 
     launches = {name: calls.timed for name, calls in prepared.items()
                 if checks[name][2] is None and timed}
-    samples = _interleaved_samples(launches, rounds=rounds, rep_ms=rep_ms, warmup_ms=warmup_ms)
+    samples = timed_in_turns(launches, rounds=rounds, rep_ms=rep_ms, warmup_ms=warmup_ms) if launches else {}
     peaks = {name: _peak_memory_mb(launch) for name, launch in launches.items()}
     baseline_s = statistics.median(samples[baseline]) if baseline in samples else math.nan
     cost = inputs.cost(window)
@@ -355,34 +408,14 @@ def _untimed(error: float, fingerprint: Optional[str], failure: Optional[str]) -
                        fingerprint=fingerprint)
 
 
-def _interleaved_samples(launches: Mapping[str, Callable[[], None]], *, rounds: int,
-                         rep_ms: float, warmup_ms: float) -> Dict[str, List[float]]:
-    """Each launch timed in ``rounds`` rounds; the order rotates so none is always first."""
-    names = list(launches)
-    samples = {name: [] for name in names}
-    for r in range(rounds if names else 0):
-        shift = r % len(names)
-        for name in names[shift:] + names[:shift]:
-            samples[name] += device_times(launches[name], rep_ms=rep_ms / rounds, warmup_ms=warmup_ms)
-    return samples
-
-
-def _timed_reps(fn, reps: int, flush: Optional[torch.Tensor]) -> List[float]:
-    events = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
-              for _ in range(reps)]
-    for start, end in events:
-        if flush is not None:
-            flush.zero_()  # queued on the same stream before `start`: never inside the timing
-        start.record()
-        fn()
-        end.record()
-    torch.cuda.synchronize()
-    return [start.elapsed_time(end) / 1e3 for start, end in events]
+def l2_flush_buffer() -> torch.Tensor:
+    """A buffer twice the current device's L2 size: writing it leaves none of the previous
+    call's lines in L2."""
+    return _flush_buffer_of(torch.cuda.current_device())
 
 
 @functools.cache
-def _l2_flush_buffer(device_index: int) -> torch.Tensor:
-    """A buffer twice the L2 size: writing it leaves none of the previous call's lines in L2."""
+def _flush_buffer_of(device_index: int) -> torch.Tensor:
     l2_bytes = getattr(torch.cuda.get_device_properties(device_index), "L2_cache_size", 0)
     nbytes = 2 * l2_bytes if l2_bytes > 0 else FALLBACK_FLUSH_BYTES
     return torch.empty(nbytes, dtype=torch.uint8, device=torch.device("cuda", device_index))

@@ -3,7 +3,7 @@
 On CPU the kernel runs through Triton's interpreter (conftest sets TRITON_INTERPRET=1 before
 triton is first imported); on a GPU the same tests run compiled. Tiny shapes, fp16 only: the
 interpreter mishandles bf16 (numpy has no bfloat16), so bf16 results there say nothing.
-Device timing is never exercised here; measure_point's bookkeeping is, with device_times faked.
+Device timing is never exercised here; measure_point's bookkeeping is, with the timed calls faked.
 """
 
 import dataclasses
@@ -119,20 +119,27 @@ def test_measure_point_reports_a_failed_variant_untimed(inputs, monkeypatch):
     fake_seconds = {"baseline": 2e-3, "stages2": 1e-3}
     timed = []
 
-    def fake_device_times(fn, *, rep_ms, warmup_ms):
-        fn()
-        timed.append(launched[-1])
-        return [fake_seconds[launched[-1]]] * 3
+    def fake_time_calls(launches, sequence, flush):
+        timed.append(list(sequence))
+        return [(name, fake_seconds[name]) for name in sequence]
 
     monkeypatch.setattr(kernels, "extend_attention_fwd", cg_broken)
     monkeypatch.setattr(harness, "_require_cuda", lambda inputs=None: None)
-    monkeypatch.setattr(harness, "device_times", fake_device_times)
+    monkeypatch.setattr(harness, "l2_flush_buffer", lambda: None)
+    monkeypatch.setattr(harness, "_time_calls", fake_time_calls)
     monkeypatch.setattr(harness, "_peak_memory_mb", lambda fn: 0.0)
 
-    results = harness.measure_point(inputs, WINDOW, ["cg", "stages2"], rounds=2)
+    results = harness.measure_point(inputs, WINDOW, ["cg", "stages2"], rounds=2, rep_ms=20,
+                                    warmup_ms=0)
 
     assert list(results) == ["baseline", "cg", "stages2"]
-    assert timed == ["baseline", "stages2", "stages2", "baseline"]  # cg untimed; order rotates
+    # cg untimed; the estimate, then two passes taking turns call by call, the second pass
+    # starting with the other one: baseline's 10 calls (20 ms of 2 ms) and stages2's 20
+    estimate, first, second = timed
+    assert estimate == ["baseline", "stages2"] * harness.ESTIMATE_REPS
+    assert first == ["baseline", "stages2"] * 5 + ["stages2"] * 5
+    assert second == ["stages2", "baseline"] * 5 + ["stages2"] * 5
+    assert len(results["baseline"].samples) == 10 and len(results["stages2"].samples) == 20
     assert results["stages2"].correct and results["stages2"].speedup_vs_baseline == pytest.approx(2.0)
     assert results["stages2"].tflops == pytest.approx(inputs.cost(WINDOW).flops / 1e-3 / 1e12)
     cg = results["cg"]
@@ -158,7 +165,7 @@ def test_measure_point_checks_only_when_untimed(inputs, monkeypatch):
         raise AssertionError("timed although timed=False")
 
     monkeypatch.setattr(harness, "_require_cuda", lambda inputs=None: None)
-    monkeypatch.setattr(harness, "device_times", no_timing)
+    monkeypatch.setattr(harness, "_time_calls", no_timing)
     monkeypatch.setattr(harness, "_peak_memory_mb", no_timing)
     results = harness.measure_point(inputs, WINDOW, ["cg"], timed=False)
     for result in results.values():

@@ -200,15 +200,17 @@ def test_measure_peers_keeps_skips_failures_and_in_run_ratios(monkeypatch):
                  "users-reference": ReferenceKernel()}
     slowness = {}
 
-    def fake_device_times(fn, **kwargs):
-        slowness.setdefault(fn, 2.0 ** len(slowness))
-        return [1e-3 * slowness[fn]] * 3
+    def fake_time_calls(launches, sequence, flush):
+        for name in sequence:
+            slowness.setdefault(name, 2.0 ** len(slowness))
+        return [(name, 1e-3 * slowness[name]) for name in sequence]
     monkeypatch.setattr(peers_grid, "PROVIDERS", providers)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(peers_grid, "make_inputs",
                         lambda *args, **kwargs: workloads.make_inputs(*args, **{**kwargs, "device": DEVICE}))
     monkeypatch.setattr(harness, "_require_cuda", lambda inputs=None: None)
-    monkeypatch.setattr(harness, "device_times", fake_device_times)
+    monkeypatch.setattr(harness, "l2_flush_buffer", lambda: None)
+    monkeypatch.setattr(harness, "_time_calls", fake_time_calls)
     monkeypatch.setattr(harness, "_peak_memory_mb", lambda fn: 0.0)
     monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
     grid = peers_grid.PeersGrid(n_ctx=[48], window=[WINDOW], heads=["4/2"], head_dim=[64], dtype=["fp16"],

@@ -5,7 +5,7 @@
         [--pool fragmented] [--rounds 2] [--rep-ms 100]
 
 For a kernel change, before it is committed: the ratio of the two versions measured in one
-process, alternating, so that clocks and temperature drift hit both alike. ``REV``'s
+process, taking turns call by call, so that clocks and temperature drift hit both alike. ``REV``'s
 ``kernels/extend_attention.py`` is loaded on its own (it imports no sibling module).
 Both versions are checked against the reference on every point before they are timed
 (``benchmarks/harness.py``: CUDA events, L2 flushed before every call, medians).
@@ -86,11 +86,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             for variant in args.variants:
                 for fwd in versions.values():  # raises VariantIncorrect before any timing
                     harness.check_variant(inputs, variant, window, reference=reference, fwd=fwd)
-                samples = {name: [] for name in versions}
-                for _ in range(args.rounds):
-                    for name, fwd in versions.items():
-                        call = harness.kernel_call(inputs, variant, window, fwd=fwd)
-                        samples[name] += harness.device_times(call, rep_ms=args.rep_ms / args.rounds)
+                samples = harness.timed_in_turns(
+                    {name: harness.kernel_call(inputs, variant, window, fwd=fwd)
+                     for name, fwd in versions.items()}, rounds=args.rounds, rep_ms=args.rep_ms)
                 old, new = (statistics.median(samples[name]) for name in versions)
                 print(f"| {n_ctx} | {window} | {variant} | {old * 1e3:.3f} | {new * 1e3:.3f} | "
                       f"{old / new:.3f}× |", flush=True)
