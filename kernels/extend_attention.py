@@ -85,6 +85,10 @@ class LaunchConfig:
     # token (packed GQA), where that group divides a consumer's 64 rows; otherwise one head's
     # 128 tokens
     pack_gqa: Optional[bool] = None
+    # with persistent: each consumer warpgroup copies its next item's query rows (cp.async)
+    # into a second shared-memory buffer while it computes the current item, instead of
+    # loading them, and waiting for them, when the item starts
+    prefetch_q: Optional[bool] = None
     tuned: bool = False
 
     def __post_init__(self):
@@ -102,7 +106,7 @@ class LaunchConfig:
         if self.grid_order is not None and self.grid_order not in GRID_ORDERS:
             raise ValueError(f"config.grid_order={self.grid_order!r}: expected one of {GRID_ORDERS}")
         for field in ("prefetch_indices", "overlap_softmax", "warp_specialize", "persistent",
-                      "pack_gqa"):
+                      "pack_gqa", "prefetch_q"):
             value = getattr(self, field)
             if value is not None and not isinstance(value, bool):
                 raise ValueError(f"config.{field}={value!r}: expected a bool")
@@ -129,7 +133,8 @@ class LaunchConfig:
 
 # The knobs ``LaunchConfig.resolved`` fills in where they are left None.
 FILLED_KNOBS = ("block_m", "block_n", "num_warps", "num_stages", "grid_order", "prefetch_indices",
-                "max_registers", "overlap_softmax", "warp_specialize", "persistent", "pack_gqa")
+                "max_registers", "overlap_softmax", "warp_specialize", "persistent", "pack_gqa",
+                "prefetch_q")
 
 # (BLOCK_M, BLOCK_N, num_warps) per head dim of the upstream kernel on sm_90.
 UPSTREAM_BLOCKS = {
@@ -150,12 +155,12 @@ LONG_EXTEND_MIN = 2048
 
 
 def _tuned(block_m, block_n, num_warps, num_stages, prefetch_indices, max_registers=None,
-           warp_specialize=False, persistent=False, pack_gqa=False):
+           warp_specialize=False, persistent=False, pack_gqa=False, prefetch_q=False):
     return LaunchConfig(block_m=block_m, block_n=block_n, num_warps=num_warps,
                         num_stages=num_stages, grid_order="heads",
                         prefetch_indices=prefetch_indices, max_registers=max_registers,
                         overlap_softmax=False, warp_specialize=warp_specialize,
-                        persistent=persistent, pack_gqa=pack_gqa)
+                        persistent=persistent, pack_gqa=pack_gqa, prefetch_q=prefetch_q)
 
 
 # The knobs of the tuned `tl` kernel per (head dim, shape class), from sweeps on the H100
@@ -209,7 +214,8 @@ UNTUNED_BLOCKS = {
     (head_dim, shape): LaunchConfig(block_m=block_m, block_n=block_n, num_warps=num_warps,
                                     num_stages=1, grid_order=UNTUNED_GRID_ORDER[shape],
                                     prefetch_indices=False, overlap_softmax=False,
-                                    warp_specialize=False, persistent=False, pack_gqa=False)
+                                    warp_specialize=False, persistent=False, pack_gqa=False,
+                                    prefetch_q=False)
     for head_dim, (block_m, block_n, num_warps) in UPSTREAM_BLOCKS.items()
     for shape in SHAPE_CLASSES
 }
@@ -509,6 +515,7 @@ def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
     if config.warp_specialize:
         constexprs["PERSISTENT"] = bool(config.persistent)
         constexprs["GQA_PACK"] = packed_heads(config, gqa_group)
+        constexprs["PREFETCH_Q"] = bool(config.prefetch_q)
         constexprs["CONSUMER_REGISTERS"] = WS_CONSUMER_REGISTERS
         constexprs["PRODUCER_REGISTERS"] = WS_PRODUCER_REGISTERS
     return constexprs
@@ -528,18 +535,18 @@ ASYNC_COPY_CACHE_MODIFIERS = ("", ".ca", ".cg")
 
 
 def _check_copies_and_shared(config: LaunchConfig, knob: str, copied: tuple, head_dim: int,
-                             element_bytes: int) -> None:
+                             element_bytes: int, query_rows: int) -> None:
     """The checks both Gluon kernels share: the cache modifiers of the loads they issue as
-    cp.async, and shared memory for Q and the K/V ring."""
+    cp.async, and shared memory for ``query_rows`` rows of Q and the K/V ring."""
     for field in copied:
         if getattr(config, field) not in ASYNC_COPY_CACHE_MODIFIERS:
             raise ValueError(f"config.{field}={getattr(config, field)!r}: {knob} copies with "
                              f"cp.async, which takes one of {ASYNC_COPY_CACHE_MODIFIERS}")
-    shared = element_bytes * head_dim * (config.block_m + 2 * config.num_stages * config.block_n)
+    shared = element_bytes * head_dim * (query_rows + 2 * config.num_stages * config.block_n)
     if shared > MAX_SHARED_BYTES[SM90]:
-        raise ValueError(f"config.num_stages={config.num_stages}: Q and {config.num_stages} K/V "
-                         f"stages of {config.block_n} rows need {shared} bytes of shared memory; "
-                         f"sm_90 has {MAX_SHARED_BYTES[SM90]}")
+        raise ValueError(f"config.num_stages={config.num_stages}: {query_rows} rows of Q and "
+                         f"{config.num_stages} K/V stages of {config.block_n} rows need {shared} "
+                         f"bytes of shared memory; sm_90 has {MAX_SHARED_BYTES[SM90]}")
 
 
 def check_overlap_softmax(config: LaunchConfig, head_dim: int, element_bytes: int) -> None:
@@ -553,7 +560,7 @@ def check_overlap_softmax(config: LaunchConfig, head_dim: int, element_bytes: in
                          "stages (tile t + 1 must land while tile t + 2 loads)")
     _check_copies_and_shared(config, "overlap_softmax",
                              ("prefix_kv_cache", "extend_kv_cache", "q_cache"), head_dim,
-                             element_bytes)
+                             element_bytes, config.block_m)
 
 
 # The query rows of one consumer warpgroup of the warp-specialized kernel: packed query heads
@@ -568,11 +575,15 @@ def packed_heads(config: LaunchConfig, gqa_group: int) -> int:
 
 
 def check_work_items(config: LaunchConfig) -> None:
-    """ValueError for ``persistent`` or ``pack_gqa`` on a kernel without work items."""
-    for knob in ("persistent", "pack_gqa"):
+    """ValueError for ``persistent``, ``pack_gqa`` or ``prefetch_q`` on a kernel without work
+    items, and for ``prefetch_q`` where a program has no next item (one program per item)."""
+    for knob in ("persistent", "pack_gqa", "prefetch_q"):
         if getattr(config, knob) and not config.warp_specialize:
             raise ValueError(f"config.{knob}=True: only the warp-specialized kernel walks work "
                              "items (set warp_specialize=True)")
+    if config.prefetch_q and not config.persistent:
+        raise ValueError("config.prefetch_q=True: a program of one item has no next item to copy "
+                         "ahead (set persistent=True)")
 
 
 def check_warp_specialize(config: LaunchConfig, head_dim: int, element_bytes: int) -> None:
@@ -596,9 +607,11 @@ def check_warp_specialize(config: LaunchConfig, head_dim: int, element_bytes: in
         raise ValueError(f"config.max_registers={config.max_registers}: warp_specialize sets its "
                          f"own split ({WS_CONSUMER_REGISTERS} per consumer thread, "
                          f"{WS_PRODUCER_REGISTERS} per producer thread)")
-    # Q is loaded with a plain load (any modifier), K/V with cp.async
-    _check_copies_and_shared(config, "warp_specialize", ("prefix_kv_cache", "extend_kv_cache"),
-                             head_dim, element_bytes)
+    # K/V are copied with cp.async; Q too with prefetch_q (into two buffers), else loaded
+    # with a plain load (any modifier)
+    copied = ("prefix_kv_cache", "extend_kv_cache", "q_cache")[:3 if config.prefetch_q else 2]
+    _check_copies_and_shared(config, "warp_specialize", copied, head_dim, element_bytes,
+                             config.block_m * (2 if config.prefetch_q else 1))
 
 
 def launch_options(config: LaunchConfig) -> dict:
@@ -798,11 +811,12 @@ def _work_item_grid(cfg: LaunchConfig, heads_q: int, gqa_group: int, batch: int,
         raise ValueError(f"max_len_extend={max_len_extend}: {n_blocks} blocks of {cfg.block_m} rows; "
                          f"the kernel counts rows in int32, at most {INT32_MAX}")
     items = heads_q // pack * n_blocks * batch
-    if items > INT32_MAX:
+    programs = min(items, sm_count(device)) if cfg.persistent else items
+    # a program's item counter steps past the last item by at most the number of programs
+    if items + programs > INT32_MAX:
         raise ValueError(f"qo_indptr: {batch} sequences of up to {n_blocks} blocks of "
                          f"{cfg.block_m} rows for {heads_q // pack} item heads are {items} "
-                         f"work items; the kernel counts at most {INT32_MAX}")
-    programs = min(items, sm_count(device)) if cfg.persistent else items
+                         f"work items; the kernel counts at most {INT32_MAX - programs}")
     return (programs,), (heads_q // pack, n_blocks, batch)
 
 

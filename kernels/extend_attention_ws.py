@@ -37,6 +37,10 @@ FlashInfer do: a sequence's last block pads at most 128 / G - 1 tokens instead o
 is a quarter of the rows where the extends average 256 tokens, and the G heads read one K/V
 stream instead of G.
 
+With ``PREFETCH_Q`` (LaunchConfig.prefetch_q, on a persistent grid) each consumer copies its
+next item's query rows with ``cp.async`` into the other of its two Q buffers while it computes
+the current item, so that an item does not start by loading its rows and waiting for them.
+
 Measured on the H100 (docs/MEASUREMENTS.md, step 9). Tried there and not kept, all measured
 slower or no faster: consumers taking strict turns at the tensor cores (FA3's ping-pong, with
 mbarriers), tile t's softmax overlapping tile t - 1's P·V inside a consumer, Q in registers,
@@ -173,35 +177,58 @@ def _producer(K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_sm
 
 
 @gluon.jit
-def _consume_item(Q, O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, qo_start, head,
+def _query_rows(Q, qo_start, len_extend, row0, head, stride_qt, stride_qh,
+                HEAD_DIM: gl.constexpr, GQA_PACK: gl.constexpr):
+    """A consumer's 64 query rows from item row ``row0``: (pointers, mask of the rows that
+    exist). Row ``r`` is query token ``r // GQA_PACK`` of the sequence's extend, at query head
+    ``head * GQA_PACK + r % GQA_PACK``: with packed query heads an item's rows are its KV
+    head's query heads, token after token."""
+    layout: gl.constexpr = row_copy_layout(HEAD_DIM, 4)
+    rows = row0 + gl.arange(0, CONSUMER_ROWS, layout=gl.SliceLayout(1, layout))
+    tokens = rows // GQA_PACK
+    heads = head * GQA_PACK + rows % GQA_PACK
+    cols = gl.arange(0, HEAD_DIM, layout=gl.SliceLayout(0, layout))
+    ptrs = Q + (qo_start + tokens)[:, None] * stride_qt + (heads * stride_qh)[:, None] + cols[None, :]
+    return ptrs, (tokens < len_extend)[:, None]
+
+
+@gluon.jit
+def _load_query_rows(q_smem, Q, qo_start, len_extend, row0, head, stride_qt, stride_qh,
+                     HEAD_DIM: gl.constexpr, Q_CACHE: gl.constexpr, GQA_PACK: gl.constexpr):
+    """The consumer's query rows into ``q_smem`` through registers, waited for. The last
+    item's MMAs that read the buffer have all been waited for."""
+    ptrs, exists = _query_rows(Q, qo_start, len_extend, row0, head, stride_qt, stride_qh,
+                               HEAD_DIM, GQA_PACK)
+    q_smem.store(gl.load(ptrs, mask=exists, other=0.0, cache_modifier=Q_CACHE))
+    fence_async_shared()
+    gl.thread_barrier()
+
+
+@gluon.jit
+def _copy_query_rows(q_smem, Q, qo_start, len_extend, row0, head, stride_qt, stride_qh,
+                     HEAD_DIM: gl.constexpr, Q_CACHE: gl.constexpr, GQA_PACK: gl.constexpr):
+    """Start copying the consumer's query rows into ``q_smem`` (cp.async, one group); rows
+    past the extend are not read."""
+    ptrs, exists = _query_rows(Q, qo_start, len_extend, row0, head, stride_qt, stride_qh,
+                               HEAD_DIM, GQA_PACK)
+    async_copy.async_copy_global_to_shared(q_smem, ptrs, mask=exists, cache_modifier=Q_CACHE)
+    async_copy.commit_group()
+
+
+@gluon.jit
+def _consume_item(O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, qo_start, head,
                   len_prefix, len_extend, n_tiles, n_prefix_tiles, prefix_lo, extend_lo,
-                  sm_scale_log2, logit_cap, sliding_window, stride_qt, stride_qh, stride_ot,
-                  stride_oh, HEAD_DIM: gl.constexpr, BLOCK_N: gl.constexpr,
-                  NUM_STAGES: gl.constexpr, USE_WINDOW: gl.constexpr,
-                  USE_LOGIT_CAP: gl.constexpr, Q_CACHE: gl.constexpr, GQA_PACK: gl.constexpr):
-    """One warpgroup's 64 query rows of one item over the item's tiles, the program's tiles
-    ``first_tile`` onwards. Row ``r`` (``row0`` onwards) is query token ``r // GQA_PACK`` of
-    the sequence's extend, at query head ``head * GQA_PACK + r % GQA_PACK``: with packed
-    query heads an item's rows are its KV head's query heads, token after token."""
-    dtype: gl.constexpr = Q.dtype.element_ty
+                  sm_scale_log2, logit_cap, sliding_window, stride_ot, stride_oh,
+                  HEAD_DIM: gl.constexpr, BLOCK_N: gl.constexpr, NUM_STAGES: gl.constexpr,
+                  USE_WINDOW: gl.constexpr, USE_LOGIT_CAP: gl.constexpr, GQA_PACK: gl.constexpr):
+    """One warpgroup's 64 query rows of one item, in ``q_smem`` (rows as ``_query_rows``),
+    over the item's tiles, the program's tiles ``first_tile`` onwards."""
+    dtype: gl.constexpr = O.dtype.element_ty
     s_layout: gl.constexpr = gl.NVMMADistributedLayout(
         version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, BLOCK_N, 16])
     o_layout: gl.constexpr = gl.NVMMADistributedLayout(
         version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, HEAD_DIM, 16])
     p_layout: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=o_layout, k_width=2)
-    q_layout: gl.constexpr = row_copy_layout(HEAD_DIM, 4)
-
-    # Q stays in shared memory: in registers it would take the 32 the 128-key score tile needs.
-    # The last item's MMAs that read it have all been waited for.
-    q_rows = row0 + gl.arange(0, CONSUMER_ROWS, layout=gl.SliceLayout(1, q_layout))
-    q_tokens = q_rows // GQA_PACK
-    q_heads = head * GQA_PACK + q_rows % GQA_PACK
-    q_cols = gl.arange(0, HEAD_DIM, layout=gl.SliceLayout(0, q_layout))
-    q_smem.store(gl.load(Q + (qo_start + q_tokens)[:, None] * stride_qt + (q_heads * stride_qh)[:, None]
-                         + q_cols[None, :], mask=(q_tokens < len_extend)[:, None], other=0.0,
-                         cache_modifier=Q_CACHE))
-    fence_async_shared()
-    gl.thread_barrier()
 
     score_cols = gl.arange(0, BLOCK_N, layout=gl.SliceLayout(0, s_layout))
     q_pos = len_prefix + (row0 + gl.arange(0, CONSUMER_ROWS, layout=gl.SliceLayout(1, s_layout))) // GQA_PACK
@@ -260,23 +287,55 @@ def _consumer(Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem, ready, free, h
               BLOCK_M: gl.constexpr, BLOCK_N: gl.constexpr, NUM_STAGES: gl.constexpr,
               USE_WINDOW: gl.constexpr, USE_LOGIT_CAP: gl.constexpr, Q_CACHE: gl.constexpr,
               INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr, PERSISTENT: gl.constexpr,
-              GQA_PACK: gl.constexpr):
-    """One warpgroup: the ``half``-th 64 query rows of each of the program's items."""
+              GQA_PACK: gl.constexpr, PREFETCH_Q: gl.constexpr):
+    """One warpgroup: the ``half``-th 64 query rows of each of the program's items. With
+    ``PREFETCH_Q`` its next item's rows are copied into the other of its two Q buffers while
+    it computes this item, instead of loaded (and waited for) when the item starts."""
     TOKENS: gl.constexpr = BLOCK_M // GQA_PACK  # the query tokens of an item
+    n_items = n_heads * n_blocks * n_seqs
     first_tile = 0
-    for item in range(gl.program_id(0), n_heads * n_blocks * n_seqs, gl.num_programs(0)):
+    slot = 0  # the Q buffer of this item
+    prefetched = -1  # the item whose rows the other buffer receives
+    for item in range(gl.program_id(0), n_items, gl.num_programs(0)):
         (has_queries, head, block, kv_head, qo_start, len_extend, kv_start, len_prefix, prefix_lo,
          extend_lo, extend_hi, n_prefix_tiles, n_tiles) = _item_keys(
             item, qo_indptr, kv_indptr, sliding_window, n_heads, n_blocks, n_seqs,
             GQA_GROUP // GQA_PACK, TOKENS, BLOCK_N, INDEX_CACHE, HEADS_FIRST, PERSISTENT, USE_WINDOW)
         if has_queries:
-            _consume_item(Q, O, k_smem, v_smem, q_smem, ready, free, first_tile,
-                          block * BLOCK_M + half * CONSUMER_ROWS, qo_start, head, len_prefix,
-                          len_extend, n_tiles, n_prefix_tiles, prefix_lo, extend_lo,
-                          sm_scale_log2, logit_cap, sliding_window, stride_qt, stride_qh,
+            row0 = block * BLOCK_M + half * CONSUMER_ROWS
+            if PREFETCH_Q:
+                if prefetched != item:
+                    # the copy in flight is an empty item's (or none): it must land before
+                    # this one, which overwrites the same buffer
+                    async_copy.wait_group(0)
+                    _copy_query_rows(q_smem.index(slot), Q, qo_start, len_extend, row0, head,
+                                     stride_qt, stride_qh, HEAD_DIM, Q_CACHE, GQA_PACK)
+                async_copy.wait_group(0)
+                following = item + gl.num_programs(0)
+                if following < n_items:
+                    # the other buffer's MMAs (the last item's) have all been waited for
+                    next_head, next_block, next_seq = _work_item(following, n_heads, n_blocks,
+                                                                 n_seqs, HEADS_FIRST, PERSISTENT)
+                    next_qo_start, next_len_extend, _, _ = _sequence_extent(
+                        qo_indptr, kv_indptr, next_seq, INDEX_CACHE)
+                    _copy_query_rows(q_smem.index(1 - slot), Q, next_qo_start, next_len_extend,
+                                     next_block * BLOCK_M + half * CONSUMER_ROWS, next_head,
+                                     stride_qt, stride_qh, HEAD_DIM, Q_CACHE, GQA_PACK)
+                    prefetched = following
+                # every thread's copies of this item's rows, before the MMAs (async proxy)
+                fence_async_shared()
+                gl.thread_barrier()
+            else:
+                _load_query_rows(q_smem.index(slot), Q, qo_start, len_extend, row0, head,
+                                 stride_qt, stride_qh, HEAD_DIM, Q_CACHE, GQA_PACK)
+            _consume_item(O, k_smem, v_smem, q_smem.index(slot), ready, free, first_tile, row0,
+                          qo_start, head, len_prefix, len_extend, n_tiles, n_prefix_tiles,
+                          prefix_lo, extend_lo, sm_scale_log2, logit_cap, sliding_window,
                           stride_ot, stride_oh, HEAD_DIM, BLOCK_N, NUM_STAGES, USE_WINDOW,
-                          USE_LOGIT_CAP, Q_CACHE, GQA_PACK)
+                          USE_LOGIT_CAP, GQA_PACK)
             first_tile += n_tiles
+            if PREFETCH_Q:
+                slot = 1 - slot
 
 
 @gluon.jit
@@ -302,6 +361,7 @@ def _extend_attention_ws_kernel(
     PREFETCH_INDICES: gl.constexpr,
     PERSISTENT: gl.constexpr,
     GQA_PACK: gl.constexpr,
+    PREFETCH_Q: gl.constexpr,
     CONSUMER_REGISTERS: gl.constexpr,
     PRODUCER_REGISTERS: gl.constexpr,
 ):
@@ -309,13 +369,17 @@ def _extend_attention_ws_kernel(
     gl.static_assert(gl.num_warps() == 4, "the default partition is one consumer warpgroup")
     gl.static_assert(NUM_STAGES >= 2, "tile t + 1 loads while tile t is used")
     gl.static_assert(CONSUMER_ROWS % GQA_PACK == 0, "a consumer's rows hold whole tokens")
+    gl.static_assert(PERSISTENT or not PREFETCH_Q, "a program of one item has no next item")
     dtype: gl.constexpr = Q.dtype.element_ty
     kv_smem_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_N, HEAD_DIM], dtype)
     q_smem_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([CONSUMER_ROWS, HEAD_DIM],
                                                                        dtype)
     k_smem = gl.allocate_shared_memory(dtype, [NUM_STAGES, BLOCK_N, HEAD_DIM], kv_smem_layout)
     v_smem = gl.allocate_shared_memory(dtype, [NUM_STAGES, BLOCK_N, HEAD_DIM], kv_smem_layout)
-    q_smem = gl.allocate_shared_memory(dtype, [2, CONSUMER_ROWS, HEAD_DIM], q_smem_layout)
+    # each consumer's Q buffers: two with PREFETCH_Q (this item's and the next one's)
+    Q_BUFFERS: gl.constexpr = 2 if PREFETCH_Q else 1
+    q_smem_0 = gl.allocate_shared_memory(dtype, [Q_BUFFERS, CONSUMER_ROWS, HEAD_DIM], q_smem_layout)
+    q_smem_1 = gl.allocate_shared_memory(dtype, [Q_BUFFERS, CONSUMER_ROWS, HEAD_DIM], q_smem_layout)
     ready = gl.allocate_shared_memory(gl.int64, [NUM_STAGES, 1], mbarrier.MBarrierLayout())
     free = gl.allocate_shared_memory(gl.int64, [NUM_STAGES, 1], mbarrier.MBarrierLayout())
     for i in gl.static_range(NUM_STAGES):
@@ -323,16 +387,16 @@ def _extend_attention_ws_kernel(
         mbarrier.init(free.index(i), count=2)
 
     gl.warp_specialize([
-        (_consumer, (Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem.index(0), ready, free, 0,
+        (_consumer, (Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem_0, ready, free, 0,
                      sm_scale_log2, logit_cap, sliding_window, n_heads, n_blocks, n_seqs,
                      stride_qt, stride_qh, stride_ot, stride_oh, GQA_GROUP, HEAD_DIM, BLOCK_M,
                      BLOCK_N, NUM_STAGES, USE_WINDOW, USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE,
-                     HEADS_FIRST, PERSISTENT, GQA_PACK)),
-        (_consumer, (Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem.index(1), ready, free, 1,
+                     HEADS_FIRST, PERSISTENT, GQA_PACK, PREFETCH_Q)),
+        (_consumer, (Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem_1, ready, free, 1,
                      sm_scale_log2, logit_cap, sliding_window, n_heads, n_blocks, n_seqs,
                      stride_qt, stride_qh, stride_ot, stride_oh, GQA_GROUP, HEAD_DIM, BLOCK_M,
                      BLOCK_N, NUM_STAGES, USE_WINDOW, USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE,
-                     HEADS_FIRST, PERSISTENT, GQA_PACK)),
+                     HEADS_FIRST, PERSISTENT, GQA_PACK, PREFETCH_Q)),
         (_producer, (K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_smem, v_smem,
                      ready, free, sliding_window, n_heads, n_blocks, n_seqs, stride_kt, stride_kh,
                      stride_vt, stride_vh, stride_kbt, stride_kbh, stride_vbt, stride_vbh,

@@ -202,6 +202,11 @@ WS_CONFIGS.update({f"{name}_persistent": dataclasses.replace(WS_CONFIGS[name], p
                    for name in ("m128n16s2", "m128n64s3", "m128n128s2", "m128n64s4_pf_modifiers")})
 WS_CONFIGS.update({f"{name}_packed": dataclasses.replace(WS_CONFIGS[name], pack_gqa=True)
                    for name in ("m128n32s3", "m128n64s3_persistent", "m128n64s4_pf_modifiers_persistent")})
+# ... and with each consumer's next Q copied ahead (LaunchConfig.prefetch_q), a Q cache
+# modifier included
+WS_CONFIGS.update({f"{name}_prefetch_q": dataclasses.replace(WS_CONFIGS[name], prefetch_q=True)
+                   for name in ("m128n16s2_persistent", "m128n64s3_persistent_packed",
+                                "m128n64s4_pf_modifiers_persistent_packed")})
 GLUON_CONFIGS = {**{f"overlap_{name}": config for name, config in OVERLAP_CONFIGS.items()},
                  **{f"ws_{name}": config for name, config in WS_CONFIGS.items()}}
 
@@ -229,7 +234,10 @@ GLUON_LARGE = {"overlap_softmax": dict(overlap_softmax=True, num_stages=3, prefe
                "warp_specialize": dict(warp_specialize=True, num_stages=2),
                "persistent": dict(warp_specialize=True, num_stages=2, persistent=True),
                "persistent_packed": dict(warp_specialize=True, num_stages=2, persistent=True,
-                                         pack_gqa=True)}
+                                         pack_gqa=True),
+               "persistent_packed_prefetch_q": dict(warp_specialize=True, num_stages=2,
+                                                    persistent=True, pack_gqa=True,
+                                                    prefetch_q=True)}
 
 
 @pytest.mark.gpu
@@ -250,12 +258,16 @@ def test_gpu_gluon_kernels_large_shapes(dtype, head_dim, block_n, window, kernel
 @pytest.mark.parametrize("programs", [1, 3, 7])
 @pytest.mark.parametrize("config", [WS_CONFIGS["m128n16s2_persistent"],
                                     WS_CONFIGS["m128n64s4_pf_modifiers_persistent"],
-                                    WS_CONFIGS["m128n64s3_persistent_packed"]],
-                         ids=["m128n16s2", "m128n64s4_pf_sequences", "m128n64s3_packed"])
+                                    WS_CONFIGS["m128n64s3_persistent_packed"],
+                                    WS_CONFIGS["m128n16s2_persistent_prefetch_q"],
+                                    WS_CONFIGS["m128n64s4_pf_modifiers_persistent_packed_prefetch_q"]],
+                         ids=["m128n16s2", "m128n64s4_pf_sequences", "m128n64s3_packed",
+                              "m128n16s2_prefetch_q", "m128n64s4_pf_sequences_packed_prefetch_q"])
 def test_gpu_persistent_programs_walk_many_items(monkeypatch, programs, config):
     """Few programs, so that each walks many items (empty ones too) and the K/V ring runs on
     across them for many laps; any phase slip between producer and consumers hangs or
-    answers wrong."""
+    answers wrong, and so does a Q buffer copied ahead for the wrong item (an empty item's
+    copy in flight over the next one's)."""
     monkeypatch.setattr(ea, "sm_count", lambda device: programs)
     gen = random.Random(programs)
     prefix = tuple(gen.choice([0, gen.randint(1, 600)]) for _ in range(5))

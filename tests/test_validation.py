@@ -182,6 +182,13 @@ def test_warp_specialize_needs_what_the_gluon_kernel_is_written_for(inputs):
     expect(inputs, "config.prefix_kv_cache='.cv'", config=LaunchConfig(**WS, prefix_kv_cache=".cv"))
     expect(inputs, "config.num_stages=4: .* shared memory",
            config=LaunchConfig(**{**WS, "num_stages": 4, "block_n": 256}))
+    # prefetch_q copies Q with cp.async too, into two buffers per consumer
+    prefetching = dict(WS, persistent=True, prefetch_q=True)
+    expect(inputs, "config.q_cache='.cv': warp_specialize copies with cp.async",
+           config=LaunchConfig(**prefetching, q_cache=".cv"))
+    d128 = make_inputs((6, 0, 9), (5, 3, 4), heads="4/2", head_dim=128, dtype="fp16", device=DEVICE)
+    expect(d128, "config.num_stages=3: 256 rows of Q and 3 K/V stages of 128 rows need 262144 bytes",
+           config=LaunchConfig(**{**prefetching, "block_n": 128}))
     with pytest.raises(ValueError, match="warp_specialize"):
         LaunchConfig(warp_specialize="yes")
 
@@ -352,12 +359,14 @@ def test_a_persistent_launch_takes_one_program_per_sm_at_most(ws_launches, monke
     assert _launch_summary(ws_launches.pop(), "PERSISTENT") == ((4,), (4, 1, 1), True)
 
 
-def test_persistent_and_packed_heads_need_the_warp_specialized_kernel(inputs):
-    for knob in ("persistent", "pack_gqa"):
+def test_work_item_knobs_need_the_warp_specialized_kernel(inputs):
+    for knob in ("persistent", "pack_gqa", "prefetch_q"):
         expect(inputs, f"config.{knob}=True: only the warp-specialized kernel walks work items",
                config=LaunchConfig(**{knob: True}))
         with pytest.raises(ValueError, match=f"config.{knob}='yes': expected a bool"):
             LaunchConfig(**{knob: "yes"})
+    expect(inputs, "config.prefetch_q=True: a program of one item has no next item",
+           config=LaunchConfig(**WS, prefetch_q=True))
 
 
 @pytest.mark.parametrize("heads,packed,item_heads,blocks", [
