@@ -182,12 +182,15 @@ TL_TUNED_BLOCKS = {
 }
 # The tuned variant where the Gluon kernels run (``gluon_unavailable``): the warp-specialized
 # kernel (a producer warpgroup, two consumers) with a KV head's query heads packed into its
-# rows. Measured on the H200 against FlashInfer 0.7.2 (docs/MEASUREMENTS.md, step 10): where
-# the extends are short, or the window small, items are short and a persistent grid (a
-# program per SM walking the items, 64-key tiles with prefetched indices) wins; without a
-# window at long extends a program per item with 128-key tiles does. The `tl` rows stay at head
-# dims 64 and 256 where they measured faster: long extends, and head dim 64's windows.
-_WS_PERSISTENT = _tuned(128, 64, 8, 4, True, warp_specialize=True, persistent=True, pack_gqa=True)
+# rows. Measured on the H200 against FlashInfer 0.7.2 (docs/MEASUREMENTS.md, steps 10-11):
+# where the extends are short, or the window small, items are short and a persistent grid (a
+# program per SM walking the items, 64-key tiles with prefetched indices, each consumer's next
+# Q copied ahead) wins; without a window at long extends a program per item with 128-key tiles
+# does. At head dim 256 copying Q ahead needs a stage less, and measured no faster. The `tl`
+# rows stay at head dims 64 and 256 where they measured faster: long extends, and head dim
+# 64's windows.
+_WS_PERSISTENT = _tuned(128, 64, 8, 4, True, warp_specialize=True, persistent=True, pack_gqa=True,
+                        prefetch_q=True)
 _WS_PERSISTENT_256 = _tuned(128, 32, 8, 4, True, warp_specialize=True, persistent=True,
                             pack_gqa=True)
 _WS_LONG = _tuned(128, 128, 8, 3, False, warp_specialize=True, pack_gqa=True)
