@@ -47,7 +47,8 @@ from .workloads import DTYPES, make_inputs, parse_heads
 # The parameters of every extend-attention benchmark, in this order (docs/DESIGN.md).
 EXTEND_PARAMS = ("n_ctx", "window", "heads", "head_dim", "dtype", "pool", "variant")
 
-# setup_cache's timing of each variant at each point: interleaved rounds, device time.
+# setup_cache's timing of each variant at each point: turns call by call, in this many passes
+# (harness.timed_in_turns), device time.
 MEASURE_ROUNDS = 2
 MEASURE_REP_MS = 40.0
 

@@ -32,7 +32,8 @@ from .providers.base import PeerPoint, ProviderUnavailable
 from .providers.project import DEFAULT
 from .workloads import POOLS, make_inputs
 
-# setup_cache's timing of each provider at each point: interleaved rounds, device time.
+# setup_cache's timing of each provider at each point: turns call by call, in this many passes
+# (harness.timed_in_turns), device time.
 MEASURE_ROUNDS = 2
 MEASURE_REP_MS = 40.0
 # A comma-separated list of pools: the setup cache measures only these, and the other pools'

@@ -13,6 +13,7 @@ import dataclasses
 import datetime
 import functools
 import math
+import re
 from typing import Dict, NamedTuple, Optional, Sequence, Tuple
 
 from benchmarks.bench_ceilings import copy_gbps, matmul_tflops
@@ -137,9 +138,23 @@ def peers_points(run: Run, benchmark: str) -> Dict[PeerKey, Point]:
     return {PeerKey(*values): point for values, point in points(run, benchmark).items()}
 
 
+# How a stored run's in-run ratios were timed, by bench_peers.PEERS_PROTOCOL (in its version)
+PEERS_TIMING = {
+    1: "each provider's calls in one run, the runs rotated per round: up to ~8% of order bias "
+       "(docs/MEASUREMENTS.md, step 11)",
+    2: "the providers' calls in turns, call by call",
+}
+
+
+def peers_timing(run: Run) -> str:
+    """How ``run``'s ``track_default_time_ratio`` was timed, read from the version it carries."""
+    match = re.search(r"peers[- ](\d+)", run.version(PEERS_RATIO) or "")
+    return PEERS_TIMING.get(int(match.group(1)), "unknown") if match else "unknown"
+
+
 def peers_speedups(run: Run) -> Dict[PeerKey, float]:
     """Default's speedup over each provider: the inverse of the stored in-run ratio
-    (default's median over the provider's, timed interleaved in one process)."""
+    (default's median over the provider's, both timed in one process: ``peers_timing``)."""
     return {key: 1.0 / point.value for key, point in peers_points(run, PEERS_RATIO).items()}
 
 
@@ -166,11 +181,11 @@ SGLANG_SHIPPED = "sglang-0.5.2"
 
 
 def peers_tables(run: Run) -> str:
-    """The stored peers run as the README quotes it: every ratio from one process's interleaved
-    medians (``track_default_time_ratio``), per pool, over the PR matrix's 16 points."""
+    """The stored peers run as the README quotes it: every ratio from one process's medians
+    (``track_default_time_ratio``), per pool, over the PR matrix's 16 points."""
     ratios = peers_points(run, PEERS_RATIO)  # default time / provider time
     lines = [f"Peers at commit {run.short} ({_day(run.date)}); every ratio from one process's "
-             "interleaved medians (bench_peers.Peers.track_default_time_ratio)."]
+             f"medians (bench_peers.Peers.track_default_time_ratio), timed with {peers_timing(run)}."]
     for pool in _unique_values(k.pool for k in ratios):
         def over(numerator: str, denominator: str) -> Dict[Tuple[int, int], float]:
             """numerator's speedup over denominator: t_den / t_num = ratio_num / ratio_den, where

@@ -41,7 +41,7 @@ from plots import machines  # noqa: E402
 from plots.figures import (POOL_MARKERS, NothingToDraw, file_safe, new_figure, note,  # noqa: E402
                            plain_log_scale, readable, save, unique, variant_colors, window_label)
 from plots.history import (CODEGEN, PEERS_TIME, TIME, History, PeerKey,  # noqa: E402
-                           PRKey, load_histories, newest_ceilings, peers_run, peers_speedups, peers_tables,
+                           PRKey, load_histories, newest_ceilings, peers_run, peers_speedups, peers_tables, peers_timing,
                            peers_tflops,
                            points, pr_cost, pr_points, pr_speedups, pr_tflops, regressed_steps)
 
@@ -240,8 +240,8 @@ def peers_figure(history: History) -> Figure:
     handles, labels = axes[1, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right center", title="provider")
     fig.suptitle(f"Our default beside its peers, {history.machine}, commit {run.short}")
-    note(fig, "Top: the provider's time / default's, both medians of one process's interleaved rounds; "
-               "above 1, default is faster.",
+    note(fig, "Top: the provider's time / default's, both medians of one process; above 1, default is faster. "
+               f"Timed with {peers_timing(run)}.",
           f"Bottom: FLOPs / the median of {PEERS_TIME}. Heads {PR_HEADS}, head_dim {PR_HEAD_DIM}, {PR_DTYPE}.",
           "Dashed: a bound (K/V gathered beforehand, less work), not a peer. All checked against float64 first.")
     return fig
