@@ -71,8 +71,10 @@ def _store_another_hosts_record(clone: Path) -> None:
 
 def _store_telemetry_of_the_first_h200_run(clone: Path) -> str:
     """The board sampled through the stored H200 run of the first kernel commit, stored as the
-    import stores it; that run's short hash."""
+    import stores it, in place of the telemetry stored for real (whose numbers are not this
+    test's to fix); that run's short hash."""
     run = next(r for r in store.load(clone / "results").history(H200_MACHINE) if r.measured(BENCHMARK))
+    shutil.rmtree(telemetry.folder(clone / "results", H200_MACHINE), ignore_errors=True)
     start = min(start for start, _ in run.intervals().values()) - 10_000
     end = max(end for _, end in run.intervals().values()) + 10_000
     lines = telemetry_lines(datetime.datetime.fromtimestamp(start / 1000, datetime.timezone.utc),
