@@ -21,6 +21,7 @@ import dataclasses
 import itertools
 import os
 import sys
+import time
 from typing import Callable, Dict, Sequence, Tuple
 
 import torch
@@ -41,6 +42,22 @@ MEASURE_REP_MS = 40.0
 # not fit one call) sets it, so that its setup cache does not spend minutes on points the run
 # then skips; ``ci/import_gpu_results.py`` joins the two runs' halves.
 POOLS_ENV = "BENCH_PEERS_POOLS"
+# A file the setup cache appends its progress to: seconds since it started, and what it had
+# just done. asv keeps nothing of a setup cache that a deadline stops, and one spent minutes
+# at idle power before its first timing (docs/PEERS.md); ``ci/gpu_job.sh`` names a file in $OUT.
+TRACE_ENV = "BENCH_PEERS_TRACE"
+
+
+class _Trace:
+    """``trace(what)`` appends a line to ``TRACE_ENV``'s file, if one is named."""
+
+    def __init__(self):
+        self.path, self.start = os.environ.get(TRACE_ENV), time.perf_counter()
+
+    def __call__(self, what: str) -> None:
+        if self.path:
+            with open(self.path, "a") as file:
+                file.write(f"{time.perf_counter() - self.start:8.1f} s  {what}\n")
 
 
 def measured_pools(grid: "PeersGrid") -> Sequence[str]:
@@ -85,15 +102,17 @@ def measure_peers(grid: PeersGrid, lengths: Lengths, *, rounds: int = MEASURE_RO
     if not torch.cuda.is_available():
         return {"unavailable": "needs a CUDA device"}
     timed = os.environ.get(SETUP_TIMING_ENV, "1") != "0"
+    trace = _Trace()
     measured = {"lengths": {}, "points": {}, "pools": measured_pools(grid)}
     for n_ctx, heads, head_dim, dtype, pool in dataclasses.replace(grid, pool=measured["pools"]).shapes():
         measured["lengths"].setdefault(n_ctx, lengths(n_ctx))
         inputs = make_inputs(*measured["lengths"][n_ctx], heads=heads, head_dim=head_dim,
                              dtype=dtype, pool=pool, device="cuda")
+        trace(f"inputs n_ctx={n_ctx} heads={heads} head_dim={head_dim} {dtype} {pool}")
         for window in grid.window:
             shape = (n_ctx, window, heads, head_dim, dtype, pool)
             measured["points"][shape] = _measure_point(inputs, window, PeerPoint(head_dim, dtype, window),
-                                                       grid.providers, timed, rounds, rep_ms)
+                                                       grid.providers, timed, rounds, rep_ms, trace)
             torch.cuda.empty_cache()  # the providers' prepared copies of the pool are gone
         del inputs
         torch.cuda.empty_cache()
@@ -101,7 +120,7 @@ def measure_peers(grid: PeersGrid, lengths: Lengths, *, rounds: int = MEASURE_RO
 
 
 def _measure_point(inputs, window, point: PeerPoint, names: Sequence[str], timed: bool,
-                   rounds: int, rep_ms: float) -> dict:
+                   rounds: int, rep_ms: float, trace: Callable[[str], None]) -> dict:
     numbers: Dict[str, dict] = {}
     prepared: Dict[str, harness.Prepared] = {}
     for name in names:
@@ -120,11 +139,13 @@ def _measure_point(inputs, window, point: PeerPoint, names: Sequence[str], timed
                 continue
         print(f"peers: {name} skipped at {point}: {why_not}", file=sys.stderr)
         numbers[name] = {"skipped": why_not}
+    trace(f"  window={window}: {len(prepared)} providers prepared")
     if DEFAULT not in prepared:
         raise RuntimeError(f"peers: {DEFAULT!r} does not run at {point}: "
                            f"{numbers.get(DEFAULT, {}).get('skipped')}; nothing to compare with")
     results = harness.measure_calls(inputs, window, prepared, baseline=DEFAULT,
                                     rounds=rounds, rep_ms=rep_ms, timed=timed)
+    trace(f"  window={window}: checked" + (" and timed" if timed else ""))
     for name, result in results.items():
         numbers[name] = {"seconds": result.seconds, "tflops": result.tflops,
                          # default's median over this provider's, both timed in these rounds

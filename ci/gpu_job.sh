@@ -153,6 +153,16 @@ start_telemetry() {
     trap 'kill "$TELEMETRY_PID" 2>/dev/null' EXIT
 }
 
+# The peers' setup cache logs its progress here (benchmarks/peers_grid.py, TRACE_ENV), and the
+# log goes to the end of asv.log: asv keeps nothing of a setup cache that the deadline stopped.
+export BENCH_PEERS_TRACE=${TMPDIR:-/tmp}/peers-setup-trace.log
+rm -f "$BENCH_PEERS_TRACE"
+append_peers_trace() {
+    [ -f "$BENCH_PEERS_TRACE" ] && { echo "== the setup cache's progress ($BENCH_PEERS_TRACE)"
+                                     cat "$BENCH_PEERS_TRACE"; } >> "$OUT/asv.log"
+    return 0
+}
+
 mode=${1:-tests}
 shift || true
 machine_info | tee "$OUT/machine.txt"
@@ -180,12 +190,14 @@ case "$mode" in
         # the setup cache measures this pool alone (benchmarks/peers_grid.py, POOLS_ENV)
         BENCH_PEERS_POOLS=$pool asv_job --bench "bench_peers\.Peers\..*'$pool'" "$@" 2>&1 | tee "$OUT/asv.log"
         status=${PIPESTATUS[0]}
+        append_peers_trace
         source ci/asv_env.sh && asv_pack_results "$OUT" || status=1
         pack_caches
         exit "$status" ;;
     peers-head-dims)
         asv_job --bench "bench_peers\.PeersHeadDims\." "$@" 2>&1 | tee "$OUT/asv.log"
         status=${PIPESTATUS[0]}
+        append_peers_trace
         source ci/asv_env.sh && asv_pack_results "$OUT" || status=1
         pack_caches
         exit "$status" ;;

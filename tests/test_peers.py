@@ -179,10 +179,10 @@ class _WrongKind(ReferenceKernel):
 WRONG_KIND = _WrongKind()
 
 
-def test_measure_peers_keeps_skips_failures_and_in_run_ratios(monkeypatch):
+def test_measure_peers_keeps_skips_failures_and_in_run_ratios(monkeypatch, tmp_path):
     """The setup cache's bookkeeping, with the device timing faked: each provider twice as slow
     as the one before; one that finds it cannot run here is skipped with its reason; one whose
-    prepare breaks, or that is wrong, fails."""
+    prepare breaks, or that is wrong, fails. Its progress goes to the trace file."""
     class Unpreparable(ReferenceKernel):
         name = "users-unpreparable"
 
@@ -213,6 +213,7 @@ def test_measure_peers_keeps_skips_failures_and_in_run_ratios(monkeypatch):
     monkeypatch.setattr(harness, "_time_calls", fake_time_calls)
     monkeypatch.setattr(harness, "_peak_memory_mb", lambda fn: 0.0)
     monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
+    monkeypatch.setenv(peers_grid.TRACE_ENV, str(tmp_path / "trace.log"))
     grid = peers_grid.PeersGrid(n_ctx=[48], window=[WINDOW], heads=["4/2"], head_dim=[64], dtype=["fp16"],
                                 pool=["fragmented"], providers=list(providers))
     measured = peers_grid.measure_peers(grid, workloads.pr_lengths)
@@ -228,6 +229,10 @@ def test_measure_peers_keeps_skips_failures_and_in_run_ratios(monkeypatch):
     # the reference was timed second of the two correct ones: twice default's time
     assert peers_grid.point_result(measured, shape, "users-reference")["default_time_ratio"] == 0.5
     assert math.isfinite(peers_grid.point_result(measured, shape, "users-reference")["error"])
+    trace = [line.split(" s  ", 1)[1] for line in (tmp_path / "trace.log").read_text().splitlines()]
+    assert trace == ["inputs n_ctx=48 heads=4/2 head_dim=64 fp16 fragmented",
+                     f"  window={WINDOW}: 3 providers prepared",
+                     f"  window={WINDOW}: checked and timed"]
 
 
 def test_a_run_of_one_pool_measures_that_pool_and_skips_the_other(monkeypatch):
