@@ -5,9 +5,8 @@ imported the suite), so per-point work is what the budget is made of. The work i
 
 * ``measure_grid`` -- the classes' ``setup_cache``, one process per class: builds the inputs
   of every point, checks every variant against the reference (``harness.measure_point``),
-  times them interleaved in that one process, and keeps what the ``track_*`` benchmark
-  reports (peak memory). Its timings are not reported: a point's time, and every rate
-  derived from it, is ``time_extend``'s (``point_cost``).
+  and keeps what the ``track_*`` benchmark reports (peak memory). It times nothing: a
+  point's time, and every rate derived from it, is ``time_extend``'s (``point_cost``).
 * ``point_result`` -- the classes' ``setup``, every point's process: cheap. Skips what does
   not apply (no GPU, a variant this commit lacks) with ``NotImplementedError``, and fails
   loudly on a variant that ``measure_grid`` found wrong.
@@ -22,10 +21,6 @@ Triton's first launch, the samples. Triton's first launch in a process hashes Tr
 library (``triton_key``, 0.4 s) and imports its gluon modules (0.1 s); neither needs the
 GPU, so this module does both at import, in asv's forkserver, and every forked point
 inherits them (``warm_triton``).
-
-``BENCH_SETUP_TIMING=0`` in the environment makes ``measure_grid`` check without timing:
-the peak memory is then NaN. The regression gate sets it: it reads ``time_*``
-alone, and the setup caches' timings would otherwise be most of its cost.
 """
 
 from __future__ import annotations
@@ -33,7 +28,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import itertools
-import os
 from typing import Callable, Dict, Sequence, Tuple
 
 import torch
@@ -47,16 +41,10 @@ from .workloads import DTYPES, make_inputs, parse_heads
 # The parameters of every extend-attention benchmark, in this order (docs/DESIGN.md).
 EXTEND_PARAMS = ("n_ctx", "window", "heads", "head_dim", "dtype", "pool", "variant")
 
-# setup_cache's timing of each variant at each point: turns call by call, in this many passes
-# (harness.timed_in_turns), device time.
-MEASURE_ROUNDS = 2
-MEASURE_REP_MS = 40.0
-
 Point = Tuple  # (n_ctx, window, heads, head_dim, dtype, pool, variant)
 Lengths = Callable[[int], Tuple[Sequence[int], Sequence[int]]]
 
 _RESULT_FIELDS = ("peak_memory_mb", "correct", "error", "failure", "fingerprint")
-SETUP_TIMING_ENV = "BENCH_SETUP_TIMING"
 
 
 class VariantFailedCheck(AssertionError):
@@ -78,7 +66,8 @@ def extend_params(*, n_ctx, window, heads, head_dim, dtype, pool, variant) -> li
 
 
 def measure_grid(params: Sequence[Sequence], lengths: Lengths) -> dict:
-    """Check, then time, every point of ``params``; the pickled result is asv's setup cache.
+    """Check every point of ``params`` and measure its peak memory; the pickled result is
+    asv's setup cache.
 
     {"unavailable": why} without a GPU. Otherwise {"lengths": {n_ctx: (prefix, extend)},
     "variants": the measured variants this commit has, "points": {point without its
@@ -88,7 +77,6 @@ def measure_grid(params: Sequence[Sequence], lengths: Lengths) -> dict:
         return {"unavailable": "needs a CUDA device"}
     n_ctxs, windows, heads_list, head_dims, dtypes, pools, variants = params
     present = [name for name in variants if name in kernels.VARIANTS]
-    timed = os.environ.get(SETUP_TIMING_ENV, "1") != "0"
     measured = {"lengths": {}, "variants": present, "points": {}}
     for n_ctx in n_ctxs:
         measured["lengths"][n_ctx] = lengths(n_ctx)
@@ -96,8 +84,7 @@ def measure_grid(params: Sequence[Sequence], lengths: Lengths) -> dict:
             inputs = make_inputs(*measured["lengths"][n_ctx], heads=heads, head_dim=head_dim,
                                  dtype=dtype, pool=pool, device="cuda")
             for window in windows:
-                results = harness.measure_point(inputs, window, present, rounds=MEASURE_ROUNDS,
-                                                rep_ms=MEASURE_REP_MS, timed=timed)
+                results = harness.measure_point(inputs, window, present, timed=False)
                 measured["points"][(n_ctx, window, heads, head_dim, dtype, pool)] = {
                     name: _numbers(results[name]) for name in present}
             del inputs  # the next shape's inputs need the memory

@@ -355,7 +355,8 @@ def measure_calls(inputs: ExtendInputs, window: int, prepared: Mapping[str, Prep
     ``rep_ms`` is each implementation's timed budget, its calls taking turns with the others'
     in ``rounds`` passes (``timed_in_turns``); ``speedup_vs_baseline`` is ``baseline``'s
     median over each one's, both from these calls. One that fails its check is returned with ``correct=False``, its ``failure`` and
-    NaN timings. ``timed=False`` checks only: every timing field is NaN.
+    NaN timings. ``timed=False`` checks without timing: every timing field is NaN, and the
+    peak memory is measured all the same (one more call of each correct one).
     """
     _require_cuda(inputs)
     if not (isinstance(rounds, int) and rounds >= 1):
@@ -367,9 +368,9 @@ def measure_calls(inputs: ExtendInputs, window: int, prepared: Mapping[str, Prep
               for name, calls in prepared.items()}
     del reference  # its float64 rows would otherwise sit in device memory through the timing
 
-    launches = {name: calls.timed for name, calls in prepared.items()
-                if checks[name][2] is None and timed}
-    samples = timed_in_turns(launches, rounds=rounds, rep_ms=rep_ms, warmup_ms=warmup_ms) if launches else {}
+    launches = {name: calls.timed for name, calls in prepared.items() if checks[name][2] is None}
+    samples = (timed_in_turns(launches, rounds=rounds, rep_ms=rep_ms, warmup_ms=warmup_ms)
+               if launches and timed else {})
     peaks = {name: _peak_memory_mb(launch) for name, launch in launches.items()}
     baseline_s = statistics.median(samples[baseline]) if baseline in samples else math.nan
     cost = inputs.cost(window)
@@ -377,7 +378,7 @@ def measure_calls(inputs: ExtendInputs, window: int, prepared: Mapping[str, Prep
     for name in prepared:
         error, fingerprint, failure = checks[name]
         if name not in samples:
-            results[name] = _untimed(error, fingerprint, failure)
+            results[name] = _untimed(error, fingerprint, failure, peaks.get(name, math.nan))
             continue
         seconds = statistics.median(samples[name])
         results[name] = PointResult(
@@ -400,12 +401,13 @@ def _checked(inputs, name, call, window, reference) -> Tuple[float, Optional[str
         return math.nan, None, f"variant {name!r} at window={window}: does not launch: {too_big}"
 
 
-def _untimed(error: float, fingerprint: Optional[str], failure: Optional[str]) -> PointResult:
+def _untimed(error: float, fingerprint: Optional[str], failure: Optional[str],
+             peak_memory_mb: float) -> PointResult:
     """A variant not timed: it failed (``failure``), or the point was checked only."""
     nan = math.nan
     return PointResult(seconds=nan, samples=(), tflops=nan, gbps=nan, speedup_vs_baseline=nan,
-                       peak_memory_mb=nan, correct=failure is None, error=error, failure=failure,
-                       fingerprint=fingerprint)
+                       peak_memory_mb=peak_memory_mb, correct=failure is None, error=error,
+                       failure=failure, fingerprint=fingerprint)
 
 
 def l2_flush_buffer() -> torch.Tensor:

@@ -27,7 +27,7 @@ from typing import Callable, Dict, Sequence, Tuple
 import torch
 
 from . import harness
-from .extend_grid import SETUP_TIMING_ENV, Lengths, VariantFailedCheck
+from .extend_grid import Lengths, VariantFailedCheck
 from .providers import PROVIDERS
 from .providers.base import PeerPoint, ProviderUnavailable
 from .providers.project import DEFAULT
@@ -101,7 +101,6 @@ def measure_peers(grid: PeersGrid, lengths: Lengths, *, rounds: int = MEASURE_RO
     """
     if not torch.cuda.is_available():
         return {"unavailable": "needs a CUDA device"}
-    timed = os.environ.get(SETUP_TIMING_ENV, "1") != "0"
     trace = _Trace()
     measured = {"lengths": {}, "points": {}, "pools": measured_pools(grid)}
     for n_ctx, heads, head_dim, dtype, pool in dataclasses.replace(grid, pool=measured["pools"]).shapes():
@@ -112,15 +111,15 @@ def measure_peers(grid: PeersGrid, lengths: Lengths, *, rounds: int = MEASURE_RO
         for window in grid.window:
             shape = (n_ctx, window, heads, head_dim, dtype, pool)
             measured["points"][shape] = _measure_point(inputs, window, PeerPoint(head_dim, dtype, window),
-                                                       grid.providers, timed, rounds, rep_ms, trace)
+                                                       grid.providers, rounds, rep_ms, trace)
             torch.cuda.empty_cache()  # the providers' prepared copies of the pool are gone
         del inputs
         torch.cuda.empty_cache()
     return measured
 
 
-def _measure_point(inputs, window, point: PeerPoint, names: Sequence[str], timed: bool,
-                   rounds: int, rep_ms: float, trace: Callable[[str], None]) -> dict:
+def _measure_point(inputs, window, point: PeerPoint, names: Sequence[str], rounds: int,
+                   rep_ms: float, trace: Callable[[str], None]) -> dict:
     numbers: Dict[str, dict] = {}
     prepared: Dict[str, harness.Prepared] = {}
     for name in names:
@@ -144,8 +143,8 @@ def _measure_point(inputs, window, point: PeerPoint, names: Sequence[str], timed
         raise RuntimeError(f"peers: {DEFAULT!r} does not run at {point}: "
                            f"{numbers.get(DEFAULT, {}).get('skipped')}; nothing to compare with")
     results = harness.measure_calls(inputs, window, prepared, baseline=DEFAULT,
-                                    rounds=rounds, rep_ms=rep_ms, timed=timed)
-    trace(f"  window={window}: checked" + (" and timed" if timed else ""))
+                                    rounds=rounds, rep_ms=rep_ms)
+    trace(f"  window={window}: checked and timed")
     for name, result in results.items():
         numbers[name] = {"seconds": result.seconds, "tflops": result.tflops,
                          # default's median over this provider's, both timed in these rounds

@@ -347,15 +347,9 @@ def config_results_dir(config: Optional[str]) -> str:
     return os.path.join(os.path.dirname(os.path.abspath(path)), conf.results_dir)
 
 
-# The gate reads time_* alone: the setup caches skip the timings behind the track_* numbers
-# (benchmarks/extend_grid.py), most of a small selection's cost, and still check correctness.
-GATE_ENV = {"BENCH_SETUP_TIMING": "0"}
-
-
 def _run(command: List[str], stdin: Optional[str], ok: Tuple[int, ...]) -> None:
     # asv's log goes to stderr, so that stdout carries only the report
-    done = subprocess.run(command, input=stdin, text=True, stdout=sys.stderr,
-                          env={**os.environ, **GATE_ENV})
+    done = subprocess.run(command, input=stdin, text=True, stdout=sys.stderr)
     if done.returncode not in ok:
         raise GateError(f"{shlex.join(command)} exited {done.returncode}")
 
@@ -378,8 +372,7 @@ def measure(args) -> Optional[Comparison]:
     run = run_command(args)
     if args.dry_run:
         print(shlex.join(register))
-        env = " ".join(f"{name}={value}" for name, value in GATE_ENV.items())
-        print(f"printf '%s\\n' {baseline} {candidate} | {env} {shlex.join(run)}")
+        print(f"printf '%s\\n' {baseline} {candidate} | {shlex.join(run)}")
         return None
     results_dir = args.results or config_results_dir(args.config)
     _run(register, None, (0,))

@@ -161,15 +161,17 @@ def test_output_fingerprint_sees_every_bit():
 
 
 def test_measure_point_checks_only_when_untimed(inputs, monkeypatch):
+    """timed=False: nothing timed, the peak memory measured all the same."""
     def no_timing(*args, **kwargs):
         raise AssertionError("timed although timed=False")
 
     monkeypatch.setattr(harness, "_require_cuda", lambda inputs=None: None)
     monkeypatch.setattr(harness, "_time_calls", no_timing)
-    monkeypatch.setattr(harness, "_peak_memory_mb", no_timing)
+    monkeypatch.setattr(harness, "_peak_memory_mb", lambda fn: 1.5)
     results = harness.measure_point(inputs, WINDOW, ["cg"], timed=False)
     for result in results.values():
         assert result.correct and result.failure is None and math.isnan(result.seconds)
+        assert result.peak_memory_mb == 1.5 and result.samples == ()
     kernels.extend_attention_fwd(*inputs.args, sliding_window_size=WINDOW, config="cg")
     assert results["cg"].fingerprint == harness.output_fingerprint(inputs.o_extend)
 
