@@ -354,9 +354,10 @@ def measure_calls(inputs: ExtendInputs, window: int, prepared: Mapping[str, Prep
 
     ``rep_ms`` is each implementation's timed budget, its calls taking turns with the others'
     in ``rounds`` passes (``timed_in_turns``); ``speedup_vs_baseline`` is ``baseline``'s
-    median over each one's, both from these calls. One that fails its check is returned with ``correct=False``, its ``failure`` and
-    NaN timings. ``timed=False`` checks without timing: every timing field is NaN, and the
-    peak memory is measured all the same (one more call of each correct one).
+    median over each one's, both from these calls. One that fails its check is returned with
+    ``correct=False``, its ``failure`` and NaN timings. ``timed=False`` checks without timing:
+    every timing field is NaN, and the peak memory is measured all the same (one more call of
+    each correct one).
     """
     _require_cuda(inputs)
     if not (isinstance(rounds, int) and rounds >= 1):

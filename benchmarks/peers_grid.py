@@ -147,7 +147,7 @@ def _measure_point(inputs, window, point: PeerPoint, names: Sequence[str], round
     trace(f"  window={window}: checked and timed")
     for name, result in results.items():
         numbers[name] = {"seconds": result.seconds, "tflops": result.tflops,
-                         # default's median over this provider's, both timed in these rounds
+                         # default's median over this provider's, both timed in these turns
                          "default_time_ratio": result.speedup_vs_baseline,
                          "correct": result.correct, "error": result.error,
                          "failure": result.failure, "fingerprint": result.fingerprint}
