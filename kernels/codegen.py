@@ -53,6 +53,54 @@ class CodegenReport:
         much as a cached compile."""
         return _cuobjdump("-sass", self.cubin)
 
+    def loops(self) -> "list[SassLoop]":
+        """The machine code's loops (``sass_loops``)."""
+        return sass_loops(self.sass())
+
+
+@dataclasses.dataclass(frozen=True)
+class SassLoop:
+    """One loop of the machine code: the instructions from a backward branch's target to the
+    branch, and how many of them each opcode is (``HGMMA``, ``MUFU``, ``LDGSTS``, ...: the
+    first word, its modifiers dropped). Static counts: what one pass over the body issues
+    where no branch inside it is taken."""
+
+    start: int  # address of the first instruction
+    end: int  # address of the backward branch
+    opcodes: "dict[str, int]"
+
+    @property
+    def instructions(self) -> int:
+        return sum(self.opcodes.values())
+
+
+_SASS_LINE = re.compile(r"/\*([0-9a-f]{4,})\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_]*)[^;]*;")
+_BRANCH_TARGET = re.compile(r"\bBRA\b[^;]*?0x([0-9a-f]+)\s*;")
+
+
+def sass_loops(sass: str) -> "list[SassLoop]":
+    """Every loop of ``sass`` (``cuobjdump -sass`` text), one per backward branch, innermost
+    (fewest instructions) first. A warp-specialized kernel's partitions are laid out one after
+    the other, so a loop's span may take in the code of another partition's loop."""
+    code = []  # (address, opcode, line)
+    for line in sass.splitlines():
+        match = _SASS_LINE.search(line)
+        if match:
+            code.append((int(match.group(1), 16), match.group(2), line))
+    loops = set()
+    for address, opcode, line in code:
+        target = _BRANCH_TARGET.search(line) if opcode == "BRA" else None
+        if target and int(target.group(1), 16) <= address:
+            loops.add((int(target.group(1), 16), address))
+    found = []
+    for start, end in loops:
+        opcodes: "dict[str, int]" = {}
+        for address, opcode, _ in code:
+            if start <= address <= end:
+                opcodes[opcode] = opcodes.get(opcode, 0) + 1
+        found.append(SassLoop(start, end, opcodes))
+    return sorted(found, key=lambda loop: (loop.instructions, loop.start))
+
 
 def _cuobjdump(flag: str, cubin: bytes) -> str:
     with tempfile.NamedTemporaryFile(suffix=".cubin") as file:

@@ -9,7 +9,7 @@ import triton
 
 from kernels import VARIANTS, LaunchConfig
 from kernels import extend_attention as ea
-from kernels.codegen import compile_for_target
+from kernels.codegen import compile_for_target, sass_loops
 
 # The Gluon kernels compile only with the Triton releases whose Gluon API they are written
 # for; with the others `default` compiles the `tl` kernel (tests/test_validation.py checks that
@@ -113,6 +113,36 @@ def test_warp_specialized_kernel_moves_registers_to_the_consumers():
     sass = report.sass()
     assert "USETMAXREG.TRY_ALLOC.CTAPOOL UP0, 0xd8" in sass  # consumers: 216
     assert "USETMAXREG.DEALLOC.CTAPOOL 0x48" in sass  # producer: 72
+
+
+def test_sass_loops_finds_each_backward_branch_with_its_opcodes():
+    sass = """
+        /*0000*/                   MOV R1, c[0x0][0x28] ;
+        /*0010*/                   HGMMA.64x64x16.F32.BF16 R24, gdesc[UR4], RZ ;
+        /*0020*/                   MUFU.EX2 R3, R3 ;
+        /*0030*/              @!P0 BRA 0x10 ;
+        /*0040*/                   STG.E desc[UR6][R2.64], R5 ;
+        /*0050*/                   BRA `(.L_x_1) 0x0 ;
+        /*0060*/                   EXIT ;
+        /*0070*/                   BRA 0x90 ;
+    """
+    inner, outer = sass_loops(sass)
+    assert (inner.start, inner.end, inner.instructions) == (0x10, 0x30, 3)
+    assert inner.opcodes == {"HGMMA": 1, "MUFU": 1, "BRA": 1}
+    assert (outer.start, outer.end, outer.opcodes["STG"], outer.instructions) == (0x0, 0x50, 1, 6)
+
+
+@needs_gluon
+def test_warp_specialized_consumers_issue_one_burst_of_mma_per_key_tile():
+    """`default`'s windowed D=128 row: each consumer's key-tile loop holds one tile's scores
+    (8 HGMMA of k=16 over D=128) and the previous tile's P·V (4 over 64 keys), the softmax's
+    exp2, and no copy or store: those are the producer's, and the item's epilogue."""
+    loops = compile_for_target("default", head_dim=128, shape="windowed").loops()
+    tile_loops = [loop for loop in loops if loop.opcodes.get("HGMMA", 0) == 12]
+    assert len(tile_loops) == 2  # the two consumer warpgroups' copies of the loop
+    for loop in tile_loops:
+        assert loop.opcodes.get("MUFU", 0) >= 32  # 64 x 64 scores over 128 threads
+        assert not {"LDGSTS", "STG", "LDG"} & set(loop.opcodes)
 
 
 @pytest.mark.parametrize("arch", [80, 100])
