@@ -76,15 +76,13 @@ def _work_item(item, n_heads, n_blocks, n_seqs, HEADS_FIRST: gl.constexpr, PERSI
         rest = item // n_heads
         block = rest % n_blocks
         seq = rest // n_blocks
-        if PERSISTENT:
-            block = n_blocks - 1 - block
     else:
         seq = item % n_seqs
         rest = item // n_seqs
         head = rest % n_heads
         block = rest // n_heads
-        if PERSISTENT:
-            block = n_blocks - 1 - block
+    if PERSISTENT:
+        block = n_blocks - 1 - block
     return head, block, seq
 
 
