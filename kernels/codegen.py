@@ -18,7 +18,7 @@ import re
 import subprocess
 import sys
 import tempfile
-from typing import Union
+from typing import Dict, List, Union
 
 import triton
 from triton.backends.compiler import GPUTarget
@@ -53,7 +53,7 @@ class CodegenReport:
         much as a cached compile."""
         return _cuobjdump("-sass", self.cubin)
 
-    def loops(self) -> "list[SassLoop]":
+    def loops(self) -> List[SassLoop]:
         """The machine code's loops (``sass_loops``)."""
         return sass_loops(self.sass())
 
@@ -67,7 +67,7 @@ class SassLoop:
 
     start: int  # address of the first instruction
     end: int  # address of the backward branch
-    opcodes: "dict[str, int]"
+    opcodes: Dict[str, int]
 
     @property
     def instructions(self) -> int:
@@ -78,7 +78,7 @@ _SASS_LINE = re.compile(r"/\*([0-9a-f]{4,})\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_
 _BRANCH_TARGET = re.compile(r"\bBRA\b[^;]*?0x([0-9a-f]+)\s*;")
 
 
-def sass_loops(sass: str) -> "list[SassLoop]":
+def sass_loops(sass: str) -> List[SassLoop]:
     """Every loop of ``sass`` (``cuobjdump -sass`` text), one per backward branch, innermost
     (fewest instructions) first. A warp-specialized kernel's partitions are laid out one after
     the other, so a loop's span may take in the code of another partition's loop."""
@@ -94,7 +94,7 @@ def sass_loops(sass: str) -> "list[SassLoop]":
             loops.add((int(target.group(1), 16), address))
     found = []
     for start, end in loops:
-        opcodes: "dict[str, int]" = {}
+        opcodes: Dict[str, int] = {}
         for address, opcode, _ in code:
             if start <= address <= end:
                 opcodes[opcode] = opcodes.get(opcode, 0) + 1
