@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import itertools
+import os
 from typing import Callable, Dict, Sequence, Tuple
 
 import torch
@@ -45,6 +46,11 @@ Point = Tuple  # (n_ctx, window, heads, head_dim, dtype, pool, variant)
 Lengths = Callable[[int], Tuple[Sequence[int], Sequence[int]]]
 
 _RESULT_FIELDS = ("peak_memory_mb", "correct", "error", "failure", "fingerprint")
+# A comma-separated list of variants: the setup caches check only these, and the other
+# variants' points skip. The gate's protocol judges `default` alone (tools/gate_protocol.py
+# --variants) and pays one setup cache per commit and round; checking the four variants it
+# never times would triple that cost. Unset, every variant is checked, as asv's runs need.
+VARIANTS_ENV = "BENCH_EXTEND_VARIANTS"
 
 
 class VariantFailedCheck(AssertionError):
@@ -65,19 +71,33 @@ def extend_params(*, n_ctx, window, heads, head_dim, dtype, pool, variant) -> li
             list(variant)]
 
 
+def measured_variants(variants: Sequence[str]) -> Tuple[str, ...]:
+    """The variants of ``variants`` that this run checks (``VARIANTS_ENV``); ValueError for a
+    name that is no variant of the grid."""
+    chosen = os.environ.get(VARIANTS_ENV, "")
+    if not chosen:
+        return tuple(variants)
+    names = tuple(name.strip() for name in chosen.split(",") if name.strip())
+    unknown = [name for name in names if name not in variants]
+    if unknown:
+        raise ValueError(f"{VARIANTS_ENV}={chosen!r}: unknown variants {unknown}; expected some of {tuple(variants)}")
+    return tuple(name for name in variants if name in names)
+
+
 def measure_grid(params: Sequence[Sequence], lengths: Lengths) -> dict:
     """Check every point of ``params`` and measure its peak memory; the pickled result is
     asv's setup cache.
 
     {"unavailable": why} without a GPU. Otherwise {"lengths": {n_ctx: (prefix, extend)},
-    "variants": the measured variants this commit has, "points": {point without its
-    variant: {variant: numbers}}}.
+    "variants": the measured variants this commit has, "chosen": the variants this run
+    checks (``VARIANTS_ENV``), "points": {point without its variant: {variant: numbers}}}.
     """
     if not torch.cuda.is_available():
         return {"unavailable": "needs a CUDA device"}
     n_ctxs, windows, heads_list, head_dims, dtypes, pools, variants = params
-    present = [name for name in variants if name in kernels.VARIANTS]
-    measured = {"lengths": {}, "variants": present, "points": {}}
+    chosen = measured_variants(variants)
+    present = [name for name in chosen if name in kernels.VARIANTS]
+    measured = {"lengths": {}, "variants": present, "chosen": chosen, "points": {}}
     for n_ctx in n_ctxs:
         measured["lengths"][n_ctx] = lengths(n_ctx)
         for heads, head_dim, dtype, pool in itertools.product(heads_list, head_dims, dtypes, pools):
@@ -97,6 +117,9 @@ def point_result(measured: dict, point: Point) -> Dict[str, object]:
     if "unavailable" in measured:
         raise NotImplementedError(measured["unavailable"])
     *shape, variant = point
+    if variant not in measured["chosen"]:
+        raise NotImplementedError(f"variant {variant!r} not checked in this run "
+                                  f"({VARIANTS_ENV} chose {', '.join(measured['chosen'])})")
     if variant not in measured["variants"]:
         raise NotImplementedError(f"variant {variant!r} is not in this commit's kernels.VARIANTS")
     result = measured["points"][tuple(shape)][variant]

@@ -260,6 +260,7 @@ def _measured(correct=True, variants=("baseline", "default")):
     numbers = dict(peak_memory_mb=0.0, correct=correct, error=0.5,
                    failure=None if correct else "variant 'default' at window=-1: wrong")
     return point, {"lengths": {1024: ((1,), (1,))}, "variants": list(variants),
+                   "chosen": ("baseline", "default"),
                    "points": {point: {name: dict(numbers) for name in variants}}}
 
 
@@ -275,6 +276,25 @@ def test_a_variant_the_commit_lacks_is_skipped():
     with pytest.raises(NotImplementedError, match="'default' is not in this commit"):
         extend_grid.point_result(measured, (*point, "default"))
     assert extend_grid.point_result(measured, (*point, "baseline"))["peak_memory_mb"] == 0.0
+
+
+def test_a_variant_this_run_did_not_check_is_skipped_naming_the_choice():
+    point, measured = _measured()
+    measured["chosen"] = ("default",)
+    with pytest.raises(NotImplementedError, match=f"not checked in this run .{extend_grid.VARIANTS_ENV} chose default"):
+        extend_grid.point_result(measured, (*point, "baseline"))
+    assert extend_grid.point_result(measured, (*point, "default"))["correct"]
+
+
+def test_the_variants_a_run_checks_come_from_the_environment(monkeypatch):
+    grid = ("baseline", "cg", "default")
+    monkeypatch.delenv(extend_grid.VARIANTS_ENV, raising=False)
+    assert extend_grid.measured_variants(grid) == grid
+    monkeypatch.setenv(extend_grid.VARIANTS_ENV, " default, baseline ")
+    assert extend_grid.measured_variants(grid) == ("baseline", "default")  # the grid's order
+    monkeypatch.setenv(extend_grid.VARIANTS_ENV, "default,fast")
+    with pytest.raises(ValueError, match=r"BENCH_EXTEND_VARIANTS='default,fast': unknown variants \['fast'\]"):
+        extend_grid.measured_variants(grid)
 
 
 def test_track_benchmarks_report_the_measured_numbers():
@@ -356,7 +376,8 @@ def test_the_timed_call_is_the_checked_output_or_is_checked_again(monkeypatch):
 
     def measured(fingerprint):
         numbers = {"correct": True, "failure": None, "fingerprint": fingerprint}
-        return {"lengths": {64: (prefix, extend)}, "variants": ["cg"], "points": {point[:-1]: {"cg": numbers}}}
+        return {"lengths": {64: (prefix, extend)}, "variants": ["cg"], "chosen": ["cg"],
+                "points": {point[:-1]: {"cg": numbers}}}
 
     extend_grid._checked_call(measured(checked), point)()
     assert rechecked == []

@@ -554,3 +554,41 @@ def test_stored_h100_results_identical_or_faster_pass(tmp_path, capsys, factor):
     copy_results(source_file, CAND, plant_stored(factor))
     code, out, _ = run_gate(stored, STORED_HEAD, CAND, capsys=capsys)
     assert code == 0 and "REGRESSED" not in out
+
+
+def test_the_protocol_measures_every_pair_in_one_session_checking_only_the_named_variants(
+        git_repo, tmp_path, monkeypatch):
+    from benchmarks.extend_grid import VARIANTS_ENV
+    from tools import gate_protocol
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv(VARIANTS_ENV, "")  # recorded, so that the variable main sets is undone
+    first, second = git_repo.rev("HEAD~1"), git_repo.rev("main")
+    config = tmp_path / "asv.conf.json"
+    config.write_text(json.dumps({"version": 1, "repo": str(git_repo),
+                                      "results_dir": str(tmp_path / "results")}))
+    sessions = []
+
+    def asv(command, stdin):
+        if "run" in command:
+            sessions.append((stdin, os.environ.get(VARIANTS_ENV)))
+            write_results(tmp_path / "results", first, seed=1)
+            write_results(tmp_path / "results", second, seed=2)
+        return 0
+
+    monkeypatch.setattr(subprocess, "run", fake_subprocess(asv))
+    out = tmp_path / "reports"
+    code = gate_protocol.main(["--pair", "aa=HEAD~1:main", "--pair", "back=main:HEAD~1",
+                               "--repo", str(git_repo), "--machine", MACHINE, "--config", str(config),
+                               "--variants", "default", "--out", str(out)])
+    assert code == 0
+    assert sessions == [(f"{first}\n{second}\n", "default")]  # one session, both commits once
+    table = (out / "protocol.md").read_text()
+    assert table.count("| aa |") == 3 and table.count("| back |") == 3  # one row per threshold
+    assert (out / "gate-aa.md").exists() and (out / "gate-back.md").exists()
+
+
+def test_the_protocol_refuses_a_variant_the_grid_lacks(capsys):
+    from tools import gate_protocol
+    with pytest.raises(SystemExit) as exit_:
+        gate_protocol.main(["--pair", "aa=A:B", "--variants", "default,fast"])
+    assert exit_.value.code == 2 and "--variants 'default,fast': unknown ['fast']" in capsys.readouterr().err

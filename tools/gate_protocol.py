@@ -3,7 +3,7 @@
 
     python -m tools.gate_protocol --pair aa1=BASE:CAND --pair ab1=BASE:CAND ... --bench REGEX
         [--config asv.conf.json] [--repo .] [--machine NAME] [--rounds 2]
-        [--out DIR] [--thresholds 0.05,0.03,0.02]
+        [--out DIR] [--thresholds 0.05,0.03,0.02] [--variants default]
 
 One asv session, run as ``ci/gate.py`` runs its own (rounds interleaved across the commits,
 raw samples kept, the setup caches checking without timing), measures every commit named
@@ -17,6 +17,10 @@ threshold, and ``protocol.md``, a table of every pair at every threshold: the ga
 code, the points that regressed, the points significant either way, and the largest
 |ratio - 1|. Exit 0 when every pair was judged (a regression is a finding here, not a
 failure), 2 on usage or data errors.
+
+``--variants``: the setup caches check only these variants (``benchmarks/extend_grid.py``,
+``VARIANTS_ENV``); name the ones ``--bench`` times. Each commit and round pays a setup cache,
+and checking the PR matrix's five variants where one is timed costs most of a pass.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ import sys
 from types import SimpleNamespace
 from typing import List, Optional, Sequence, Tuple
 
+from benchmarks.extend_grid import VARIANTS_ENV
+from benchmarks.workloads import VARIANT_NAMES
 from ci import gate
 
 DEFAULT_THRESHOLDS = (0.05, 0.03, 0.02)
@@ -51,7 +57,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--rounds", type=gate.rounds, default=gate.DEFAULT_ROUNDS)
     p.add_argument("--out", default=".")
     p.add_argument("--thresholds", default=",".join(map(str, DEFAULT_THRESHOLDS)))
+    p.add_argument("--variants", metavar="NAME,...",
+                   help=f"check only these variants in the setup caches (of {', '.join(VARIANT_NAMES)})")
     args = p.parse_args(argv)
+    if args.variants is not None:
+        unknown = [name for name in args.variants.split(",") if name not in VARIANT_NAMES]
+        if unknown or not args.variants:
+            p.error(f"--variants {args.variants!r}: unknown {unknown}; expected some of {VARIANT_NAMES}")
     try:
         args.thresholds = [gate.fraction(x) for x in args.thresholds.split(",")]
     except argparse.ArgumentTypeError as err:
@@ -91,6 +103,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if full_base is None or full_cand is None:
                 raise gate.GateError(f"--pair {name}: git cannot resolve {base!r} or {cand!r} in {args.repo}")
         commits = list(dict.fromkeys(c for _, base, cand in resolved for c in (base, cand)))
+        if args.variants:
+            os.environ[VARIANTS_ENV] = args.variants  # asv's benchmark processes inherit it
         results_dir = measure(args, commits)
         os.makedirs(args.out, exist_ok=True)
         lines = ["| pair | commits | threshold | gate exit | regressed | significant | largest abs(ratio - 1) |",
