@@ -15,7 +15,8 @@
 #
 # asv keeps machine registrations in ~/.asv-machine.json; $ASV_ENV gives asv a HOME of its own
 # in the work folder ($ASV_WORK/home), so that the registration stays there and holds this one
-# machine (`$ASV run` without --machine takes it); git keeps the user's settings.
+# machine (`$ASV run` without --machine takes it); git keeps the user's settings, and the
+# compile caches stay the user's.
 #
 # What it does where asv is not installed: installs the wheels carried in .whl/
 # (ci/fetch_wheels.sh) into a folder of their own, for the asv process only, and points
@@ -95,7 +96,14 @@ asv_prepare() {
     registered=$($PY ci/asv_machine.py ${machine:+--machine "$machine"} --config "$ASV_CONFIG" \
         --machine-file "$home/.asv-machine.json") || return 1
     ASV_MACHINE=$registered
+    # asv gets a HOME of its own for its registration alone: the compile caches (Triton's,
+    # FlashInfer's JIT modules, the unpacked peers) stay the user's, where ci/gpu_job.sh unpacks
+    # the carried ones. Under asv's HOME every run rebuilt them: FlashInfer's two prefill modules
+    # took 100 s each of the Peers setup cache, at idle power (docs/PEERS.md).
     ASV_ENV="env HOME=$home GIT_CONFIG_GLOBAL=${GIT_CONFIG_GLOBAL:-$HOME/.gitconfig}"
+    ASV_ENV+=" TRITON_CACHE_DIR=${TRITON_CACHE_DIR:-$HOME/.triton/cache}"
+    ASV_ENV+=" FLASHINFER_WORKSPACE_BASE=${FLASHINFER_WORKSPACE_BASE:-$HOME}"
+    ASV_ENV+=" EXTEND_BENCH_UNPACK_DIR=${EXTEND_BENCH_UNPACK_DIR:-$HOME/.cache/extend-attention-bench}"
     ASV="$ASV_ENV $PY -m asv --config $ASV_CONFIG"
 }
 

@@ -86,6 +86,20 @@ def test_asv_prepare_names_the_machine_after_its_gpu(clone, tmp_path, gpu, name)
     assert not (tmp_path / "home" / ".asv-machine.json").exists()
 
 
+def test_asv_gets_a_home_of_its_own_but_the_compile_caches_stay_the_users(clone, tmp_path):
+    # under asv's HOME every run rebuilt FlashInfer's JIT modules and Triton's kernels, and the
+    # caches ci/gpu_job.sh unpacks into the user's HOME were never read (docs/PEERS.md)
+    done = _run(clone, tmp_path, H200, "source ci/asv_env.sh && asv_prepare && $ASV_ENV python3 -c "
+                "'import os, pathlib; from benchmarks.providers import fetched; print(pathlib.Path.home()); "
+                'print(os.environ["TRITON_CACHE_DIR"], os.environ["FLASHINFER_WORKSPACE_BASE"], fetched.UNPACK_DIR)\'')
+    assert done.returncode == 0, done.stderr
+    asv_home, caches = done.stdout.splitlines()[-2:]
+    home = tmp_path / "home"
+    assert asv_home == str(tmp_path / "work" / "home")
+    assert caches.split() == [str(home / ".triton" / "cache"), str(home),
+                              str(home / ".cache" / "extend-attention-bench")]
+
+
 def test_the_gpu_job_files_an_h200_under_its_own_name(clone, tmp_path):
     results_before = tree_digest(clone / "results")
     # `find` without a range: the job prepares asv (registers the machine), then asv stops at its
