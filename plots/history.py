@@ -61,6 +61,11 @@ class History:
     def newest(self) -> Run:
         return self.runs[-1]
 
+    def newest_measuring(self, benchmark: str) -> Run:
+        """The newest run that measured ``benchmark`` (a peers-only run may be newer); the
+        newest run when none did."""
+        return next((run for run in reversed(self.runs) if run.measured(benchmark)), self.newest)
+
     def commit_range(self) -> str:
         first, last = self.runs[0], self.runs[-1]
         if len(self.runs) == 1:
@@ -129,9 +134,15 @@ class PeerKey(NamedTuple):
     provider: str
 
 
-def peers_run(history: History) -> Optional[Run]:
-    """The newest run of this machine that measured the peers, or None."""
-    return next((run for run in reversed(history.runs) if run.measured(PEERS_TIME)), None)
+def peers_runs(history: History) -> Dict[str, Run]:
+    """{pool: the newest run of this machine that measured the peers in that pool}, in the
+    order the pools were first measured. A device call measures one pool
+    (``ci/gpu_job.sh peers POOL``), and two calls can land on two commits."""
+    newest: Dict[str, Run] = {}
+    for run in history.runs:
+        for pool in _unique_values(key.pool for key in peers_points(run, PEERS_TIME)):
+            newest[pool] = run
+    return newest
 
 
 def peers_points(run: Run, benchmark: str) -> Dict[PeerKey, Point]:
@@ -180,26 +191,28 @@ UPSTREAM_FORMS = ("sglang-0.5.2+cg", "sglang-0.5.2+stages2", "sglang-0.5.2+cg+st
 SGLANG_SHIPPED = "sglang-0.5.2"
 
 
-def peers_tables(run: Run) -> str:
-    """The stored peers run as the README quotes it: every ratio from one process's medians
-    (``track_default_time_ratio``), per pool, over the PR matrix's 16 points."""
-    ratios = peers_points(run, PEERS_RATIO)  # default time / provider time
-    lines = [f"Peers at commit {run.short} ({_day(run.date)}); every ratio from one process's "
-             f"medians (bench_peers.Peers.track_default_time_ratio), timed with {peers_timing(run)}."]
-    for pool in _unique_values(k.pool for k in ratios):
+def peers_tables(runs: Dict[str, Run]) -> str:
+    """The stored peers runs as the README quotes them (``peers_runs``: a run per pool): every
+    ratio from one process's medians (``track_default_time_ratio``), over the PR matrix's 16 points."""
+    lines = []
+    for pool, run in runs.items():
+        ratios = {key: point for key, point in peers_points(run, PEERS_RATIO).items() if key.pool == pool}
+
         def over(numerator: str, denominator: str) -> Dict[Tuple[int, int], float]:
             """numerator's speedup over denominator: t_den / t_num = ratio_num / ratio_den, where
             ratio = default's time / the provider's (default's own ratio is 1)."""
             return {(k.n_ctx, k.window): ratios[k._replace(provider=numerator)].value / ratios[k].value
-                    for k in ratios if k.pool == pool and k.provider == denominator
-                    and k._replace(provider=numerator) in ratios}
-        lines += ["", f"pool {pool}", "", "| speedup | geomean over the 16 points (min, max); three points |", "|---|---|"]
+                    for k in ratios if k.provider == denominator and k._replace(provider=numerator) in ratios}
+        lines += [f"pool {pool}: commit {run.short} ({_day(run.date)}); every ratio from one process's medians "
+                  f"(bench_peers.Peers.track_default_time_ratio), timed with {peers_timing(run)}.", "",
+                  "| speedup | geomean over the 16 points (min, max); three points |", "|---|---|"]
         for form in UPSTREAM_FORMS:
             lines.append(f"| {form} over {SGLANG_SHIPPED} | {_spread(over(form, SGLANG_SHIPPED))} |")
         lines.append(f"| our baseline over {SGLANG_SHIPPED} | {_spread(over('baseline', SGLANG_SHIPPED))} |")
         for provider in _unique_values(k.provider for k in ratios if k.provider != "default"):
             lines.append(f"| our default over {provider} | {_spread(over('default', provider))} |")
-    return "\n".join(lines) + "\n"
+        lines.append("")
+    return "\n".join(lines)
 
 
 def _unique_values(values) -> list:

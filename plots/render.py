@@ -34,14 +34,14 @@ from benchmarks.providers import PROVIDERS  # noqa: E402
 from benchmarks.workloads import PR_DTYPE, PR_HEAD_DIM, PR_HEADS  # noqa: E402
 from ci.rule import DEFAULT_THRESHOLD  # noqa: E402
 from ci import telemetry  # noqa: E402
-from ci.store import StoreError  # noqa: E402
+from ci.store import Run, StoreError  # noqa: E402
 from ci.telemetry import Board  # noqa: E402
 from plots import board as board_figures  # noqa: E402
 from plots import machines  # noqa: E402
 from plots.figures import (POOL_MARKERS, NothingToDraw, file_safe, new_figure, note,  # noqa: E402
                            plain_log_scale, readable, save, unique, variant_colors, window_label)
 from plots.history import (CODEGEN, PEERS_TIME, TIME, History, PeerKey,  # noqa: E402
-                           PRKey, load_histories, newest_ceilings, peers_run, peers_speedups, peers_tables, peers_timing,
+                           PRKey, load_histories, newest_ceilings, peers_runs, peers_speedups, peers_tables, peers_timing,
                            peers_tflops,
                            points, pr_cost, pr_points, pr_speedups, pr_tflops, regressed_steps)
 
@@ -58,10 +58,13 @@ CODEGEN_METRICS = (  # benchmark, panel title, y label (the unit), scale from th
 )
 
 
-def _title(fig: Figure, what: str, history: History, newest_only: bool = False) -> None:
+def _title(fig: Figure, what: str, history: History, run: Optional[Run] = None) -> None:
+    """The title, with the span of commits drawn, or the one ``run`` drawn."""
     span = history.commit_range()
-    if newest_only and len(history.runs) > 1:
-        span = f"commit {history.newest.short}, the newest of {len(history.runs)} since {history.runs[0].short}"
+    if run is not None and len(history.runs) > 1:
+        span = f"commit {run.short}, the newest of {len(history.runs)} since {history.runs[0].short}"
+        if run is not history.newest:  # e.g. newer runs measured only the peers
+            span += " to measure it"
     fig.suptitle(f"{what}\nmachine {history.machine}  ·  {span}")
 
 
@@ -146,10 +149,10 @@ def _quartile(point, which: str) -> float:
 @readable
 def attribution_figure(history: History) -> Figure:
     """Speedup of every variant over baseline at the newest commit: a panel per pool."""
-    speedups = pr_speedups(history.newest)
+    run = history.newest_measuring(TIME)
+    speedups = pr_speedups(run)
     if not speedups:
-        raise NothingToDraw(f"no {TIME} of baseline and another variant at the newest commit "
-                            f"{history.newest.short}")
+        raise NothingToDraw(f"no {TIME} of baseline and another variant at commit {run.short}")
     all_variants = unique(k.variant for k in speedups)
     colors = variant_colors(all_variants)
     variants = [v for v in all_variants if v != "baseline"]
@@ -177,7 +180,7 @@ def attribution_figure(history: History) -> Figure:
     axes[-1, 0].set_xticks(range(len(groups)), [str(n_ctx) for _, n_ctx in groups])
     axes[-1, 0].set_xlabel("n_ctx (tokens), in blocks by sliding window")
     fig.legend(handles=axes[0, 0].containers, labels=variants, loc="outside right center", title="variant")
-    _title(fig, "Which knob buys the speedup? Each variant over baseline", history, newest_only=True)
+    _title(fig, "Which knob buys the speedup? Each variant over baseline", history, run)
     note(fig, f"Baseline time / variant time: the medians of {TIME} in this commit's run.",
           f"PR matrix: the PR's batch of lengths, heads {PR_HEADS}, head_dim {PR_HEAD_DIM}, {PR_DTYPE}.")
     return fig
@@ -197,12 +200,15 @@ def _window_blocks(ax, windows: Sequence[int], per_block: int) -> None:
 def peers_figure(history: History) -> Figure:
     """Our default beside every peer at the newest commit that measured them: default's in-run
     speedup over each (top) and each one's TFLOP/s (bottom), a column per pool."""
-    run = peers_run(history)
-    if run is None:
+    runs = peers_runs(history)
+    if not runs:
         raise NothingToDraw(f"no {PEERS_TIME} measured")
-    speedups, tflops = peers_speedups(run), peers_tflops(run)
+    speedups, tflops = {}, {}
+    for pool, run in runs.items():  # each pool from the newest run that measured it
+        speedups.update({k: v for k, v in peers_speedups(run).items() if k.pool == pool})
+        tflops.update({k: v for k, v in peers_tflops(run).items() if k.pool == pool})
     providers = unique(k.provider for k in tflops)
-    pools = unique(k.pool for k in tflops)
+    pools = list(runs)
     windows, n_ctxs = unique(k.window for k in tflops), unique(k.n_ctx for k in tflops)
     groups = [(window, n_ctx) for window in windows for n_ctx in n_ctxs]
     colors = variant_colors(providers)
@@ -224,7 +230,7 @@ def peers_figure(history: History) -> Figure:
                 bottom.plot(block, [tflops.get(PeerKey(n, window, pool, provider), math.nan)
                                     for n in n_ctxs], label=label, **style)
         top.axhline(1.0, color="black", lw=1)
-        top.set_title(f"pool: {pool}")
+        top.set_title(f"pool: {pool}, commit {runs[pool].short}")
         plain_log_scale(top, "y")
         for ax in (top, bottom):
             for b, window in enumerate(windows):
@@ -239,9 +245,10 @@ def peers_figure(history: History) -> Figure:
     axes[1, 0].set_ylabel("TFLOP/s")
     handles, labels = axes[1, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right center", title="provider")
-    fig.suptitle(f"Our default beside its peers, {history.machine}, commit {run.short}")
+    fig.suptitle(f"Our default beside its peers, {history.machine}")
+    timings = unique(peers_timing(run) for run in runs.values())
     note(fig, "Top: the provider's time / default's, both medians of one process; above 1, default is faster. "
-               f"Timed with {peers_timing(run)}.",
+               f"Timed with {'; '.join(timings)}.",
           f"Bottom: FLOPs / the median of {PEERS_TIME}. Heads {PR_HEADS}, head_dim {PR_HEAD_DIM}, {PR_DTYPE}.",
           "Dashed: a bound (K/V gathered beforehand, less work), not a peer. All checked against float64 first.")
     return fig
@@ -250,9 +257,10 @@ def peers_figure(history: History) -> Figure:
 @readable
 def roofline_figure(history: History) -> Figure:
     """Achieved TFLOP/s against intensity for every PR-matrix point at the newest commit."""
-    tflops = pr_tflops(history.newest)
+    run = history.newest_measuring(TIME)
+    tflops = pr_tflops(run)
     if not tflops:
-        raise NothingToDraw(f"no {TIME} at the newest commit {history.newest.short}")
+        raise NothingToDraw(f"no {TIME} at commit {run.short}")
     variants, pools = unique(k.variant for k in tflops), unique(k.pool for k in tflops)
     colors = variant_colors(variants)
     fig, axes = new_figure()
@@ -276,7 +284,7 @@ def roofline_figure(history: History) -> Figure:
                + [Line2D([], [], ls="none", marker=m, color="grey", label=f"pool {p}")
                   for p, m in zip(pools, POOL_MARKERS)] + roof)
     fig.legend(handles=handles, loc="outside right center")
-    _title(fig, "Roofline of the PR matrix", history, newest_only=True)
+    _title(fig, "Roofline of the PR matrix", history, run)
     measured = (f"Ceilings measured at commit {ceilings[0].short} by bench_ceilings.Ceilings: a large bf16 "
                 "matmul, and a device-to-device copy counting bytes read + written."
                 if ceilings else "No ceilings stored for this machine (bench_ceilings.Ceilings).")
@@ -356,10 +364,10 @@ def render(histories: Sequence[History], out_dir: Path, variant: str, pool: str,
                 print(f"skipped {picture} for machine {history.machine}: {exc}", file=sys.stderr)
                 continue
             written += save(fig, out_dir / f"{picture}-{file_safe(history.machine)}")
-        run = peers_run(history)
-        if run is not None:  # the README's peer ratios, as text beside the picture
+        runs = peers_runs(history)
+        if runs:  # the README's peer ratios, as text beside the picture
             table = out_dir / f"peers-{file_safe(history.machine)}.md"
-            table.write_text(peers_tables(run))
+            table.write_text(peers_tables(runs))
             written.append(table)
         written += _telemetry(history, boards.get(history.machine), out_dir)
     return written + _comparison(histories, compared, out_dir)

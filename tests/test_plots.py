@@ -33,8 +33,9 @@ from plots import machines, render
 from plots.figures import window_label
 from benchmarks.bench_ceilings import COPY_BYTES, MATMUL_SIZE
 from ci.store import StoreError
-from plots.history import (CODEGEN, COPY_GBPS, COPY_SECONDS, MATMUL_SECONDS, MATMUL_TFLOPS, TIME, PRKey,
-                           load_histories, pr_cost, pr_points, pr_speedups, regressed_steps)
+from plots.history import (CODEGEN, COPY_GBPS, COPY_SECONDS, MATMUL_SECONDS, MATMUL_TFLOPS, PEERS_RATIO,
+                           PEERS_TIME, TIME, UPSTREAM_FORMS, PRKey, load_histories, peers_runs, peers_tables,
+                           pr_cost, pr_points, pr_speedups, regressed_steps)
 
 REPO = Path(__file__).resolve().parents[1]
 VARIANTS = ("baseline", "cg", "stages2", "cg_stages2", "default")
@@ -550,3 +551,55 @@ def test_a_corrupt_telemetry_file_stops_the_plots_naming_it(sampled, tmp_path, c
     broken = write_telemetry(tmp_path / "results" / BOARD_MACHINE / "telemetry" / "later-job.csv", ["garbage"])
     assert render.main(["--results", str(tmp_path / "results"), "--out", str(tmp_path / "out")]) == 2
     assert f"corrupt telemetry file {broken}" in capsys.readouterr().err
+
+
+# The peers: a device call measures one pool, so two calls can store the two pools at two commits
+PEER_PROVIDERS = ("default", "baseline", "sglang-0.5.2", *UPSTREAM_FORMS, "flashinfer-0.7.2-fa3")
+PEERS_VERSION = "protocol 1; peers 2; providers 0123456789abcdef"
+
+
+def _peers_series(pool: str, speedup: float) -> dict:
+    """Peers measured in ``pool`` alone (the other pool's points skipped, NaN): ``default``
+    ``speedup`` times faster than every other provider."""
+    keys = list(itertools.product(PR_N_CTX, PR_WINDOWS, POOLS, PEER_PROVIDERS))
+    params = _param_reprs(PR_N_CTX, PR_WINDOWS, POOLS, PEER_PROVIDERS)
+    seconds = {key: 1e-3 * (1 if key[-1] == "default" else speedup) for key in keys}
+    ratio = [1.0 if k[-1] == "default" else 1 / speedup if k[2] == pool else math.nan for k in keys]
+    return {PEERS_TIME: Series(params, samples=[[seconds[k]] * 3 if k[2] == pool else [] for k in keys],
+                                       version=PEERS_VERSION),
+            PEERS_RATIO: Series(params, values=ratio, version=PEERS_VERSION)}
+
+
+@pytest.fixture(scope="module")
+def peers_history(tmp_path_factory):
+    """A PR-matrix run, then the contiguous pool's peers, then the fragmented pool's."""
+    root = tmp_path_factory.mktemp("peers-results")
+    store = SyntheticResults(root)
+    rng = np.random.default_rng(3)
+    series = [_run_series("peers-machine", 0, 700.0, 4000.0, rng),
+              _peers_series("contiguous", 1.25), _peers_series("fragmented", 1.5)]
+    for commit, one in enumerate(series):
+        date = datetime.datetime(2025, 2, 1 + commit, tzinfo=datetime.timezone.utc)
+        store.run("peers-machine", COMMITS[commit], one, date=util.datetime_to_js_timestamp(date))
+    (one_history,) = load_histories(root)
+    return one_history
+
+
+def test_each_pool_of_the_peers_comes_from_the_newest_run_that_measured_it(peers_history):
+    runs = peers_runs(peers_history)
+    assert {pool: run.commit for pool, run in runs.items()} == {"contiguous": COMMITS[1], "fragmented": COMMITS[2]}
+    tables = peers_tables(runs)
+    for pool, commit, speedup in (("contiguous", COMMITS[1], 1.25), ("fragmented", COMMITS[2], 1.5)):
+        section = tables.split(f"pool {pool}: commit {commit[:8]}")[1].split("pool ")[0]
+        assert "calls in turns" in section
+        assert f"| our default over flashinfer-0.7.2-fa3 | {speedup:.3f}× (min {speedup:.3f}×" in section
+    fig = render.peers_figure(peers_history)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == [f"pool: contiguous, commit {COMMITS[1][:8]}", f"pool: fragmented, commit {COMMITS[2][:8]}"]
+
+
+def test_the_pr_matrix_pictures_draw_the_newest_run_that_measured_it(peers_history):
+    # the two newer runs measured only the peers: the attribution and the roofline draw commit 0
+    for figure in (render.attribution_figure, render.roofline_figure):
+        title = figure(peers_history)._suptitle.get_text()
+        assert f"commit {COMMITS[0][:8]}, the newest of 3 since {COMMITS[0][:8]} to measure it" in title
