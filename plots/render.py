@@ -198,7 +198,7 @@ def _window_blocks(ax, windows: Sequence[int], per_block: int) -> None:
 
 @readable
 def peers_figure(history: History) -> Figure:
-    """Our default beside every peer at the newest commit that measured them: default's in-run
+    """Our default beside every peer, each pool from the newest run that measured it: default's in-run
     speedup over each (top) and each one's TFLOP/s (bottom), a column per pool."""
     runs = peers_runs(history)
     if not runs:
