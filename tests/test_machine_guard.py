@@ -113,6 +113,13 @@ def test_the_gpu_job_files_an_h200_under_its_own_name(clone, tmp_path):
     assert tree_digest(clone / "results") == results_before
 
 
+def test_the_gpu_jobs_peers_mode_names_its_pools_and_refuses_another(clone, tmp_path):
+    done = _run(clone, tmp_path, H200, "bash ci/gpu_job.sh peers paged HEAD^!")
+    assert done.returncode == 2
+    assert "usage: bash ci/gpu_job.sh peers contiguous|fragmented|all [ASV RUN ARGS]; got 'paged'" in done.stderr
+    assert not (tmp_path / "work").exists()  # refused before asv was prepared
+
+
 def test_other_software_on_the_same_gpu_is_the_same_machine(clone, tmp_path):
     done = _run(clone, tmp_path, H100_NEWER_DRIVER, "source ci/asv_env.sh && asv_prepare h100-sxm-80gb")
 
