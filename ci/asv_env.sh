@@ -101,7 +101,7 @@ asv_prepare() {
     # the carried ones. Under asv's HOME every run rebuilt them: FlashInfer's two prefill modules
     # took 100 s each of the Peers setup cache, at idle power (docs/PEERS.md).
     ASV_ENV="env HOME=$home GIT_CONFIG_GLOBAL=${GIT_CONFIG_GLOBAL:-$HOME/.gitconfig}"
-    ASV_ENV+=" TRITON_CACHE_DIR=${TRITON_CACHE_DIR:-$HOME/.triton/cache}"
+    ASV_ENV+=" TRITON_CACHE_DIR=${TRITON_CACHE_DIR:-${TRITON_HOME:-$HOME}/.triton/cache}"
     ASV_ENV+=" FLASHINFER_WORKSPACE_BASE=${FLASHINFER_WORKSPACE_BASE:-$HOME}"
     ASV_ENV+=" EXTEND_BENCH_UNPACK_DIR=${EXTEND_BENCH_UNPACK_DIR:-$HOME/.cache/extend-attention-bench}"
     ASV="$ASV_ENV $PY -m asv --config $ASV_CONFIG"

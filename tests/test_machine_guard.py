@@ -89,7 +89,8 @@ def test_asv_prepare_names_the_machine_after_its_gpu(clone, tmp_path, gpu, name)
 def test_asv_gets_a_home_of_its_own_but_the_compile_caches_stay_the_users(clone, tmp_path):
     # under asv's HOME every run rebuilt FlashInfer's JIT modules and Triton's kernels, and the
     # caches ci/gpu_job.sh unpacks into the user's HOME were never read (docs/PEERS.md)
-    done = _run(clone, tmp_path, H200, "source ci/asv_env.sh && asv_prepare && $ASV_ENV python3 -c "
+    caches_unset = "unset TRITON_CACHE_DIR TRITON_HOME FLASHINFER_WORKSPACE_BASE EXTEND_BENCH_UNPACK_DIR; "
+    done = _run(clone, tmp_path, H200, caches_unset + "source ci/asv_env.sh && asv_prepare && $ASV_ENV python3 -c "
                 "'import os, pathlib; from benchmarks.providers import fetched; print(pathlib.Path.home()); "
                 'print(os.environ["TRITON_CACHE_DIR"], os.environ["FLASHINFER_WORKSPACE_BASE"], fetched.UNPACK_DIR)\'')
     assert done.returncode == 0, done.stderr
