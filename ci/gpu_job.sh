@@ -71,7 +71,10 @@ asv_job() {
 protocol_job() {
     source ci/asv_env.sh
     asv_prepare || return 1
-    # its own results folder: the protocol's scratch commits stay out of results/
+    # its own results folder: the protocol's scratch commits stay out of results/. Emptied
+    # first: on a machine held across calls, an earlier session's files were packed with the
+    # next one's (2026-11-29), and a session's pairs must be judged on its own measurements.
+    rm -rf "$ASV_WORK/protocol-results"
     asv_config_copy "$ASV_CONFIG" asv.side.conf.json results_dir "$ASV_WORK/protocol-results" || return 1
     local left=$((DEADLINE_S - SECONDS)) status
     # the reports travel inside the archive: the device tool brings back 8 files at most
