@@ -28,7 +28,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import itertools
-import os
 from typing import Callable, Dict, Sequence, Tuple
 
 import torch
@@ -37,7 +36,7 @@ import kernels
 
 from . import harness
 from .cost import Cost, attention_cost
-from .workloads import DTYPES, make_inputs, parse_heads
+from .workloads import DTYPES, chosen_by_environment, make_inputs, parse_heads
 
 # The parameters of every extend-attention benchmark, in this order (docs/DESIGN.md).
 EXTEND_PARAMS = ("n_ctx", "window", "heads", "head_dim", "dtype", "pool", "variant")
@@ -74,14 +73,7 @@ def extend_params(*, n_ctx, window, heads, head_dim, dtype, pool, variant) -> li
 def measured_variants(variants: Sequence[str]) -> Tuple[str, ...]:
     """The variants of ``variants`` that this run checks (``VARIANTS_ENV``); ValueError for a
     name that is no variant of the grid."""
-    chosen = os.environ.get(VARIANTS_ENV, "")
-    if not chosen:
-        return tuple(variants)
-    names = tuple(name.strip() for name in chosen.split(",") if name.strip())
-    unknown = [name for name in names if name not in variants]
-    if unknown:
-        raise ValueError(f"{VARIANTS_ENV}={chosen!r}: unknown variants {unknown}; expected some of {tuple(variants)}")
-    return tuple(name for name in variants if name in names)
+    return chosen_by_environment(VARIANTS_ENV, "variants", variants, variants)
 
 
 def measure_grid(params: Sequence[Sequence], lengths: Lengths) -> dict:

@@ -31,7 +31,7 @@ from .extend_grid import Lengths, VariantFailedCheck
 from .providers import PROVIDERS
 from .providers.base import PeerPoint, ProviderUnavailable
 from .providers.project import DEFAULT
-from .workloads import POOLS, make_inputs
+from .workloads import POOLS, chosen_by_environment, make_inputs
 
 # setup_cache's timing of each provider at each point: turns call by call, in this many passes
 # (harness.timed_in_turns), device time.
@@ -62,14 +62,7 @@ class _Trace:
 
 def measured_pools(grid: "PeersGrid") -> Sequence[str]:
     """The grid's pools that this run measures (``POOLS_ENV``); ValueError for an unknown one."""
-    chosen = os.environ.get(POOLS_ENV, "")
-    if not chosen:
-        return tuple(grid.pool)
-    pools = tuple(name.strip() for name in chosen.split(",") if name.strip())
-    unknown = [name for name in pools if name not in POOLS]
-    if unknown:
-        raise ValueError(f"{POOLS_ENV}={chosen!r}: unknown pools {unknown}; expected some of {POOLS}")
-    return tuple(pool for pool in grid.pool if pool in pools)
+    return chosen_by_environment(POOLS_ENV, "pools", POOLS, grid.pool)
 
 Shape = Tuple  # (n_ctx, window, heads, head_dim, dtype, pool)
 

@@ -7,6 +7,7 @@ commit that asv measures; only ``kernels`` changes from commit to commit.
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Sequence, Tuple
 
 import numpy as np
@@ -166,3 +167,17 @@ def indptr(lengths: Sequence[int], device, dtype: torch.dtype = torch.int32) -> 
     if len(lengths):
         out[1:] = torch.tensor(list(lengths), dtype=torch.int64).cumsum(0)
     return out.to(device)
+
+
+def chosen_by_environment(variable: str, what: str, known: Sequence[str], order: Sequence[str]) -> Tuple[str, ...]:
+    """The names of ``order`` that the comma-separated list in the environment's ``variable``
+    chooses, in ``order``'s order; all of ``order`` when it is unset or empty. ValueError,
+    naming the variable, for a name that is not one of ``known``."""
+    text = os.environ.get(variable, "")
+    if not text:
+        return tuple(order)
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"{variable}={text!r}: unknown {what} {unknown}; expected some of {tuple(known)}")
+    return tuple(name for name in order if name in names)
