@@ -230,6 +230,8 @@ def test_parse_args_rejects_bad_flags(argv):
     ("sweep_blocks", ["--configs", "m64x64"], "--configs"),
     ("peers_table", ["--pools", "mixed"], "--pools"),
     ("peers_table", ["--providers", ","], "--providers"),
+    ("ncu_point", ["--impls", "default,m64x64"], "--impls"),
+    ("ncu_point", ["--impls", "default", "--n-ctx", "1024,2048"], "--n-ctx"),
 ])
 def test_the_tools_name_the_flag_of_a_bad_list(tool, argv, flag, capsys):
     with pytest.raises(SystemExit) as stopped:
@@ -279,6 +281,15 @@ def test_sweep_takes_variants_peers_and_a_chosen_baseline():
         sweep_blocks.parse_args(["--configs", "default", "--peers", "nobody"])
 
 
+def test_ncu_point_runs_variants_as_configurations_and_the_rest_as_providers():
+    from tools import ncu_point
+    peer = "flashinfer-0.7.2-fa3"
+    args = ncu_point.parse_args(["--impls", f"{peer},default,m128n128w8s3:heads+ws+pg", "--windows", "-1"])
+    assert args.order == [peer, "default", "m128n128w8s3:heads+ws+pg"]
+    assert list(args.configs) == ["default", "m128n128w8s3:heads+ws+pg"] and args.peers == (peer,)
+    assert ncu_point.parse_args(["--impls", peer]).configs == {}
+
+
 def test_sweep_configs_parse_into_launch_configs():
     from tools import sweep_blocks
     configs = sweep_blocks.parse_configs("m128n32w4s3,m64n64w8s1")
@@ -314,8 +325,11 @@ def test_ab_kernels_checks_another_commits_kernel_with_the_same_harness():
     first = subprocess.run(["git", "rev-list", "--max-parents=0", "HEAD"], capture_output=True,
                            text=True, check=True, cwd=os.path.dirname(os.path.dirname(__file__))).stdout.split()[0]
     old = ab_kernels.load_kernel_at(first)
+    # HEAD's kernel imports its sibling modules (the Gluon kernels): the whole package loads
+    head = ab_kernels.load_kernel_at("HEAD")
+    assert head.__name__ == "kernels_at_HEAD.extend_attention" and head is not kernels.extend_attention
     inputs = make_inputs((9, 30), (12, 5), heads="4/2", head_dim=64, dtype="fp16", device=DEVICE)
-    for fwd in (old.extend_attention_fwd, kernels.extend_attention_fwd):
+    for fwd in (old.extend_attention_fwd, head.extend_attention_fwd, kernels.extend_attention_fwd):
         assert harness.check_variant(inputs, "default", 7, fwd=fwd) < harness.TOLERANCES[torch.float16]
     with pytest.raises(ValueError, match="--old 'no-such-rev'"):
         ab_kernels.load_kernel_at("no-such-rev")

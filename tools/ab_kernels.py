@@ -6,7 +6,7 @@
 
 For a kernel change, before it is committed: the ratio of the two versions measured in one
 process, taking turns call by call, so that clocks and temperature drift hit both alike. ``REV``'s
-``kernels/extend_attention.py`` is loaded on its own (it imports no sibling module).
+``kernels`` package is imported beside this checkout's, under a name of its own.
 Both versions are checked against the reference on every point before they are timed
 (``benchmarks/harness.py``: CUDA events, L2 flushed before every call, medians).
 """
@@ -14,11 +14,15 @@ Both versions are checked against the reference on every point before they are t
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
+import io
 import os
+import re
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 from types import ModuleType
 from typing import Optional, Sequence
@@ -34,29 +38,34 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUNDLE = os.path.join(REPO_ROOT, ".bundle", "repo.bundle")
 
 
-def _show(rev: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "-C", REPO_ROOT, "show", f"{rev}:kernels/extend_attention.py"],
-                          capture_output=True, text=True)
+def _archive(rev: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", REPO_ROOT, "archive", "--format=tar", rev, "kernels"],
+                          capture_output=True)
 
 
 def load_kernel_at(rev: str) -> ModuleType:
-    """``kernels/extend_attention.py`` as it was at ``rev``, imported as its own module."""
-    done = _show(rev)
+    """``kernels/extend_attention.py`` as it was at ``rev``. The whole ``kernels`` package of
+    ``rev`` is imported, under a name of its own (``kernels_at_<rev>``), so that its modules
+    import each other's versions of ``rev`` (the Gluon kernels live in sibling modules)."""
+    done = _archive(rev)
     if done.returncode and os.path.exists(BUNDLE):
         # the device's copy of .git can stop at an older commit than the carried bundle
         subprocess.run(["git", "-C", REPO_ROOT, "fetch", "-q", BUNDLE, "+refs/heads/*:refs/bundle/*"],
                        capture_output=True)
-        done = _show(rev)
+        done = _archive(rev)
     if done.returncode:
-        raise ValueError(f"--old {rev!r}: {done.stderr.strip()}")
-    path = os.path.join(tempfile.mkdtemp(prefix="ab_kernels_"), "extend_attention_old.py")
-    with open(path, "w") as f:
-        f.write(done.stdout)
-    spec = importlib.util.spec_from_file_location("extend_attention_old", path)
+        raise ValueError(f"--old {rev!r}: {done.stderr.decode(errors='replace').strip()}")
+    package = "kernels_at_" + re.sub(r"\W", "_", rev)
+    folder = os.path.join(tempfile.mkdtemp(prefix="ab_kernels_"), package)
+    with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
+        archive.extractall(os.path.dirname(folder), filter="data")
+    os.rename(os.path.join(os.path.dirname(folder), "kernels"), folder)
+    spec = importlib.util.spec_from_file_location(package, os.path.join(folder, "__init__.py"),
+                                                  submodule_search_locations=[folder])
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
+    sys.modules[package] = module  # its modules' relative imports look the package up
     spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(f"{package}.extend_attention")
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
