@@ -398,8 +398,12 @@ def _checked(inputs, name, call, window, reference) -> Tuple[float, Optional[str
         return error, output_fingerprint(inputs.o_extend), None
     except VariantIncorrect as wrong:
         return wrong.error, None, str(wrong)
-    except OutOfResources as too_big:  # e.g. an override whose tiles exceed shared memory
-        return math.nan, None, f"variant {name!r} at window={window}: does not launch: {too_big}"
+    # The inputs are the harness's own, so a ValueError is the launcher refusing the
+    # configuration (its tiles need more shared memory than the chip has, say) before any
+    # launch, as OutOfResources is Triton's refusal at launch: one implementation fails, loudly,
+    # and the point's others are still measured.
+    except (OutOfResources, ValueError) as refused:
+        return math.nan, None, f"variant {name!r} at window={window}: does not launch: {refused}"
 
 
 def _untimed(error: float, fingerprint: Optional[str], failure: Optional[str],

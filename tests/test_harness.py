@@ -176,6 +176,24 @@ def test_measure_point_checks_only_when_untimed(inputs, monkeypatch):
     assert results["cg"].fingerprint == harness.output_fingerprint(inputs.o_extend)
 
 
+def test_a_configuration_the_launcher_refuses_fails_alone(inputs, monkeypatch):
+    """A ValueError from the launch (tiles over the chip's shared memory, say) fails that one
+    implementation, with the launcher's reason; the point's others are still checked."""
+    real = kernels.extend_attention_fwd
+
+    def refuses_cg(*args, config, **kwargs):
+        if config == "cg":
+            raise ValueError("config.num_stages=3: needs 262144 bytes of shared memory")
+        real(*args, config=config, **kwargs)
+
+    monkeypatch.setattr(kernels, "extend_attention_fwd", refuses_cg)
+    monkeypatch.setattr(harness, "_require_cuda", lambda inputs=None: None)
+    monkeypatch.setattr(harness, "_peak_memory_mb", lambda fn: 0.0)
+    results = harness.measure_point(inputs, WINDOW, ["cg", "stages2"], timed=False)
+    assert results["stages2"].correct and not results["cg"].correct
+    assert "does not launch: config.num_stages=3" in results["cg"].failure
+
+
 def test_config_override_parses_into_a_launch_config():
     name, config = quick_bench.parse_config_override("default:block_m=64,num_warps=4,q_cache=.cg")
     assert name == "default"
