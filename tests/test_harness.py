@@ -353,3 +353,4 @@ def test_ab_kernels_checks_another_commits_kernel_with_the_same_harness():
         ab_kernels.load_kernel_at("no-such-rev")
     args = ab_kernels.parse_args(["--old", first, "--windows", "-1,127", "--variants", "baseline"])
     assert args.windows == (-1, 127) and args.variants == ("baseline",)
+    assert args.new is None and ab_kernels.parse_args(["--old", first, "--new", "HEAD"]).new == "HEAD"

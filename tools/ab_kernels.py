@@ -1,12 +1,14 @@
-"""A/B two versions of the kernel in one process: another commit's against this checkout's.
+"""A/B two versions of the kernel in one process: another commit's against this checkout's (or a third commit's).
 
-    python -m tools.ab_kernels --old REV [--variants default,baseline] [--heads 64/8]
+    python -m tools.ab_kernels --old REV [--new REV] [--variants default,baseline] [--heads 64/8]
         [--head-dim 128] [--dtype bf16] [--n-ctx 1024,2048,4096,8192] [--windows -1,127,512]
         [--pool fragmented] [--rounds 2] [--rep-ms 100]
 
 For a kernel change, before it is committed: the ratio of the two versions measured in one
 process, taking turns call by call, so that clocks and temperature drift hit both alike. ``REV``'s
-``kernels`` package is imported beside this checkout's, under a name of its own.
+``kernels`` package is imported beside this checkout's, under a name of its own; ``--new REV``
+takes B from that commit instead of this checkout, so that consecutive steps of one
+history can each be measured against their parent in one device session.
 Both versions are checked against the reference on every point before they are timed
 (``benchmarks/harness.py``: CUDA events, L2 flushed before every call, medians).
 """
@@ -71,6 +73,7 @@ def load_kernel_at(rev: str) -> ModuleType:
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--old", required=True, help="the commit whose kernel is A")
+    parser.add_argument("--new", help="the commit whose kernel is B (default: this checkout's)")
     parser.add_argument("--variants", type=_cli.name_list(list(current.VARIANTS)), default="default,baseline")
     _cli.add_shape_flags(parser, n_ctx=",".join(map(str, workloads.PR_N_CTX)), windows="-1,127,512",
                          pool="fragmented")
@@ -81,9 +84,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
+    new = current if args.new is None else load_kernel_at(args.new)
     versions = {"old": load_kernel_at(args.old).extend_attention_fwd,
-                "new": current.extend_attention_fwd}
-    print(f"{torch.cuda.get_device_name()}: A = {args.old}'s kernel, B = this checkout's; "
+                "new": new.extend_attention_fwd}
+    print(f"{torch.cuda.get_device_name()}: A = {args.old}'s kernel, "
+          f"B = {'this checkout' if args.new is None else args.new}'s; "
           f"{args.heads} D={args.head_dim} {args.dtype} {args.pool}; medians, L2 flushed")
     print("| n_ctx | window | variant | A ms | B ms | A / B |\n|---|---|---|---|---|---|")
     for n_ctx in args.n_ctx:
