@@ -10,8 +10,9 @@ split between two consumer warpgroups of 64 rows, and one producer warpgroup ser
   mbarrier as its copies land (``cp.async.mbarrier.arrive``);
 - each consumer keeps its 64 query rows in shared memory, waits for a stage, and per tile
   issues one burst of tensor-core work, tile t's scores (Q·Kᵀ) together with tile t - 1's
-  P·V, then runs tile t's softmax and frees tile t - 1's stage (``free`` counts both
-  consumers).
+  P·V, waits for the scores alone and runs tile t's softmax while P·V still runs
+  (FlashAttention-3's intra-warpgroup overlap), then frees tile t - 1's stage (``free``
+  counts both consumers).
 
 Nothing synchronizes the two consumers with each other, so while one runs its softmax the
 other can use the tensor cores, and no consumer issue slot goes to address arithmetic or
@@ -43,7 +44,7 @@ the current item, so that an item does not start by loading its rows and waiting
 
 Measured on the H100 (docs/MEASUREMENTS.md, step 9). Tried there and not kept, all measured
 slower or no faster: consumers taking strict turns at the tensor cores (FA3's ping-pong, with
-mbarriers), tile t's softmax overlapping tile t - 1's P·V inside a consumer, Q in registers,
+mbarriers), Q in registers,
 indices two tiles ahead, and no proxy fence. Runs only on an sm_90 GPU, with the Gluon API of
 Triton 3.6 (``GLUON_TRITON_RELEASES`` in extend_attention.py); Triton's interpreter does not
 cover Gluon.
@@ -237,7 +238,8 @@ def _consume_item(O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, qo_s
     acc = gl.zeros([CONSUMER_ROWS, HEAD_DIM], gl.float32, o_layout)
 
     # Tile 0's scores alone; then each iteration issues tile t's scores with tile t - 1's P·V,
-    # one burst of tensor-core work per tile, and frees tile t - 1's stage.
+    # one burst of tensor-core work per tile, runs tile t's softmax while that P·V still runs
+    # (the scores are waited for alone), and frees tile t - 1's stage once P·V is done.
     stage = first_tile % NUM_STAGES
     mbarrier.wait(ready.index(stage), (first_tile // NUM_STAGES) & 1)
     # the producer's cp.async writes (generic proxy) before the MMAs' reads (async proxy)
@@ -259,12 +261,13 @@ def _consume_item(O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, qo_s
                                 gl.zeros([CONSUMER_ROWS, BLOCK_N], gl.float32, s_layout),
                                 use_acc=False, is_async=True)
         acc_token = warpgroup_mma(p_op, v_smem.index(previous), acc, is_async=True)
-        s, acc, p_op = warpgroup_mma_wait(num_outstanding=0, deps=(s_token, acc_token, p_op))
-        mbarrier.arrive(free.index(previous))
+        s = warpgroup_mma_wait(num_outstanding=1, deps=(s_token, ))
         p, alpha, m_i, l_i = _softmax_tile(s, m_i, l_i, t, n_prefix_tiles, prefix_lo, extend_lo,
                                            len_prefix, len_extend, q_pos, score_cols, first_pos,
                                            sm_scale_log2, logit_cap, sliding_window, BLOCK_N,
                                            USE_WINDOW, USE_LOGIT_CAP)
+        acc, p_op = warpgroup_mma_wait(num_outstanding=0, deps=(acc_token, p_op))
+        mbarrier.arrive(free.index(previous))
         acc = acc * gl.convert_layout(alpha, gl.SliceLayout(1, o_layout))[:, None]
     acc = warpgroup_mma(gl.convert_layout(p.to(dtype), p_layout), v_smem.index(stage), acc)
     mbarrier.arrive(free.index(stage))
