@@ -138,15 +138,16 @@ def _issue_tile(k_stage, v_stage, t, pool_rows, n_tiles, n_prefix_tiles, prefix_
 
 @gluon.jit
 def _softmax_tile(s, m_i, l_i, t, n_prefix_tiles, prefix_lo, extend_lo, len_prefix, len_extend,
-                  q_pos, score_cols, block_first_pos, qk_scale, logit_cap, sliding_window,
-                  BLOCK_N: gl.constexpr, USE_WINDOW: gl.constexpr, USE_LOGIT_CAP: gl.constexpr):
+                  q_pos, score_cols, block_first_pos, block_last_pos, qk_scale, logit_cap,
+                  sliding_window, BLOCK_N: gl.constexpr, USE_WINDOW: gl.constexpr,
+                  USE_LOGIT_CAP: gl.constexpr):
     """Tile ``t``'s softmax step; only tiles that reach past the prefix's end or the block's
-    diagonal (or every tile, with a window) pay for the mask.
+    diagonal (the block's rows at positions ``block_first_pos`` to ``block_last_pos``), or,
+    with a window, before the window of the block's last row, pay for the mask.
 
     Each branch runs the whole step: ptxas moves the wait for the P·V MMA up to the top of
     the basic block it sits in, above any softmax there, so the softmax must end in the
-    blocks before it for the two to overlap (pinned in tests/test_codegen.py). With a window
-    every tile is masked, there is no branch, and windowed calls do not overlap.
+    blocks before it for the two to overlap (pinned in tests/test_codegen.py).
     """
     start, is_prefix = _tile_keys(t, n_prefix_tiles, prefix_lo, extend_lo, BLOCK_N)
     key_pos = gl.where(is_prefix, start, len_prefix + start)  # absolute position of the first key
@@ -155,7 +156,8 @@ def _softmax_tile(s, m_i, l_i, t, n_prefix_tiles, prefix_lo, extend_lo, len_pref
         s = soft_cap(s, qk_scale, logit_cap)
     needs_mask = (key_pos + BLOCK_N > key_end) | (key_pos + BLOCK_N - 1 > block_first_pos)
     if USE_WINDOW:
-        needs_mask = True
+        # the tile's first key must be inside every row's window, the last row's included
+        needs_mask = needs_mask | (block_last_pos - key_pos > sliding_window)
     if needs_mask:
         k_pos = key_pos + score_cols
         visible = (k_pos[None, :] <= q_pos[:, None]) & (k_pos < key_end)[None, :]
@@ -238,6 +240,7 @@ def _extend_attention_hopper_kernel(
     score_cols = gl.arange(0, BLOCK_N, layout=gl.SliceLayout(0, s_layout))
     q_pos = len_prefix + block * BLOCK_M + gl.arange(0, BLOCK_M, layout=gl.SliceLayout(1, s_layout))
     block_first_pos = len_prefix + block * BLOCK_M
+    block_last_pos = block_first_pos + BLOCK_M - 1
 
     # Tile 0's scores, synchronously: nothing to overlap them with yet.
     async_copy.wait_group(NUM_STAGES - 2)
@@ -253,8 +256,8 @@ def _extend_attention_hopper_kernel(
     l_i = gl.zeros([BLOCK_M], gl.float32, layout=gl.SliceLayout(1, s_layout))
     p, alpha, m_i, l_i = _softmax_tile(s, m_i, l_i, 0, n_prefix_tiles, prefix_lo, extend_lo,
                                        len_prefix, len_extend, q_pos, score_cols, block_first_pos,
-                                       sm_scale_log2, logit_cap, sliding_window, BLOCK_N,
-                                       USE_WINDOW, USE_LOGIT_CAP)
+                                       block_last_pos, sm_scale_log2, logit_cap, sliding_window,
+                                       BLOCK_N, USE_WINDOW, USE_LOGIT_CAP)
     acc = gl.zeros([BLOCK_M, HEAD_DIM], gl.float32, o_layout)
 
     for t in range(0, n_tiles - 1):
@@ -285,8 +288,9 @@ def _extend_attention_hopper_kernel(
         s = warpgroup_mma_wait(num_outstanding=1, deps=(s_token, ))
         p, alpha, m_i, l_i = _softmax_tile(s, m_i, l_i, t + 1, n_prefix_tiles, prefix_lo,
                                            extend_lo, len_prefix, len_extend, q_pos, score_cols,
-                                           block_first_pos, sm_scale_log2, logit_cap,
-                                           sliding_window, BLOCK_N, USE_WINDOW, USE_LOGIT_CAP)
+                                           block_first_pos, block_last_pos, sm_scale_log2,
+                                           logit_cap, sliding_window, BLOCK_N, USE_WINDOW,
+                                           USE_LOGIT_CAP)
         acc, p_op = warpgroup_mma_wait(num_outstanding=0, deps=(acc_token, p_op))
         acc = acc * gl.convert_layout(alpha, gl.SliceLayout(1, o_layout))[:, None]
 

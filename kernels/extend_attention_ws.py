@@ -232,6 +232,7 @@ def _consume_item(O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, qo_s
     score_cols = gl.arange(0, BLOCK_N, layout=gl.SliceLayout(0, s_layout))
     q_pos = len_prefix + (row0 + gl.arange(0, CONSUMER_ROWS, layout=gl.SliceLayout(1, s_layout))) // GQA_PACK
     first_pos = len_prefix + row0 // GQA_PACK
+    last_pos = len_prefix + (row0 + CONSUMER_ROWS - 1) // GQA_PACK
     # finite start so that a row masked across a whole tile gives exp2(-inf - m) = 0, not NaN
     m_i = gl.full([CONSUMER_ROWS], -1.0e30, gl.float32, layout=gl.SliceLayout(1, s_layout))
     l_i = gl.zeros([CONSUMER_ROWS], gl.float32, layout=gl.SliceLayout(1, s_layout))
@@ -248,8 +249,8 @@ def _consume_item(O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, qo_s
                       gl.zeros([CONSUMER_ROWS, BLOCK_N], gl.float32, s_layout), use_acc=False)
     p, alpha, m_i, l_i = _softmax_tile(s, m_i, l_i, 0, n_prefix_tiles, prefix_lo, extend_lo,
                                        len_prefix, len_extend, q_pos, score_cols, first_pos,
-                                       sm_scale_log2, logit_cap, sliding_window, BLOCK_N,
-                                       USE_WINDOW, USE_LOGIT_CAP)
+                                       last_pos, sm_scale_log2, logit_cap, sliding_window,
+                                       BLOCK_N, USE_WINDOW, USE_LOGIT_CAP)
     for t in range(1, n_tiles):
         previous = stage
         ring_tile = first_tile + t
@@ -264,8 +265,8 @@ def _consume_item(O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, qo_s
         s = warpgroup_mma_wait(num_outstanding=1, deps=(s_token, ))
         p, alpha, m_i, l_i = _softmax_tile(s, m_i, l_i, t, n_prefix_tiles, prefix_lo, extend_lo,
                                            len_prefix, len_extend, q_pos, score_cols, first_pos,
-                                           sm_scale_log2, logit_cap, sliding_window, BLOCK_N,
-                                           USE_WINDOW, USE_LOGIT_CAP)
+                                           last_pos, sm_scale_log2, logit_cap, sliding_window,
+                                           BLOCK_N, USE_WINDOW, USE_LOGIT_CAP)
         acc, p_op = warpgroup_mma_wait(num_outstanding=0, deps=(acc_token, p_op))
         mbarrier.arrive(free.index(previous))
         acc = acc * gl.convert_layout(alpha, gl.SliceLayout(1, o_layout))[:, None]
