@@ -89,6 +89,10 @@ class LaunchConfig:
     # into a second shared-memory buffer while it computes the current item, instead of
     # loading them, and waiting for them, when the item starts
     prefetch_q: Optional[bool] = None
+    # with warp_specialize: each consumer waits for a tile's scores alone and runs its softmax
+    # while the previous tile's P·V still runs (FlashAttention-3's intra-warpgroup overlap);
+    # otherwise it waits for both MMAs of the burst, then runs the softmax
+    overlap_pv: Optional[bool] = None
     tuned: bool = False
 
     def __post_init__(self):
@@ -106,7 +110,7 @@ class LaunchConfig:
         if self.grid_order is not None and self.grid_order not in GRID_ORDERS:
             raise ValueError(f"config.grid_order={self.grid_order!r}: expected one of {GRID_ORDERS}")
         for field in ("prefetch_indices", "overlap_softmax", "warp_specialize", "persistent",
-                      "pack_gqa", "prefetch_q"):
+                      "pack_gqa", "prefetch_q", "overlap_pv"):
             value = getattr(self, field)
             if value is not None and not isinstance(value, bool):
                 raise ValueError(f"config.{field}={value!r}: expected a bool")
@@ -134,7 +138,7 @@ class LaunchConfig:
 # The knobs ``LaunchConfig.resolved`` fills in where they are left None.
 FILLED_KNOBS = ("block_m", "block_n", "num_warps", "num_stages", "grid_order", "prefetch_indices",
                 "max_registers", "overlap_softmax", "warp_specialize", "persistent", "pack_gqa",
-                "prefetch_q")
+                "prefetch_q", "overlap_pv")
 
 # (BLOCK_M, BLOCK_N, num_warps) per head dim of the upstream kernel on sm_90.
 UPSTREAM_BLOCKS = {
@@ -155,12 +159,14 @@ LONG_EXTEND_MIN = 2048
 
 
 def _tuned(block_m, block_n, num_warps, num_stages, prefetch_indices, max_registers=None,
-           warp_specialize=False, persistent=False, pack_gqa=False, prefetch_q=False):
+           warp_specialize=False, persistent=False, pack_gqa=False, prefetch_q=False,
+           overlap_pv=False):
     return LaunchConfig(block_m=block_m, block_n=block_n, num_warps=num_warps,
                         num_stages=num_stages, grid_order="heads",
                         prefetch_indices=prefetch_indices, max_registers=max_registers,
                         overlap_softmax=False, warp_specialize=warp_specialize,
-                        persistent=persistent, pack_gqa=pack_gqa, prefetch_q=prefetch_q)
+                        persistent=persistent, pack_gqa=pack_gqa, prefetch_q=prefetch_q,
+                        overlap_pv=overlap_pv)
 
 
 # The knobs of the tuned `tl` kernel per (head dim, shape class), from sweeps on the H100
@@ -188,15 +194,18 @@ TL_TUNED_BLOCKS = {
 # Q copied ahead) wins; without a window at long extends a program per item with 128-key tiles
 # does. At head dim 256 copying Q ahead needs a stage less, and measured no faster. The `tl`
 # rows stay at head dims 64 and 256 where they measured faster: long extends, and head dim
-# 64's windows.
+# 64's windows. The softmax overlaps P·V (overlap_pv, step 12) where it measured faster: with a
+# window, and at head dim 256; at head dim 128 without a window it measured 4% slower at long
+# extends and -1 to +1% at short ones, and at head dim 64 no different.
 _WS_PERSISTENT = _tuned(128, 64, 8, 4, True, warp_specialize=True, persistent=True, pack_gqa=True,
                         prefetch_q=True)
 _WS_PERSISTENT_256 = _tuned(128, 32, 8, 4, True, warp_specialize=True, persistent=True,
-                            pack_gqa=True)
+                            pack_gqa=True, overlap_pv=True)
 _WS_LONG = _tuned(128, 128, 8, 3, False, warp_specialize=True, pack_gqa=True)
 TUNED_BLOCKS = {**TL_TUNED_BLOCKS,
                 (64, "short"): _WS_PERSISTENT,
-                (128, "windowed"): _WS_PERSISTENT, (128, "short"): _WS_PERSISTENT,
+                (128, "windowed"): dataclasses.replace(_WS_PERSISTENT, overlap_pv=True),
+                (128, "short"): _WS_PERSISTENT,
                 (128, "long"): _WS_LONG,
                 (256, "windowed"): _WS_PERSISTENT_256, (256, "short"): _WS_PERSISTENT_256}
 
@@ -218,7 +227,7 @@ UNTUNED_BLOCKS = {
                                     num_stages=1, grid_order=UNTUNED_GRID_ORDER[shape],
                                     prefetch_indices=False, overlap_softmax=False,
                                     warp_specialize=False, persistent=False, pack_gqa=False,
-                                    prefetch_q=False)
+                                    prefetch_q=False, overlap_pv=False)
     for head_dim, (block_m, block_n, num_warps) in UPSTREAM_BLOCKS.items()
     for shape in SHAPE_CLASSES
 }
@@ -519,6 +528,7 @@ def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
         constexprs["PERSISTENT"] = bool(config.persistent)
         constexprs["GQA_PACK"] = packed_heads(config, gqa_group)
         constexprs["PREFETCH_Q"] = bool(config.prefetch_q)
+        constexprs["OVERLAP_PV"] = bool(config.overlap_pv)
         constexprs["CONSUMER_REGISTERS"] = WS_CONSUMER_REGISTERS
         constexprs["PRODUCER_REGISTERS"] = WS_PRODUCER_REGISTERS
     return constexprs
@@ -579,11 +589,16 @@ def packed_heads(config: LaunchConfig, gqa_group: int) -> int:
 
 def check_work_items(config: LaunchConfig) -> None:
     """ValueError for ``persistent``, ``pack_gqa`` or ``prefetch_q`` on a kernel without work
-    items, and for ``prefetch_q`` where a program has no next item (one program per item)."""
+    items, for ``prefetch_q`` where a program has no next item (one program per item), and for
+    ``overlap_pv`` on a kernel without consumer warpgroups."""
     for knob in ("persistent", "pack_gqa", "prefetch_q"):
         if getattr(config, knob) and not config.warp_specialize:
             raise ValueError(f"config.{knob}=True: only the warp-specialized kernel walks work "
                              "items (set warp_specialize=True)")
+    if config.overlap_pv and not config.warp_specialize:
+        raise ValueError("config.overlap_pv=True: only the warp-specialized kernel's consumers "
+                         "wait for their MMAs one by one (set warp_specialize=True; "
+                         "overlap_softmax is the Gluon kernel that overlaps without it)")
     if config.prefetch_q and not config.persistent:
         raise ValueError("config.prefetch_q=True: a program of one item has no next item to copy "
                          "ahead (set persistent=True)")

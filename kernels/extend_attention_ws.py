@@ -10,9 +10,10 @@ split between two consumer warpgroups of 64 rows, and one producer warpgroup ser
   mbarrier as its copies land (``cp.async.mbarrier.arrive``);
 - each consumer keeps its 64 query rows in shared memory, waits for a stage, and per tile
   issues one burst of tensor-core work, tile t's scores (Q·Kᵀ) together with tile t - 1's
-  P·V, waits for the scores alone and runs tile t's softmax while P·V still runs
-  (FlashAttention-3's intra-warpgroup overlap), then frees tile t - 1's stage (``free``
-  counts both consumers).
+  P·V, runs tile t's softmax and frees tile t - 1's stage (``free`` counts both consumers).
+  With ``OVERLAP_PV`` (LaunchConfig.overlap_pv) it waits for the scores alone and runs the
+  softmax while P·V still runs (FlashAttention-3's intra-warpgroup overlap); otherwise it
+  waits for both MMAs first.
 
 Nothing synchronizes the two consumers with each other, so while one runs its softmax the
 other can use the tensor cores, and no consumer issue slot goes to address arithmetic or
@@ -44,8 +45,8 @@ the current item, so that an item does not start by loading its rows and waiting
 
 Measured on the H100 (docs/MEASUREMENTS.md, step 9). Tried there and not kept, all measured
 slower or no faster: consumers taking strict turns at the tensor cores (FA3's ping-pong, with
-mbarriers), Q in registers,
-indices two tiles ahead, and no proxy fence. Runs only on an sm_90 GPU, with the Gluon API of
+mbarriers), Q in registers, indices two tiles ahead, and no proxy fence. The overlap of the
+softmax with P·V, not kept there on 64-key tiles either, is a knob since step 12 (H200). Runs only on an sm_90 GPU, with the Gluon API of
 Triton 3.6 (``GLUON_TRITON_RELEASES`` in extend_attention.py); Triton's interpreter does not
 cover Gluon.
 """
@@ -219,7 +220,8 @@ def _consume_item(O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, qo_s
                   len_prefix, len_extend, n_tiles, n_prefix_tiles, prefix_lo, extend_lo,
                   sm_scale_log2, logit_cap, sliding_window, stride_ot, stride_oh,
                   HEAD_DIM: gl.constexpr, BLOCK_N: gl.constexpr, NUM_STAGES: gl.constexpr,
-                  USE_WINDOW: gl.constexpr, USE_LOGIT_CAP: gl.constexpr, GQA_PACK: gl.constexpr):
+                  USE_WINDOW: gl.constexpr, USE_LOGIT_CAP: gl.constexpr, GQA_PACK: gl.constexpr,
+                  OVERLAP_PV: gl.constexpr):
     """One warpgroup's 64 query rows of one item, in ``q_smem`` (rows as ``_query_rows``),
     over the item's tiles, the program's tiles ``first_tile`` onwards."""
     dtype: gl.constexpr = O.dtype.element_ty
@@ -239,8 +241,8 @@ def _consume_item(O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, qo_s
     acc = gl.zeros([CONSUMER_ROWS, HEAD_DIM], gl.float32, o_layout)
 
     # Tile 0's scores alone; then each iteration issues tile t's scores with tile t - 1's P·V,
-    # one burst of tensor-core work per tile, runs tile t's softmax while that P·V still runs
-    # (the scores are waited for alone), and frees tile t - 1's stage once P·V is done.
+    # one burst of tensor-core work per tile, runs tile t's softmax (with OVERLAP_PV while that
+    # P·V still runs) and frees tile t - 1's stage once P·V is done.
     stage = first_tile % NUM_STAGES
     mbarrier.wait(ready.index(stage), (first_tile // NUM_STAGES) & 1)
     # the producer's cp.async writes (generic proxy) before the MMAs' reads (async proxy)
@@ -262,13 +264,18 @@ def _consume_item(O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, qo_s
                                 gl.zeros([CONSUMER_ROWS, BLOCK_N], gl.float32, s_layout),
                                 use_acc=False, is_async=True)
         acc_token = warpgroup_mma(p_op, v_smem.index(previous), acc, is_async=True)
-        s = warpgroup_mma_wait(num_outstanding=1, deps=(s_token, ))
+        if OVERLAP_PV:
+            s = warpgroup_mma_wait(num_outstanding=1, deps=(s_token, ))
+        else:
+            s, acc, p_op = warpgroup_mma_wait(num_outstanding=0, deps=(s_token, acc_token, p_op))
+            mbarrier.arrive(free.index(previous))
         p, alpha, m_i, l_i = _softmax_tile(s, m_i, l_i, t, n_prefix_tiles, prefix_lo, extend_lo,
                                            len_prefix, len_extend, q_pos, score_cols, first_pos,
                                            last_pos, sm_scale_log2, logit_cap, sliding_window,
                                            BLOCK_N, USE_WINDOW, USE_LOGIT_CAP)
-        acc, p_op = warpgroup_mma_wait(num_outstanding=0, deps=(acc_token, p_op))
-        mbarrier.arrive(free.index(previous))
+        if OVERLAP_PV:
+            acc, p_op = warpgroup_mma_wait(num_outstanding=0, deps=(acc_token, p_op))
+            mbarrier.arrive(free.index(previous))
         acc = acc * gl.convert_layout(alpha, gl.SliceLayout(1, o_layout))[:, None]
     acc = warpgroup_mma(gl.convert_layout(p.to(dtype), p_layout), v_smem.index(stage), acc)
     mbarrier.arrive(free.index(stage))
@@ -289,7 +296,7 @@ def _consumer(Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem, ready, free, h
               BLOCK_M: gl.constexpr, BLOCK_N: gl.constexpr, NUM_STAGES: gl.constexpr,
               USE_WINDOW: gl.constexpr, USE_LOGIT_CAP: gl.constexpr, Q_CACHE: gl.constexpr,
               INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr, PERSISTENT: gl.constexpr,
-              GQA_PACK: gl.constexpr, PREFETCH_Q: gl.constexpr):
+              GQA_PACK: gl.constexpr, PREFETCH_Q: gl.constexpr, OVERLAP_PV: gl.constexpr):
     """One warpgroup: the ``half``-th 64 query rows of each of the program's items. With
     ``PREFETCH_Q`` its next item's rows are copied into the other of its two Q buffers while
     it computes this item, instead of loaded (and waited for) when the item starts."""
@@ -334,7 +341,7 @@ def _consumer(Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem, ready, free, h
                           qo_start, head, len_prefix, len_extend, n_tiles, n_prefix_tiles,
                           prefix_lo, extend_lo, sm_scale_log2, logit_cap, sliding_window,
                           stride_ot, stride_oh, HEAD_DIM, BLOCK_N, NUM_STAGES, USE_WINDOW,
-                          USE_LOGIT_CAP, GQA_PACK)
+                          USE_LOGIT_CAP, GQA_PACK, OVERLAP_PV)
             first_tile += n_tiles
             if PREFETCH_Q:
                 slot = 1 - slot
@@ -364,6 +371,7 @@ def _extend_attention_ws_kernel(
     PERSISTENT: gl.constexpr,
     GQA_PACK: gl.constexpr,
     PREFETCH_Q: gl.constexpr,
+    OVERLAP_PV: gl.constexpr,
     CONSUMER_REGISTERS: gl.constexpr,
     PRODUCER_REGISTERS: gl.constexpr,
 ):
@@ -393,12 +401,12 @@ def _extend_attention_ws_kernel(
                      sm_scale_log2, logit_cap, sliding_window, n_heads, n_blocks, n_seqs,
                      stride_qt, stride_qh, stride_ot, stride_oh, GQA_GROUP, HEAD_DIM, BLOCK_M,
                      BLOCK_N, NUM_STAGES, USE_WINDOW, USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE,
-                     HEADS_FIRST, PERSISTENT, GQA_PACK, PREFETCH_Q)),
+                     HEADS_FIRST, PERSISTENT, GQA_PACK, PREFETCH_Q, OVERLAP_PV)),
         (_consumer, (Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem_1, ready, free, 1,
                      sm_scale_log2, logit_cap, sliding_window, n_heads, n_blocks, n_seqs,
                      stride_qt, stride_qh, stride_ot, stride_oh, GQA_GROUP, HEAD_DIM, BLOCK_M,
                      BLOCK_N, NUM_STAGES, USE_WINDOW, USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE,
-                     HEADS_FIRST, PERSISTENT, GQA_PACK, PREFETCH_Q)),
+                     HEADS_FIRST, PERSISTENT, GQA_PACK, PREFETCH_Q, OVERLAP_PV)),
         (_producer, (K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_smem, v_smem,
                      ready, free, sliding_window, n_heads, n_blocks, n_seqs, stride_kt, stride_kh,
                      stride_vt, stride_vh, stride_kbt, stride_kbh, stride_vbt, stride_vbh,

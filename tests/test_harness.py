@@ -332,6 +332,9 @@ def test_sweep_configs_parse_into_launch_configs():
     assert specialized.persistent is None
     persistent = sweep_blocks.parse_configs("m128n64w8s4:heads+pf+ws+pe")["m128n64w8s4:heads+pf+ws+pe"]
     assert persistent.warp_specialize and persistent.persistent and persistent.prefetch_indices
+    overlapped_pv = sweep_blocks.parse_configs("m128n64w8s4:heads+ws+pe+pg+pq+op")
+    assert overlapped_pv["m128n64w8s4:heads+ws+pe+pg+pq+op"].overlap_pv
+    assert persistent.overlap_pv is None
     with pytest.raises(ValueError, match="max_registers"):
         sweep_blocks.parse_configs("m128n32w8s3+r300")
     with pytest.raises(ValueError, match="grid_order"):

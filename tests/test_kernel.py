@@ -207,6 +207,11 @@ WS_CONFIGS.update({f"{name}_packed": dataclasses.replace(WS_CONFIGS[name], pack_
 WS_CONFIGS.update({f"{name}_prefetch_q": dataclasses.replace(WS_CONFIGS[name], prefetch_q=True)
                    for name in ("m128n16s2_persistent", "m128n64s3_persistent_packed",
                                 "m128n64s4_pf_modifiers_persistent_packed")})
+# ... and with the softmax overlapping the previous tile's P·V (LaunchConfig.overlap_pv), on
+# the smallest and the largest key tiles and on the tuned windowed row's knobs
+WS_CONFIGS.update({f"{name}_overlap_pv": dataclasses.replace(WS_CONFIGS[name], overlap_pv=True)
+                   for name in ("m128n16s2", "m128n128s2_persistent",
+                                "m128n64s4_pf_modifiers_persistent_packed_prefetch_q")})
 GLUON_CONFIGS = {**{f"overlap_{name}": config for name, config in OVERLAP_CONFIGS.items()},
                  **{f"ws_{name}": config for name, config in WS_CONFIGS.items()}}
 
@@ -237,7 +242,10 @@ GLUON_LARGE = {"overlap_softmax": dict(overlap_softmax=True, num_stages=3, prefe
                                          pack_gqa=True),
                "persistent_packed_prefetch_q": dict(warp_specialize=True, num_stages=2,
                                                     persistent=True, pack_gqa=True,
-                                                    prefetch_q=True)}
+                                                    prefetch_q=True),
+               "persistent_packed_overlap_pv": dict(warp_specialize=True, num_stages=2,
+                                                    persistent=True, pack_gqa=True,
+                                                    overlap_pv=True)}
 
 
 @pytest.mark.gpu
@@ -260,9 +268,11 @@ def test_gpu_gluon_kernels_large_shapes(dtype, head_dim, block_n, window, kernel
                                     WS_CONFIGS["m128n64s4_pf_modifiers_persistent"],
                                     WS_CONFIGS["m128n64s3_persistent_packed"],
                                     WS_CONFIGS["m128n16s2_persistent_prefetch_q"],
-                                    WS_CONFIGS["m128n64s4_pf_modifiers_persistent_packed_prefetch_q"]],
+                                    WS_CONFIGS["m128n64s4_pf_modifiers_persistent_packed_prefetch_q"],
+                                    WS_CONFIGS["m128n64s4_pf_modifiers_persistent_packed_prefetch_q_overlap_pv"]],
                          ids=["m128n16s2", "m128n64s4_pf_sequences", "m128n64s3_packed",
-                              "m128n16s2_prefetch_q", "m128n64s4_pf_sequences_packed_prefetch_q"])
+                              "m128n16s2_prefetch_q", "m128n64s4_pf_sequences_packed_prefetch_q",
+                              "m128n64s4_pf_sequences_packed_prefetch_q_overlap_pv"])
 def test_gpu_persistent_programs_walk_many_items(monkeypatch, programs, config):
     """Few programs, so that each walks many items (empty ones too) and the K/V ring runs on
     across them for many laps; any phase slip between producer and consumers hangs or

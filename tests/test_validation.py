@@ -367,6 +367,12 @@ def test_work_item_knobs_need_the_warp_specialized_kernel(inputs):
             LaunchConfig(**{knob: "yes"})
     expect(inputs, "config.prefetch_q=True: a program of one item has no next item",
            config=LaunchConfig(**WS, prefetch_q=True))
+    expect(inputs, "config.overlap_pv=True: only the warp-specialized kernel's consumers",
+           config=LaunchConfig(overlap_pv=True))
+    expect(inputs, "config.overlap_pv=True: only the warp-specialized kernel's consumers",
+           config=LaunchConfig(**OVERLAP, overlap_pv=True))
+    with pytest.raises(ValueError, match="config.overlap_pv=1: expected a bool"):
+        LaunchConfig(overlap_pv=1)
 
 
 @pytest.mark.parametrize("heads,packed,item_heads,blocks", [
