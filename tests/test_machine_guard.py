@@ -121,6 +121,14 @@ def test_the_gpu_jobs_peers_mode_names_its_pools_and_refuses_another(clone, tmp_
     assert not (tmp_path / "work").exists()  # refused before asv was prepared
 
 
+def test_the_gpu_jobs_peers_mode_refuses_an_unknown_provider(clone, tmp_path):
+    done = _run(clone, tmp_path, H200,
+                "PEERS_PROVIDERS=default,flashinfer bash ci/gpu_job.sh peers all HEAD^!")
+    assert done.returncode == 2
+    assert "PEERS_PROVIDERS='default,flashinfer': unknown ['flashinfer']" in done.stderr
+    assert not (tmp_path / "work").exists()
+
+
 def test_other_software_on_the_same_gpu_is_the_same_machine(clone, tmp_path):
     done = _run(clone, tmp_path, H100_NEWER_DRIVER, "source ci/asv_env.sh && asv_prepare h100-sxm-80gb")
 
