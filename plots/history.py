@@ -134,15 +134,24 @@ class PeerKey(NamedTuple):
     provider: str
 
 
-def peers_runs(history: History) -> Dict[str, Run]:
-    """{pool: the newest run of this machine that measured the peers in that pool}, in the
-    order the pools were first measured. A device call measures one pool
-    (``ci/gpu_job.sh peers POOL``), and two calls can land on two commits."""
-    newest: Dict[str, Run] = {}
+def peers_runs(history: History) -> Dict[str, Dict[str, Run]]:
+    """{pool: {provider: the newest run of this machine that measured that provider in that
+    pool}}, pools and providers in the order they were first measured. A device call may
+    measure one pool (``ci/gpu_job.sh peers POOL``) or some providers' points
+    (``PEERS_PROVIDERS``), and calls can land on different commits. A provider's in-run ratio
+    to ``default`` counts as measured; ``default`` itself, whose ratio is 1 by definition, is
+    left out: it is in every run, and its line comes from the pool's newest (``newest_of``)."""
+    newest: Dict[str, Dict[str, Run]] = {}
     for run in history.runs:
-        for pool in _unique_values(key.pool for key in peers_points(run, PEERS_TIME)):
-            newest[pool] = run
+        for key in peers_points(run, PEERS_RATIO):
+            if key.provider != "default":
+                newest.setdefault(key.pool, {})[key.provider] = run
     return newest
+
+
+def newest_of(runs: Dict[str, Run]) -> Run:
+    """The newest of one pool's runs (``peers_runs``): the commit its table is headed with."""
+    return max(runs.values(), key=lambda run: run.date)
 
 
 def peers_points(run: Run, benchmark: str) -> Dict[PeerKey, Point]:
@@ -191,26 +200,40 @@ UPSTREAM_FORMS = ("sglang-0.5.2+cg", "sglang-0.5.2+stages2", "sglang-0.5.2+cg+st
 SGLANG_SHIPPED = "sglang-0.5.2"
 
 
-def peers_tables(runs: Dict[str, Run]) -> str:
-    """The stored peers runs as the README quotes them (``peers_runs``: a run per pool): every
-    ratio from one process's medians (``track_default_time_ratio``), over the PR matrix's 16 points."""
+def peers_tables(runs: Dict[str, Dict[str, Run]]) -> str:
+    """The stored peers runs as the README quotes them (``peers_runs``): every ratio from one
+    process's medians (``track_default_time_ratio``), over the PR matrix's 16 points. A row
+    comes from the newest run that measured both of its providers in the pool; a row from an
+    older commit than the pool's newest names it."""
     lines = []
-    for pool, run in runs.items():
-        ratios = {key: point for key, point in peers_points(run, PEERS_RATIO).items() if key.pool == pool}
+    for pool, by_provider in runs.items():
+        newest = newest_of(by_provider)
 
-        def over(numerator: str, denominator: str) -> Dict[Tuple[int, int], float]:
-            """numerator's speedup over denominator: t_den / t_num = ratio_num / ratio_den, where
-            ratio = default's time / the provider's (default's own ratio is 1)."""
-            return {(k.n_ctx, k.window): ratios[k._replace(provider=numerator)].value / ratios[k].value
-                    for k in ratios if k.provider == denominator and k._replace(provider=numerator) in ratios}
-        lines += [f"pool {pool}: commit {run.short} ({_day(run.date)}); every ratio from one process's medians "
-                  f"(bench_peers.Peers.track_default_time_ratio), timed with {peers_timing(run)}.", "",
+        def over(numerator: str, denominator: str) -> str:
+            """numerator's speedup over denominator (t_den / t_num = ratio_num / ratio_den, where
+            ratio = default's time / the provider's, and default's own ratio is 1), from the
+            newest run that measured both; '' where no run did."""
+            candidates = {run.commit: run for run in by_provider.values()}.values()
+            for run in sorted(candidates, key=lambda run: run.date, reverse=True):
+                ratios = {key: point for key, point in peers_points(run, PEERS_RATIO).items()
+                          if key.pool == pool}
+                speedups = {(k.n_ctx, k.window): ratios[k._replace(provider=numerator)].value / ratios[k].value
+                            for k in ratios
+                            if k.provider == denominator and k._replace(provider=numerator) in ratios}
+                if speedups:
+                    timing = peers_timing(run)
+                    older = ("" if run is newest else f" (commit {run.short}" +
+                             ("" if timing == peers_timing(newest) else f", timed with {timing}") + ")")
+                    return f"| {_spread(speedups)}{older} |"
+            return ""
+        lines += [f"pool {pool}: commit {newest.short} ({_day(newest.date)}); every ratio from one process's "
+                  f"medians (bench_peers.Peers.track_default_time_ratio), timed with {peers_timing(newest)}.", "",
                   "| speedup | geomean over the 16 points (min, max); three points |", "|---|---|"]
-        for form in UPSTREAM_FORMS:
-            lines.append(f"| {form} over {SGLANG_SHIPPED} | {_spread(over(form, SGLANG_SHIPPED))} |")
-        lines.append(f"| our baseline over {SGLANG_SHIPPED} | {_spread(over('baseline', SGLANG_SHIPPED))} |")
-        for provider in _unique_values(k.provider for k in ratios if k.provider != "default"):
-            lines.append(f"| our default over {provider} | {_spread(over('default', provider))} |")
+        rows = [(f"{form} over {SGLANG_SHIPPED}", over(form, SGLANG_SHIPPED)) for form in UPSTREAM_FORMS]
+        rows.append((f"our baseline over {SGLANG_SHIPPED}", over("baseline", SGLANG_SHIPPED)))
+        rows += [(f"our default over {provider}", over("default", provider))
+                 for provider in by_provider if provider != "default"]
+        lines += [f"| {name} {cells}" for name, cells in rows if cells]
         lines.append("")
     return "\n".join(lines)
 

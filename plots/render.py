@@ -40,9 +40,9 @@ from plots import board as board_figures  # noqa: E402
 from plots import machines  # noqa: E402
 from plots.figures import (POOL_MARKERS, NothingToDraw, file_safe, new_figure, note,  # noqa: E402
                            plain_log_scale, readable, save, unique, variant_colors, window_label)
-from plots.history import (CODEGEN, PEERS_TIME, TIME, History, PeerKey,  # noqa: E402
-                           PRKey, load_histories, newest_ceilings, peers_runs, peers_speedups, peers_tables, peers_timing,
-                           peers_tflops,
+from plots.history import (CODEGEN, PEERS_RATIO, PEERS_TIME, TIME, History, PeerKey,  # noqa: E402
+                           PRKey, load_histories, newest_ceilings, newest_of, peers_runs, peers_speedups, peers_tables,
+                           peers_timing, peers_tflops,
                            points, pr_cost, pr_points, pr_speedups, pr_tflops, regressed_steps)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -202,11 +202,13 @@ def peers_figure(history: History) -> Figure:
     speedup over each (top) and each one's TFLOP/s (bottom), a column per pool."""
     runs = peers_runs(history)
     if not runs:
-        raise NothingToDraw(f"no {PEERS_TIME} measured")
+        raise NothingToDraw(f"no {PEERS_RATIO} measured")
     speedups, tflops = {}, {}
-    for pool, run in runs.items():  # each pool from the newest run that measured it
-        speedups.update({k: v for k, v in peers_speedups(run).items() if k.pool == pool})
-        tflops.update({k: v for k, v in peers_tflops(run).items() if k.pool == pool})
+    for pool, by_provider in runs.items():  # each provider from the newest run that measured it
+        for provider, run in {"default": newest_of(by_provider), **by_provider}.items():
+            mine = lambda key: key.pool == pool and key.provider == provider  # noqa: E731
+            speedups.update({k: v for k, v in peers_speedups(run).items() if mine(k)})
+            tflops.update({k: v for k, v in peers_tflops(run).items() if mine(k)})
     providers = unique(k.provider for k in tflops)
     pools = list(runs)
     windows, n_ctxs = unique(k.window for k in tflops), unique(k.n_ctx for k in tflops)
@@ -230,7 +232,10 @@ def peers_figure(history: History) -> Figure:
                 bottom.plot(block, [tflops.get(PeerKey(n, window, pool, provider), math.nan)
                                     for n in n_ctxs], label=label, **style)
         top.axhline(1.0, color="black", lw=1)
-        top.set_title(f"pool: {pool}, commit {runs[pool].short}")
+        newest = newest_of(runs[pool])
+        older = [run.short for run in runs[pool].values() if run is not newest]
+        top.set_title(f"pool: {pool}, commit {newest.short}" + "".join(
+            f"\n({older.count(commit)} other providers from {commit})" for commit in unique(older)))
         plain_log_scale(top, "y")
         for ax in (top, bottom):
             for b, window in enumerate(windows):
@@ -246,7 +251,7 @@ def peers_figure(history: History) -> Figure:
     handles, labels = axes[1, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right center", title="provider")
     fig.suptitle(f"Our default beside its peers, {history.machine}")
-    timings = unique(peers_timing(run) for run in runs.values())
+    timings = unique(peers_timing(run) for by_provider in runs.values() for run in by_provider.values())
     note(fig, "Top: the provider's time / default's, both medians of one process; above 1, default is faster. "
                f"Timed with {'; '.join(timings)}.",
           f"Bottom: FLOPs / the median of {PEERS_TIME}. Heads {PR_HEADS}, head_dim {PR_HEAD_DIM}, {PR_DTYPE}.",

@@ -558,14 +558,17 @@ PEER_PROVIDERS = ("default", "baseline", "sglang-0.5.2", *UPSTREAM_FORMS, "flash
 PEERS_VERSION = "protocol 1; peers 2; providers 0123456789abcdef"
 
 
-def _peers_series(pool: str, speedup: float) -> dict:
-    """Peers measured in ``pool`` alone (the other pool's points skipped, NaN): ``default``
-    ``speedup`` times faster than every other provider."""
+def _peers_series(pool: str, speedup: float, providers=PEER_PROVIDERS) -> dict:
+    """Peers measured in ``pool`` alone (the other pool's points skipped, NaN; ``pool`` None:
+    both), and of the providers only ``providers`` (``ci/gpu_job.sh``'s PEERS_PROVIDERS):
+    ``default`` ``speedup`` times faster than every other provider."""
     keys = list(itertools.product(PR_N_CTX, PR_WINDOWS, POOLS, PEER_PROVIDERS))
     params = _param_reprs(PR_N_CTX, PR_WINDOWS, POOLS, PEER_PROVIDERS)
     seconds = {key: 1e-3 * (1 if key[-1] == "default" else speedup) for key in keys}
-    ratio = [1.0 if k[-1] == "default" else 1 / speedup if k[2] == pool else math.nan for k in keys]
-    return {PEERS_TIME: Series(params, samples=[[seconds[k]] * 3 if k[2] == pool else [] for k in keys],
+    ratio = [1.0 if k[-1] == "default" else 1 / speedup if pool in (k[2], None) and k[-1] in providers
+             else math.nan for k in keys]
+    return {PEERS_TIME: Series(params, samples=[[seconds[k]] * 3 if pool in (k[2], None) and k[-1] in providers
+                                                else [] for k in keys],
                                        version=PEERS_VERSION),
             PEERS_RATIO: Series(params, values=ratio, version=PEERS_VERSION)}
 
@@ -587,7 +590,8 @@ def peers_history(tmp_path_factory):
 
 def test_each_pool_of_the_peers_comes_from_the_newest_run_that_measured_it(peers_history):
     runs = peers_runs(peers_history)
-    assert {pool: run.commit for pool, run in runs.items()} == {"contiguous": COMMITS[1], "fragmented": COMMITS[2]}
+    assert {pool: {run.commit for run in by_provider.values()} for pool, by_provider in runs.items()} == {
+        "contiguous": {COMMITS[1]}, "fragmented": {COMMITS[2]}}
     tables = peers_tables(runs)
     for pool, commit, speedup in (("contiguous", COMMITS[1], 1.25), ("fragmented", COMMITS[2], 1.5)):
         section = tables.split(f"pool {pool}: commit {commit[:8]}")[1].split("pool ")[0]
@@ -596,6 +600,33 @@ def test_each_pool_of_the_peers_comes_from_the_newest_run_that_measured_it(peers
     fig = render.peers_figure(peers_history)
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert titles == [f"pool: contiguous, commit {COMMITS[1][:8]}", f"pool: fragmented, commit {COMMITS[2][:8]}"]
+
+
+def test_a_run_of_some_providers_leaves_the_others_to_the_run_that_measured_them(tmp_path):
+    """Both pools, FlashInfer alone (PEERS_PROVIDERS=default,flashinfer-0.7.2-fa3), after a run
+    of every provider in the contiguous pool: FlashInfer's rows are the newer run's, the others
+    the older one's, named as such; the fragmented pool has FlashInfer's rows alone."""
+    store = SyntheticResults(tmp_path)
+    flashinfer = "flashinfer-0.7.2-fa3"
+    for commit, one in enumerate([_peers_series("contiguous", 1.25),
+                                  _peers_series(None, 2.0, providers=("default", flashinfer))]):
+        date = datetime.datetime(2025, 3, 1 + commit, tzinfo=datetime.timezone.utc)
+        store.run("peers-machine", COMMITS[commit], one, date=util.datetime_to_js_timestamp(date))
+    (history,) = load_histories(tmp_path)
+    runs = peers_runs(history)
+    assert {provider: run.commit for provider, run in runs["contiguous"].items()} == {
+        **{provider: COMMITS[0] for provider in PEER_PROVIDERS if provider != "default"}, flashinfer: COMMITS[1]}
+    assert {provider: run.commit for provider, run in runs["fragmented"].items()} == {flashinfer: COMMITS[1]}
+    contiguous, fragmented = peers_tables(runs).split("pool fragmented")
+    assert f"pool contiguous: commit {COMMITS[1][:8]}" in contiguous
+    assert f"| our default over {flashinfer} | 2.000× (min 2.000×" in contiguous
+    assert f"| our default over sglang-0.5.2 | 1.250×" in contiguous
+    assert f"8192/W127 1.250× (commit {COMMITS[0][:8]}) |" in contiguous
+    assert f"over {flashinfer} | 2.000×" in fragmented and "sglang" not in fragmented
+    titles = [ax.get_title() for ax in render.peers_figure(history).axes if ax.get_title()]
+    others = len(PEER_PROVIDERS) - 2
+    assert titles[0] == f"pool: contiguous, commit {COMMITS[1][:8]}\n({others} other providers from {COMMITS[0][:8]})"
+    assert titles[1] == f"pool: fragmented, commit {COMMITS[1][:8]}"
 
 
 def test_the_pr_matrix_pictures_draw_the_newest_run_that_measured_it(peers_history):
