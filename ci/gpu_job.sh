@@ -12,8 +12,9 @@
 #                                       its results stay apart, in $OUT/protocol-results.tgz
 #   bash ci/gpu_job.sh find RANGE RE    `asv find RANGE RE`: bisection, nothing saved
 #   bash ci/gpu_job.sh peers POOL [ARGS] `asv run` of bench_peers.Peers at one pool's points, or
-#                                       at both pools' with POOL `all` (about 7.5 of the
-#                                       10 minutes: docs/PEERS.md), e.g.
+#                                       at both pools' with POOL `all` (every provider: 9.7
+#                                       minutes, past the deadline; PEERS_PROVIDERS=a,b times
+#                                       those providers' points only: docs/PEERS.md), e.g.
 #                                       `peers contiguous HEAD^!`; needs .providers
 #                                       (ci/fetch_providers.sh); packs the FlashInfer JIT cache (a
 #                                       file per head dim) and Triton's cache into $OUT for
