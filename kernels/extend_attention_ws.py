@@ -45,10 +45,10 @@ the current item, so that an item does not start by loading its rows and waiting
 
 Measured on the H100 (docs/MEASUREMENTS.md, step 9). Tried there and not kept, all measured
 slower or no faster: consumers taking strict turns at the tensor cores (FA3's ping-pong, with
-mbarriers), Q in registers, indices two tiles ahead, and no proxy fence. The overlap of the
-softmax with P·V, not kept there on 64-key tiles either, is a knob since step 12 (H200). Runs only on an sm_90 GPU, with the Gluon API of
-Triton 3.6 (``GLUON_TRITON_RELEASES`` in extend_attention.py); Triton's interpreter does not
-cover Gluon.
+mbarriers), Q in registers, indices two tiles ahead, and no proxy fence. The softmax
+overlapping P·V, not kept there either (on 64-key tiles), is a knob since step 12 (H200).
+Runs only on an sm_90 GPU, with the Gluon API of Triton 3.6 (``GLUON_TRITON_RELEASES`` in
+extend_attention.py); Triton's interpreter does not cover Gluon.
 """
 
 from __future__ import annotations
