@@ -238,10 +238,6 @@ def peers_tables(runs: Dict[str, Dict[str, Run]]) -> str:
     return "\n".join(lines)
 
 
-def _unique_values(values) -> list:
-    return list(dict.fromkeys(values))
-
-
 def ceilings(run: Run) -> Optional[Tuple[float, float]]:
     """(matmul TFLOP/s, copy GB/s) the run measured, in either stored form, or None."""
     stored = {name: points(run, name).get(()) for name in (MATMUL_SECONDS, COPY_SECONDS, MATMUL_TFLOPS, COPY_GBPS)}

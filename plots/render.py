@@ -206,9 +206,8 @@ def peers_figure(history: History) -> Figure:
     speedups, tflops = {}, {}
     for pool, by_provider in runs.items():  # each provider from the newest run that measured it
         for provider, run in {"default": newest_of(by_provider), **by_provider}.items():
-            mine = lambda key: key.pool == pool and key.provider == provider  # noqa: E731
-            speedups.update({k: v for k, v in peers_speedups(run).items() if mine(k)})
-            tflops.update({k: v for k, v in peers_tflops(run).items() if mine(k)})
+            speedups.update({k: v for k, v in peers_speedups(run).items() if (k.pool, k.provider) == (pool, provider)})
+            tflops.update({k: v for k, v in peers_tflops(run).items() if (k.pool, k.provider) == (pool, provider)})
     providers = unique(k.provider for k in tflops)
     pools = list(runs)
     windows, n_ctxs = unique(k.window for k in tflops), unique(k.n_ctx for k in tflops)
