@@ -354,6 +354,8 @@ def test_ab_kernels_checks_another_commits_kernel_with_the_same_harness():
         assert harness.check_variant(inputs, "default", 7, fwd=fwd) < harness.TOLERANCES[torch.float16]
     with pytest.raises(ValueError, match="--old 'no-such-rev'"):
         ab_kernels.load_kernel_at("no-such-rev")
+    with pytest.raises(ValueError, match="--new 'no-such-rev'"):
+        ab_kernels.load_kernel_at("no-such-rev", "--new")
     args = ab_kernels.parse_args(["--old", first, "--windows", "-1,127", "--variants", "baseline"])
     assert args.windows == (-1, 127) and args.variants == ("baseline",)
     assert args.new is None and ab_kernels.parse_args(["--old", first, "--new", "HEAD"]).new == "HEAD"

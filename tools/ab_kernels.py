@@ -1,4 +1,4 @@
-"""A/B two versions of the kernel in one process: another commit's against this checkout's (or a third commit's).
+"""A/B two versions of the kernel in one process: another commit's against this checkout's or a third's.
 
     python -m tools.ab_kernels --old REV [--new REV] [--variants default,baseline] [--heads 64/8]
         [--head-dim 128] [--dtype bf16] [--n-ctx 1024,2048,4096,8192] [--windows -1,127,512]
@@ -45,10 +45,11 @@ def _archive(rev: str) -> subprocess.CompletedProcess:
                           capture_output=True)
 
 
-def load_kernel_at(rev: str) -> ModuleType:
+def load_kernel_at(rev: str, flag: str = "--old") -> ModuleType:
     """``kernels/extend_attention.py`` as it was at ``rev``. The whole ``kernels`` package of
     ``rev`` is imported, under a name of its own (``kernels_at_<rev>``), so that its modules
-    import each other's versions of ``rev`` (the Gluon kernels live in sibling modules)."""
+    import each other's versions of ``rev`` (the Gluon kernels live in sibling modules).
+    ValueError, naming ``flag``, for a rev git cannot find."""
     done = _archive(rev)
     if done.returncode and os.path.exists(BUNDLE):
         # the device's copy of .git can stop at an older commit than the carried bundle
@@ -56,7 +57,7 @@ def load_kernel_at(rev: str) -> ModuleType:
                        capture_output=True)
         done = _archive(rev)
     if done.returncode:
-        raise ValueError(f"--old {rev!r}: {done.stderr.decode(errors='replace').strip()}")
+        raise ValueError(f"{flag} {rev!r}: {done.stderr.decode(errors='replace').strip()}")
     package = "kernels_at_" + re.sub(r"\W", "_", rev)
     folder = os.path.join(tempfile.mkdtemp(prefix="ab_kernels_"), package)
     with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
@@ -84,7 +85,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
-    new = current if args.new is None else load_kernel_at(args.new)
+    new = current if args.new is None else load_kernel_at(args.new, "--new")
     versions = {"old": load_kernel_at(args.old).extend_attention_fwd,
                 "new": new.extend_attention_fwd}
     print(f"{torch.cuda.get_device_name()}: A = {args.old}'s kernel, "
