@@ -208,11 +208,15 @@ case "$mode" in
         # are left to another run. SGLang 0.5.2's four builds, at up to 100 ms a call, are
         # most of a whole run's time.
         if [ -n "${PEERS_PROVIDERS:-}" ]; then
-            $PY -c "import sys; from benchmarks.providers import PROVIDERS
-unknown = [name for name in sys.argv[1].split(',') if name not in PROVIDERS]
-sys.exit(f'PEERS_PROVIDERS={sys.argv[1]!r}: unknown {unknown}; expected names from {list(PROVIDERS)}' if unknown else None)" \
-                "$PEERS_PROVIDERS" || exit 2
-            selection="$selection.*'($(echo "$PEERS_PROVIDERS" | sed 's/\./\\./g; s/,/|/g'))'"
+            # read as the suite reads its own run-selection variables (one reader)
+            chosen=$($PY -c "import sys
+from benchmarks.providers import PROVIDERS
+from benchmarks.workloads import chosen_by_environment
+try:
+    print('|'.join(chosen_by_environment('PEERS_PROVIDERS', 'providers', list(PROVIDERS), list(PROVIDERS))))
+except ValueError as bad:
+    sys.exit(str(bad))") || exit 2
+            selection="$selection.*'($(echo "$chosen" | sed 's/\./\\./g'))'"
         fi
         BENCH_PEERS_POOLS=$pools asv_job --bench "$selection" "$@" 2>&1 | tee "$OUT/asv.log"
         status=${PIPESTATUS[0]}

@@ -125,7 +125,7 @@ def test_the_gpu_jobs_peers_mode_refuses_an_unknown_provider(clone, tmp_path):
     done = _run(clone, tmp_path, H200,
                 "PEERS_PROVIDERS=default,flashinfer bash ci/gpu_job.sh peers all HEAD^!")
     assert done.returncode == 2
-    assert "PEERS_PROVIDERS='default,flashinfer': unknown ['flashinfer']" in done.stderr
+    assert "PEERS_PROVIDERS='default,flashinfer': unknown providers ['flashinfer']" in done.stderr
     assert not (tmp_path / "work").exists()
 
 
