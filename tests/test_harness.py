@@ -250,6 +250,7 @@ def test_parse_args_rejects_bad_flags(argv):
     ("peers_table", ["--providers", ","], "--providers"),
     ("ncu_point", ["--impls", "default,m64x64"], "--impls"),
     ("ncu_point", ["--impls", "default", "--n-ctx", "1024,2048"], "--n-ctx"),
+    ("ncu_point", ["--impls", ","], "--impls"),
 ])
 def test_the_tools_name_the_flag_of_a_bad_list(tool, argv, flag, capsys):
     with pytest.raises(SystemExit) as stopped:

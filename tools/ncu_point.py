@@ -36,14 +36,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if len(args.n_ctx) != 1 or len(args.windows) != 1:
         parser.error(f"--n-ctx {args.n_ctx} --windows {args.windows}: one point at a time")
     names = [name.strip() for name in args.impls.split(",") if name.strip()]
+    if not names:
+        parser.error(f"--impls {args.impls!r}: no implementation given")
     # a variant runs as a configuration, whether or not a provider of that name exists
     peers = tuple(name for name in names if name in PROVIDERS and name not in kernels.VARIANTS)
+    launched = [name for name in names if name not in peers]
     try:
-        configs = parse_configs(",".join(name for name in names if name not in peers))
+        configs = parse_configs(",".join(launched)) if launched else {}
     except ValueError as bad:
-        if not peers or "no configuration given" not in str(bad):
-            parser.error(str(bad).replace("--configs", "--impls"))
-        configs = {}
+        parser.error(str(bad).replace("--configs", "--impls"))
     args.order, args.configs, args.peers = names, configs, peers
     return args
 
