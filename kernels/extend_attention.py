@@ -187,23 +187,28 @@ TL_TUNED_BLOCKS = {
     (256, "long"): _tuned(128, 64, 8, 2, True),
 }
 # The tuned variant where the Gluon kernels run (``gluon_unavailable``): the warp-specialized
-# kernel (a producer warpgroup, two consumers) with a KV head's query heads packed into its
-# rows. Measured on the H200 against FlashInfer 0.7.2 (docs/MEASUREMENTS.md, steps 10-11):
-# where the extends are short, or the window small, items are short and a persistent grid (a
-# program per SM walking the items, 64-key tiles with prefetched indices, each consumer's next
-# Q copied ahead) wins; without a window at long extends a program per item with 128-key tiles
-# does. At head dim 256 copying Q ahead needs a stage less, and measured no faster. The `tl`
-# rows stay at head dims 64 and 256 where they measured faster: long extends, and head dim
-# 64's windows. The softmax overlaps P·V (overlap_pv, step 12) where it measured faster: with a
-# window, and at head dim 256; at head dim 128 without a window it measured 4% slower at long
-# extends and -1 to +1% at short ones, and at head dim 64 no different.
+# kernel (a producer warpgroup, two consumers) on a persistent grid (a program per SM walking
+# the items), with a KV head's query heads packed into its rows. Measured on the H200 against
+# FlashInfer 0.7.2 (docs/MEASUREMENTS.md, steps 10-13): where the extends are short, or the
+# window small, items are short and 64-key tiles with prefetched indices, each consumer's next
+# Q copied ahead, win; without a window at long extends 128-key tiles do (a program per item
+# until step 13, which measured the persistent grid 8% faster at n_ctx 8192). At head dim 64
+# 128-key tiles with Q copied ahead win at short and long extends alike (step 13: up to 12%
+# over the 64-key row at n_ctx 4096, 2% behind it at 1024). At head dim 256 copying Q ahead
+# needs a stage less, and measured no faster. The `tl` rows stay where they measured faster:
+# head dim 256's long extends and head dim 64's windows. The softmax overlaps P·V
+# (overlap_pv, step 12) where it measured faster: with a window, and at head dim 256; at head
+# dim 128 without a window it measured 4% slower at long extends and -1 to +1% at short ones,
+# and at head dim 64 no different.
 _WS_PERSISTENT = _tuned(128, 64, 8, 4, True, warp_specialize=True, persistent=True, pack_gqa=True,
                         prefetch_q=True)
+_WS_PERSISTENT_64 = _tuned(128, 128, 8, 4, False, warp_specialize=True, persistent=True,
+                           pack_gqa=True, prefetch_q=True)
 _WS_PERSISTENT_256 = _tuned(128, 32, 8, 4, True, warp_specialize=True, persistent=True,
                             pack_gqa=True, overlap_pv=True)
-_WS_LONG = _tuned(128, 128, 8, 3, False, warp_specialize=True, pack_gqa=True)
+_WS_LONG = _tuned(128, 128, 8, 3, False, warp_specialize=True, persistent=True, pack_gqa=True)
 TUNED_BLOCKS = {**TL_TUNED_BLOCKS,
-                (64, "short"): _WS_PERSISTENT,
+                (64, "short"): _WS_PERSISTENT_64, (64, "long"): _WS_PERSISTENT_64,
                 (128, "windowed"): dataclasses.replace(_WS_PERSISTENT, overlap_pv=True),
                 (128, "short"): _WS_PERSISTENT,
                 (128, "long"): _WS_LONG,

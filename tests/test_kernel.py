@@ -160,6 +160,17 @@ def test_gpu_large_shapes(dtype, variant, head_dim, heads, window):
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("dtype", ["bf16", "fp16"])
+@pytest.mark.parametrize("head_dim,heads", [(128, "64/8"), (64, "32/32"), (64, "16/2"), (256, "16/8")])
+def test_gpu_default_long_extends(dtype, head_dim, heads):
+    """`default`'s long rows (test_gpu_large_shapes' extends are all short): a persistent grid
+    at head dims 64 and 128 since step 13, whose programs each walk items of every length."""
+    extend = (ea.LONG_EXTEND_MIN + 37, 1, 900, ea.LONG_EXTEND_MIN)
+    run_and_check((300, 2100, 0, 17), extend, heads=heads, head_dim=head_dim, dtype=dtype,
+                  pool="fragmented")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", ["bf16", "fp16"])
 @pytest.mark.parametrize("config", [SMALL_BLOCKS, SMALL_BLOCKS_CG, SMALL_BLOCKS_PREFETCH],
                          ids=["small", "small_all_modifiers", "small_prefetch"])
 @pytest.mark.parametrize("seed", range(4))
