@@ -290,8 +290,11 @@ def compile_entries(cases: Sequence[Case]) -> List[Tuple[Optional[dict], str]]:
 
 def update(path: str, cases: Sequence[Case]) -> None:
     data = load_baseline(path) if os.path.exists(path) else {"variants": {}}
-    # keep the other cases of variants that still exist; drop those of removed variants
-    data["variants"] = {v: entries for v, entries in data["variants"].items() if v in VARIANTS}
+    # keep the other cases the gate still compiles (a subset updates only its own); drop those
+    # it no longer does: removed variants, and a short class whose blocks now equal the long's
+    compiled = {(case.variant, case.key) for case in selection((), (), ())}
+    data["variants"] = {v: {key: entry for key, entry in entries.items() if (v, key) in compiled}
+                        for v, entries in data["variants"].items() if v in VARIANTS}
     for case, (entry, error) in zip(cases, compile_entries(cases)):
         if entry is None:
             raise BaselineError(f"{case} does not compile: {error}")

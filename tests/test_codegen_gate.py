@@ -184,6 +184,16 @@ def test_update_then_gate_then_catch_a_tampered_baseline(tmp_path):
     assert set(data["variants"]) == {"cg", "cg_stages2"} and set(data["variants"]["cg"]) == {"128"}
     assert data["toolchain"]["triton"] == triton.__version__
 
+    # an update of a subset keeps the other cases the gate compiles and drops those it no
+    # longer does (the short class of a variant whose short and long blocks are one)
+    kept = dict(data["variants"]["cg"]["128"])
+    data["variants"]["cg"].update({"64": kept, "128-short": kept})
+    baseline.write_text(json.dumps(data))
+    done = run_gate("--update", "--baseline", str(baseline))
+    assert done.returncode == 0, done.stderr
+    data = json.loads(baseline.read_text())
+    assert set(data["variants"]["cg"]) == {"64", "128"}
+
     done = run_gate("--baseline", str(baseline))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "cg_stages2 head_dim 128: asks for .cg but carries no ld.global.cg" in done.stdout
