@@ -21,8 +21,8 @@
 # What it does where asv is not installed: installs the wheels carried in .whl/
 # (ci/fetch_wheels.sh) into a folder of their own, for the asv process only, and points
 # pip at .whl/ alone, so that asv can make its benchmark environment offline. Where the
-# checkout lacks the carried bundle's HEAD (no .git history, or a stale one), asv reads it from
-# .bundle/repo.bundle (ci/prepare_device.sh) through a config of its own,
+# checkout's HEAD is not the carried bundle's (no .git history, or a stale one), asv reads
+# the history from .bundle/repo.bundle (ci/prepare_device.sh) through a config of its own,
 # asv.device.conf.json, that differs from asv.conf.json only in "repo".
 
 PY=${PYTHON:-python3}
@@ -45,15 +45,17 @@ asv_tools() {
 }
 
 asv_config() {
-    # The checkout's own history, unless a carried bundle holds commits it lacks: a copy's
-    # .git may be older than its working tree (seen on the device machine on 2026-11-25:
-    # its .git stopped at an earlier session's commit, and asv measured that one).
-    local bundle_head=""
+    # The checkout's own history, unless a carried bundle's HEAD is another commit: a copy's
+    # .git may be older than its working tree (seen on the device machine on 2026-11-25: its
+    # .git stopped at an earlier session's commit, and asv measured that one; on 2026-11-29
+    # its HEAD was the session's first commit while its objects held the bundle's HEAD too,
+    # and asv measured step 12's kernel instead of step 13's).
+    local bundle_head="" head
     if [ -f .bundle/repo.bundle ]; then
         bundle_head=$(git bundle list-heads .bundle/repo.bundle HEAD 2>/dev/null | cut -d' ' -f1)
     fi
-    if git rev-parse -q --verify 'HEAD^{commit}' >/dev/null 2>&1 &&
-            { [ -z "$bundle_head" ] || git cat-file -e "$bundle_head^{commit}" 2>/dev/null; }; then
+    if head=$(git rev-parse -q --verify 'HEAD^{commit}' 2>/dev/null) &&
+            { [ -z "$bundle_head" ] || [ "$head" = "$bundle_head" ]; }; then
         ASV_CONFIG=asv.conf.json ASV_REPO=.
         return 0
     fi

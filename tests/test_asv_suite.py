@@ -498,6 +498,34 @@ def test_the_gpu_job_runs_asv_without_git_history_and_its_results_import(tmp_pat
     assert again.errors == 0 and not any(line.startswith(("added", "merged")) for line in again.lines)
 
 
+def test_asv_reads_the_bundle_where_the_checkouts_head_is_stale(tmp_path):
+    """A copy whose .git holds the bundle's HEAD among its objects but points HEAD at an older
+    commit (the device machine on 2026-11-29) must not have asv measure that older commit."""
+    stale = tmp_path / "stale"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(stale)], check=True)
+    head = subprocess.run(["git", "-C", str(stale), "rev-parse", "HEAD"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    subprocess.run(["git", "-C", str(stale), "reset", "-q", "--soft", "HEAD~1"], check=True)
+    (stale / ".bundle").mkdir()
+    subprocess.run(["git", "-C", str(REPO), "bundle", "create", "-q",
+                    str(stale / ".bundle" / "repo.bundle"), "HEAD", "main"], check=True)
+    work = tmp_path / "work"
+
+    def chosen_repo(tree):
+        script = f"source {REPO}/ci/asv_env.sh && asv_config && echo $ASV_REPO"
+        done = subprocess.run(["bash", "-c", script], cwd=tree, capture_output=True, text=True,
+                              env=dict(os.environ, ASV_WORK=str(work)))
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()[-1]
+
+    assert chosen_repo(stale) == str(work / "repo.git")
+    bundled = subprocess.run(["git", "-C", str(work / "repo.git"), "rev-parse", "HEAD"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    assert bundled == head
+    subprocess.run(["git", "-C", str(stale), "reset", "-q", "--soft", head], check=True)
+    assert chosen_repo(stale) == "."
+
+
 # ---------------------------------------------------------------- merging results
 
 
