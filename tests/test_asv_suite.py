@@ -505,10 +505,15 @@ def test_asv_reads_the_bundle_where_the_checkouts_head_is_stale(tmp_path):
     subprocess.run(["git", "clone", "-q", str(REPO), str(stale)], check=True)
     head = subprocess.run(["git", "-C", str(stale), "rev-parse", "HEAD"], capture_output=True,
                           text=True, check=True).stdout.strip()
-    subprocess.run(["git", "-C", str(stale), "reset", "-q", "--soft", "HEAD~1"], check=True)
+    # HEAD moved to another commit (one of the same tree, so that a shallow clone will do)
+    other = subprocess.run(["git", "-C", str(stale), "commit-tree", "HEAD^{tree}", "-m", "stale"],
+                           capture_output=True, text=True, check=True,
+                           env=dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
+                                    GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")).stdout.strip()
+    subprocess.run(["git", "-C", str(stale), "reset", "-q", "--soft", other], check=True)
     (stale / ".bundle").mkdir()
     subprocess.run(["git", "-C", str(REPO), "bundle", "create", "-q",
-                    str(stale / ".bundle" / "repo.bundle"), "HEAD", "main"], check=True)
+                    str(stale / ".bundle" / "repo.bundle"), "HEAD"], check=True)
     work = tmp_path / "work"
 
     def chosen_repo(tree):
