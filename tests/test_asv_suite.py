@@ -35,6 +35,7 @@ from benchmarks import harness
 from ci import asv_host_packages, gate, import_gpu_results, store
 from tools import timing_agreement
 from conftest import DEVICE
+from tests.checkout import clone_with_working_tree
 from synthetic_results import Series, SyntheticResults
 
 REPO = Path(__file__).resolve().parents[1]
@@ -499,36 +500,29 @@ def test_the_gpu_job_runs_asv_without_git_history_and_its_results_import(tmp_pat
 
 
 def test_asv_reads_the_bundle_where_the_checkouts_head_is_stale(tmp_path):
-    """A copy whose .git holds the bundle's HEAD among its objects but points HEAD at an older
-    commit (the device machine on 2026-11-29) must not have asv measure that older commit."""
-    stale = tmp_path / "stale"
-    subprocess.run(["git", "clone", "-q", str(REPO), str(stale)], check=True)
-    head = subprocess.run(["git", "-C", str(stale), "rev-parse", "HEAD"], capture_output=True,
-                          text=True, check=True).stdout.strip()
-    # HEAD moved to another commit (one of the same tree, so that a shallow clone will do)
-    other = subprocess.run(["git", "-C", str(stale), "commit-tree", "HEAD^{tree}", "-m", "stale"],
-                           capture_output=True, text=True, check=True,
-                           env=dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
-                                    GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")).stdout.strip()
-    subprocess.run(["git", "-C", str(stale), "reset", "-q", "--soft", other], check=True)
+    """A copy whose .git holds the bundle's HEAD among its objects but points HEAD at another
+    commit (the device machine on 2026-11-29) must not have asv measure that other commit."""
+    stale = clone_with_working_tree(tmp_path / "stale")
     (stale / ".bundle").mkdir()
     subprocess.run(["git", "-C", str(REPO), "bundle", "create", "-q",
                     str(stale / ".bundle" / "repo.bundle"), "HEAD"], check=True)
     work = tmp_path / "work"
 
-    def chosen_repo(tree):
+    def head(repo):
+        return subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+
+    def chosen_repo():
         script = f"source {REPO}/ci/asv_env.sh && asv_config && echo $ASV_REPO"
-        done = subprocess.run(["bash", "-c", script], cwd=tree, capture_output=True, text=True,
+        done = subprocess.run(["bash", "-c", script], cwd=stale, capture_output=True, text=True,
                               env=dict(os.environ, ASV_WORK=str(work)))
         assert done.returncode == 0, done.stderr
         return done.stdout.split()[-1]
 
-    assert chosen_repo(stale) == str(work / "repo.git")
-    bundled = subprocess.run(["git", "-C", str(work / "repo.git"), "rev-parse", "HEAD"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    assert bundled == head
-    subprocess.run(["git", "-C", str(stale), "reset", "-q", "--soft", head], check=True)
-    assert chosen_repo(stale) == "."
+    # the clone's HEAD is a commit on top of the bundle's (its working tree, committed)
+    assert chosen_repo() == str(work / "repo.git") and head(work / "repo.git") == head(REPO)
+    subprocess.run(["git", "-C", str(stale), "reset", "-q", "--soft", head(REPO)], check=True)
+    assert chosen_repo() == "."
 
 
 # ---------------------------------------------------------------- merging results
