@@ -309,6 +309,59 @@ def test_ncu_point_runs_variants_as_configurations_and_the_rest_as_providers():
     assert ncu_point.parse_args(["--impls", peer]).configs == {}
 
 
+NCU_REPORT = """\
+==PROF== Connected to process 470 (/usr/bin/python3.12)
+ncu_point: default at 64/8 D=128 bf16 n_ctx=8192 window=-1 contiguous: relative error 2e-03; profiled call next
+==PROF== Profiling "_extend_attention_ws_kernel" - 0: 0%....50%....100% - 8 passes
+ncu_point: two-kernels at 64/8 D=128 bf16 n_ctx=8192 window=-1 contiguous: relative error 2e-03; profiled call next
+==PROF== Profiling "plan" - 1: 0%....50%....100% - 8 passes
+==PROF== Profiling "prefill" - 2: 0%....50%....100% - 8 passes
+==PROF== Disconnected from process 470
+  _extend_attention_ws_kernel (63232, 1, 1)x(384, 1, 1), Context 1, Stream 7, Device 0, CC 9.0
+    Section: Command line profiler metrics
+    Metric Name                                                  Metric Unit Metric Value
+    gpu__time_duration.sum                                                ms    1,015.70
+    smsp__average_warps_issue_stalled_barrier_per_issue_active.ratio     inst        1.38
+    smsp__average_warps_issue_stalled_wait_per_issue_active.ratio        inst        1.76
+    smsp__average_warps_issue_stalled_sleeping_per_issue_active.ratio    inst           0
+  plan (1, 1, 1)x(32, 1, 1), Context 1, Stream 7, Device 0, CC 9.0
+    Section: Command line profiler metrics
+    smsp__average_warps_issue_stalled_barrier_per_issue_active.ratio     inst        0.01
+  prefill (132, 1, 1)x(384, 1, 1), Context 1, Stream 7, Device 0, CC 9.0
+    Section: Launch Statistics
+    Block Size                                                                       384
+    Section: Command line profiler metrics
+    smsp__average_warps_issue_stalled_barrier_per_issue_active.ratio     inst        0.22
+    smsp__average_warps_issue_stalled_wait_per_issue_active.ratio        inst        1.42
+==PROF== Connected to process 471 (/usr/bin/python3.12)
+ncu_point: default at 64/8 D=128 bf16 n_ctx=2048 window=-1 contiguous: relative error 2e-03; profiled call next
+==PROF== Profiling "_extend_attention_ws_kernel" - 0: 0%....50%....100% - 8 passes
+  _extend_attention_ws_kernel (132, 1, 1)x(384, 1, 1), Context 1, Stream 7, Device 0, CC 9.0
+    smsp__average_warps_issue_stalled_wait_per_issue_active.ratio        inst        1.46
+"""
+
+
+def test_ncu_stalls_names_each_kernel_by_its_implementation_and_sorts_the_stalls(tmp_path, capsys):
+    from tools import ncu_stalls
+    first, second = ncu_stalls.parse(NCU_REPORT)
+    assert [kernel.label for kernel in first] == ["default", "two-kernels (plan)", "two-kernels (prefill)"]
+    assert first[0].metrics["gpu__time_duration.sum"] == 1015.70
+    assert "Block" not in first[2].metrics  # a --section's rows are not metrics
+    assert [kernel.label for kernel in second] == ["default"]
+    rows = ncu_stalls.table(first, minimum=0.05).splitlines()
+    # largest stall first; sleeping (0 everywhere) left out; the other metrics after the stalls
+    assert [row.split(" | ")[0] for row in rows[2:]] == ["| wait", "| barrier", "| gpu__time_duration.sum"]
+    assert rows[2] == "| wait | 1.76 | – | 1.42 |"
+    report = tmp_path / "ncu.txt"
+    report.write_text(NCU_REPORT)
+    assert ncu_stalls.main([str(report)]) == 0 and capsys.readouterr().out.count("| metric |") == 2
+    report.write_text("==PROF== Connected to process 1\nno kernel profiled\n")
+    assert ncu_stalls.main([str(report)]) == 2
+    assert str(report) in capsys.readouterr().err
+    assert ncu_stalls.main([str(tmp_path / "missing.txt")]) == 2
+    assert "missing.txt" in capsys.readouterr().err
+
+
 def test_sweep_configs_parse_into_launch_configs():
     from tools import sweep_blocks
     configs = sweep_blocks.parse_configs("m128n32w4s3,m64n64w8s1")
