@@ -75,16 +75,15 @@ def _label(names: List[tuple], index: int) -> str:
 def table(kernels: Sequence[Kernel], minimum: float) -> str:
     """Markdown: the stall reasons, largest first, then the report's other metrics."""
     metrics = sorted({name for kernel in kernels for name in kernel.metrics})
-    stalls = [name for name in metrics if STALL.fullmatch(name)
-              and max(kernel.metrics.get(name, 0.0) for kernel in kernels) >= minimum]
-    stalls.sort(key=lambda name: -max(kernel.metrics.get(name, 0.0) for kernel in kernels))
-    others = [name for name in metrics if not STALL.fullmatch(name)]
+    reasons = {name: match.group(1) for name in metrics if (match := STALL.fullmatch(name))}
+    peak = {name: max(kernel.metrics.get(name, 0.0) for kernel in kernels) for name in reasons}
+    stalls = sorted((name for name in reasons if peak[name] >= minimum), key=lambda name: -peak[name])
+    others = [name for name in metrics if name not in reasons]
     lines = ["| metric | " + " | ".join(kernel.label for kernel in kernels) + " |",
              "|---|" + "---|" * len(kernels)]
     for name in stalls + others:
-        row = STALL.fullmatch(name).group(1) if STALL.fullmatch(name) else name
         values = [f"{kernel.metrics[name]:.2f}" if name in kernel.metrics else "–" for kernel in kernels]
-        lines.append(f"| {row} | " + " | ".join(values) + " |")
+        lines.append(f"| {reasons.get(name, name)} | " + " | ".join(values) + " |")
     return "\n".join(lines)
 
 
