@@ -413,3 +413,42 @@ def test_ab_kernels_checks_another_commits_kernel_with_the_same_harness():
     args = ab_kernels.parse_args(["--old", first, "--windows", "-1,127", "--variants", "baseline"])
     assert args.windows == (-1, 127) and args.variants == ("baseline",)
     assert args.new is None and ab_kernels.parse_args(["--old", first, "--new", "HEAD"]).new == "HEAD"
+
+
+NCU_SOURCE_PAGE = """\
+"Kernel Name","_extend_attention_ws_kernel",
+"Address","Source","Warp Stall Sampling (All Samples)","Warp Stall Sampling (Not-issued Samples)","stall_barrier","stall_wait","stall_selected","stall_wait (Not Issued)"
+"0x7f00a0","      UIADD3 UR11, UR44, UR58, URZ","10","8","0","8","2","8"
+"0x7f00b0","      FMNMX R9, R24, R25, !PT","30","25","0","25","5","25"
+"0x7f00c0","      FMNMX R8, R9, R28, !PT","20","15","0","15","5","15"
+"0x7f00d0","@!P0  BRA 0x7f00a0","40","40","40","0","0","0"
+"Kernel Name","another_kernel",
+"Address","Source","Warp Stall Sampling (All Samples)","stall_wait"
+"0x10","      EXIT","5","5"
+"""
+
+
+def test_ncu_source_sums_samples_by_opcode_over_an_address_range(tmp_path, capsys):
+    import gzip
+    from tools import ncu_source
+    instructions = ncu_source.parse(NCU_SOURCE_PAGE)
+    # the first kernel only, offsets from its first instruction, predicates stripped off opcodes
+    assert [(i.offset, i.opcode, i.samples) for i in instructions] == [
+        (0x0, "UIADD3", 10), (0x10, "FMNMX", 30), (0x20, "FMNMX", 20), (0x30, "BRA", 40)]
+    assert instructions[1].stalls == {"barrier": 0, "wait": 25, "selected": 5}  # not-issued columns left out
+    rows = ncu_source.table(instructions[1:], by="opcode", top=5).splitlines()
+    assert rows[0].startswith("90 samples over 3 instructions, 0x10–0x30")
+    assert rows[4] == "| FMNMX | 2 | 55.6% | wait 44.4%, selected 11.1% |"
+    assert rows[5] == "| BRA | 1 | 44.4% | barrier 44.4% |"
+    page = tmp_path / "source.csv.gz"
+    with gzip.open(page, "wt") as f:
+        f.write(NCU_SOURCE_PAGE)
+    assert ncu_source.main([str(page), "--start", "0x10", "--end", "0x30", "--by", "instruction"]) == 0
+    out = capsys.readouterr().out
+    assert "| 0x10 FMNMX R9, R24, R25, !PT | 60.0% | wait 50.0%, selected 10.0% |" in out and "BRA" not in out
+    with pytest.raises(SystemExit):  # a range that holds no instruction: argparse's error
+        ncu_source.main([str(page), "--start", "0x100"])
+    broken = tmp_path / "report.txt"
+    broken.write_text("==PROF== not a source page\n")
+    assert ncu_source.main([str(broken)]) == 2
+    assert str(broken) in capsys.readouterr().err
