@@ -153,9 +153,13 @@ SHAPE_CLASSES = ("windowed", "short", "long")
 # The largest window the windowed tuning was measured with; larger windows count as none.
 TUNED_WINDOW_MAX = 512
 # The longest extend from which a call counts as long. Steps 5-8 tuned head dim 128's two
-# classes apart at this length (docs/MEASUREMENTS.md); since step 9 they differ only in
-# TL_TUNED_BLOCKS, which runs where the warp-specialized kernel cannot.
+# classes apart at this length (docs/MEASUREMENTS.md) for the `tl` rows, which run where the
+# warp-specialized kernel cannot.
 LONG_EXTEND_MIN = 2048
+# Where the Gluon kernels run (TUNED_BLOCKS), per head dim where it differs: head dim 128's
+# persistent 128-key row measured 8% faster than the short row at n_ctx 4096 (extends up to
+# 2030 tokens), as fast at 2048 (999) and 4% slower at 1024 (511) (step 14, H200).
+GLUON_LONG_EXTEND_MIN = {128: 1024}
 
 
 def _tuned(block_m, block_n, num_warps, num_stages, prefetch_indices, max_registers=None,
@@ -192,7 +196,8 @@ TL_TUNED_BLOCKS = {
 # FlashInfer 0.7.2 (docs/MEASUREMENTS.md, steps 10-13): where the extends are short, or the
 # window small, items are short and 64-key tiles with prefetched indices, each consumer's next
 # Q copied ahead, win; without a window at long extends 128-key tiles do (a program per item
-# until step 13, which measured the persistent grid 8% faster at n_ctx 8192). At head dim 64
+# until step 13, which measured the persistent grid 8% faster at n_ctx 8192; at head dim 128
+# from 1024-token extends since step 14: GLUON_LONG_EXTEND_MIN). At head dim 64
 # 128-key tiles with Q copied ahead win at short and long extends alike (step 13: up to 12%
 # over the 64-key row at n_ctx 4096, 2% behind it at 1024). At head dim 256 copying Q ahead
 # needs a stage less, and measured no faster. The `tl` rows stay where they measured faster:
@@ -238,11 +243,20 @@ UNTUNED_BLOCKS = {
 }
 
 
-def shape_class(sliding_window_size: int, max_len_extend: int) -> str:
-    """The row of ``TUNED_BLOCKS`` (and of ``UNTUNED_BLOCKS``) a call takes."""
+def shape_class(sliding_window_size: int, max_len_extend: int, head_dim: int,
+                arch: Optional[int]) -> str:
+    """The row of the tuned table for ``arch`` (``tuned_blocks``), and of ``UNTUNED_BLOCKS``,
+    that a call takes."""
     if 0 < sliding_window_size <= TUNED_WINDOW_MAX:
         return "windowed"
-    return "long" if max_len_extend >= LONG_EXTEND_MIN else "short"
+    return "long" if max_len_extend >= long_extend_min(head_dim, arch) else "short"
+
+
+def long_extend_min(head_dim: int, arch: Optional[int]) -> int:
+    """The longest extend from which a call at ``head_dim`` on ``arch`` counts as long."""
+    if gluon_unavailable(arch) is None:
+        return GLUON_LONG_EXTEND_MIN.get(head_dim, LONG_EXTEND_MIN)
+    return LONG_EXTEND_MIN
 
 
 VARIANTS: Mapping[str, LaunchConfig] = {
@@ -908,7 +922,8 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
             lo, hi = int(kv_indices.min()), int(kv_indices.max())
             if lo < 0 or hi >= k_buffer.shape[0]:
                 raise ValueError(f"kv_indices: rows [{lo}, {hi}] fall outside the pool of {k_buffer.shape[0]} rows")
-    cfg = resolve_config(config, head_dim, shape_class(sliding_window_size, max_len_extend), arch=arch)
+    cfg = resolve_config(config, head_dim, shape_class(sliding_window_size, max_len_extend, head_dim, arch),
+                         arch=arch)
     check_work_items(cfg)
     if cfg.warp_specialize or cfg.overlap_softmax:
         if cfg.warp_specialize:

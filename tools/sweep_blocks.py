@@ -143,7 +143,7 @@ def compile_ahead(args: argparse.Namespace) -> None:
     for name, config in args.configs.items():
         for n_ctx in args.n_ctx:
             for window in args.windows:
-                shape = shape_class(window, longest[n_ctx])
+                shape = shape_class(window, longest[n_ctx], args.head_dim, arch)
                 resolved[(kernels.resolve_config(config, args.head_dim, shape, arch=arch), window)] = name
     context = multiprocessing.get_context("spawn")  # CUDA cannot be forked
     with concurrent.futures.ProcessPoolExecutor(args.compile_workers, mp_context=context) as pool:
