@@ -92,11 +92,11 @@ def table(instructions: Sequence[Instruction], by: str, top: int, reasons: int =
         groups[key].update(instruction.stalls)
         samples[key] += instruction.samples
         counts[key] += 1
-    first = "opcode | instructions" if by == "opcode" else "instruction"
+    first = ["opcode", "instructions"] if by == "opcode" else ["instruction"]
+    columns = first + ["share", "largest stall reasons (share of the range)"]
     lines = [f"{total} samples over {len(instructions)} instructions, "
              f"{instructions[0].offset:#x}–{instructions[-1].offset:#x}", "",
-             f"| {first} | share | largest stall reasons (share of the range) |",
-             "|---|---|---|" if by != "opcode" else "|---|---|---|---|"]
+             "| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
     for key in sorted(samples, key=lambda k: -samples[k])[:top]:
         stalls = ", ".join(f"{reason} {_share(value, total)}"
                            for reason, value in groups[key].most_common(reasons) if value)
