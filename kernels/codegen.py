@@ -18,7 +18,7 @@ import re
 import subprocess
 import sys
 import tempfile
-from typing import Dict, List, Union
+from typing import Dict, List, Sequence, Union
 
 import triton
 from triton.backends.compiler import GPUTarget
@@ -31,7 +31,7 @@ from .extend_attention import (RUNS_IN_INTERPRETER, LaunchConfig, SUPPORTED_HEAD
 
 _TRITON_DTYPES = {"bf16": "bf16", "fp16": "fp16", "bfloat16": "bf16", "float16": "fp16"}
 _POINTERS = ("Q", "K_ext", "V_ext", "O", "K_buf", "V_buf")
-_INDEX_POINTERS = ("qo_indptr", "kv_indptr", "kv_indices")
+_INDEX_POINTERS = ("qo_indptr", "kv_indptr", "kv_indices", "item_counter")
 _SCALARS = {"sm_scale_log2": "fp32", "logit_cap": "fp32", "sliding_window": "i32",
             "n_heads": "i32", "n_blocks": "i32", "n_seqs": "i32"}
 _RESOURCES = re.compile(r"REG:(\d+) STACK:(\d+) SHARED:(\d+) LOCAL:(\d+)")
@@ -117,10 +117,13 @@ def _tool(name: str) -> str:
     return path
 
 
-def _signature(kernel, dtype: str) -> dict:
+def _signature(kernel, dtype: str, absent: Sequence[str]) -> dict:
+    """Each argument's type; the ``absent`` ones are constexpr (passed as None)."""
     sig = {}
     for name in kernel.arg_names:
-        if name in _POINTERS:
+        if name in absent:
+            sig[name] = "constexpr"
+        elif name in _POINTERS:
             sig[name] = f"*{_TRITON_DTYPES[dtype]}"
         elif name in _INDEX_POINTERS:
             sig[name] = "*i32"
@@ -175,13 +178,16 @@ def _compile_in_subprocess(cfg: LaunchConfig, options: dict) -> CodegenReport:
 def _compile(cfg: LaunchConfig, *, head_dim, dtype, gqa_group, use_window, use_logit_cap,
              arch) -> CodegenReport:
     kernel = kernel_for(cfg)
-    signature = _signature(kernel, dtype)
+    # the item counter is passed only where the items are taken from it (dynamic_items)
+    absent = () if cfg.dynamic_items else ("item_counter",)
+    signature = _signature(kernel, dtype, absent)
     arg_names = kernel.arg_names
     aligned = [["tt.divisibility", 16]]
     attrs = {(arg_names.index(n),): aligned for n in arg_names
              if n in _POINTERS or n in _INDEX_POINTERS or n.startswith("stride")}
     constexprs = kernel_constexprs(cfg, gqa_group=gqa_group, head_dim=head_dim,
                                    use_window=use_window, use_logit_cap=use_logit_cap)
+    constexprs.update({name: None for name in absent if name in arg_names})
     source = GluonASTSource if cfg.overlap_softmax or cfg.warp_specialize else ASTSource
     src = source(fn=kernel, signature=signature, constexprs=constexprs, attrs=attrs)
     compiled = triton.compile(src, target=GPUTarget("cuda", arch, 32),

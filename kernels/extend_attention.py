@@ -93,6 +93,10 @@ class LaunchConfig:
     # while the previous tile's P·V still runs (FlashAttention-3's intra-warpgroup overlap);
     # otherwise it waits for both MMAs of the burst, then runs the softmax
     overlap_pv: Optional[bool] = None
+    # with persistent: each program takes its items after the first from a counter the
+    # launcher zeroes, in the launch's order, instead of a strided share, so that programs
+    # whose items were short take more of them; otherwise the strided share
+    dynamic_items: Optional[bool] = None
     tuned: bool = False
 
     def __post_init__(self):
@@ -110,7 +114,7 @@ class LaunchConfig:
         if self.grid_order is not None and self.grid_order not in GRID_ORDERS:
             raise ValueError(f"config.grid_order={self.grid_order!r}: expected one of {GRID_ORDERS}")
         for field in ("prefetch_indices", "overlap_softmax", "warp_specialize", "persistent",
-                      "pack_gqa", "prefetch_q", "overlap_pv"):
+                      "pack_gqa", "prefetch_q", "overlap_pv", "dynamic_items"):
             value = getattr(self, field)
             if value is not None and not isinstance(value, bool):
                 raise ValueError(f"config.{field}={value!r}: expected a bool")
@@ -138,7 +142,7 @@ class LaunchConfig:
 # The knobs ``LaunchConfig.resolved`` fills in where they are left None.
 FILLED_KNOBS = ("block_m", "block_n", "num_warps", "num_stages", "grid_order", "prefetch_indices",
                 "max_registers", "overlap_softmax", "warp_specialize", "persistent", "pack_gqa",
-                "prefetch_q", "overlap_pv")
+                "prefetch_q", "overlap_pv", "dynamic_items")
 
 # (BLOCK_M, BLOCK_N, num_warps) per head dim of the upstream kernel on sm_90.
 UPSTREAM_BLOCKS = {
@@ -164,13 +168,13 @@ GLUON_LONG_EXTEND_MIN = {128: 1024}
 
 def _tuned(block_m, block_n, num_warps, num_stages, prefetch_indices, max_registers=None,
            warp_specialize=False, persistent=False, pack_gqa=False, prefetch_q=False,
-           overlap_pv=False):
+           overlap_pv=False, dynamic_items=False):
     return LaunchConfig(block_m=block_m, block_n=block_n, num_warps=num_warps,
                         num_stages=num_stages, grid_order="heads",
                         prefetch_indices=prefetch_indices, max_registers=max_registers,
                         overlap_softmax=False, warp_specialize=warp_specialize,
                         persistent=persistent, pack_gqa=pack_gqa, prefetch_q=prefetch_q,
-                        overlap_pv=overlap_pv)
+                        overlap_pv=overlap_pv, dynamic_items=dynamic_items)
 
 
 # The knobs of the tuned `tl` kernel per (head dim, shape class), from sweeps on the H100
@@ -204,7 +208,10 @@ TL_TUNED_BLOCKS = {
 # head dim 256's long extends and head dim 64's windows. The softmax overlaps P·V
 # (overlap_pv, step 12) where it measured faster: with a window, and at head dim 256; at head
 # dim 128 without a window it measured 4% slower at long extends and -1 to +1% at short ones,
-# and at head dim 64 no different.
+# and at head dim 64 no different. Items taken from a counter (dynamic_items, step 15) where
+# they measured faster: head dim 128's short extends, 3% at n_ctx 1024 and 6% at 2048, where
+# the items' lengths differ most; with a window (short items: the counter's round trip is a
+# larger part of each) 1-7% slower, at long extends 1% slower.
 _WS_PERSISTENT = _tuned(128, 64, 8, 4, True, warp_specialize=True, persistent=True, pack_gqa=True,
                         prefetch_q=True)
 _WS_PERSISTENT_64 = _tuned(128, 128, 8, 4, False, warp_specialize=True, persistent=True,
@@ -215,7 +222,7 @@ _WS_LONG = _tuned(128, 128, 8, 3, False, warp_specialize=True, persistent=True, 
 TUNED_BLOCKS = {**TL_TUNED_BLOCKS,
                 (64, "short"): _WS_PERSISTENT_64, (64, "long"): _WS_PERSISTENT_64,
                 (128, "windowed"): dataclasses.replace(_WS_PERSISTENT, overlap_pv=True),
-                (128, "short"): _WS_PERSISTENT,
+                (128, "short"): dataclasses.replace(_WS_PERSISTENT, dynamic_items=True),
                 (128, "long"): _WS_LONG,
                 (256, "windowed"): _WS_PERSISTENT_256, (256, "short"): _WS_PERSISTENT_256}
 
@@ -237,7 +244,7 @@ UNTUNED_BLOCKS = {
                                     num_stages=1, grid_order=UNTUNED_GRID_ORDER[shape],
                                     prefetch_indices=False, overlap_softmax=False,
                                     warp_specialize=False, persistent=False, pack_gqa=False,
-                                    prefetch_q=False, overlap_pv=False)
+                                    prefetch_q=False, overlap_pv=False, dynamic_items=False)
     for head_dim, (block_m, block_n, num_warps) in UPSTREAM_BLOCKS.items()
     for shape in SHAPE_CLASSES
 }
@@ -254,7 +261,7 @@ def shape_class(sliding_window_size: int, max_len_extend: int, head_dim: int,
 
 def long_extend_min(head_dim: int, arch: Optional[int]) -> int:
     """The longest extend from which a call at ``head_dim`` on ``arch`` counts as long."""
-    if gluon_unavailable(arch) is None:
+    if tuned_blocks(arch) is TUNED_BLOCKS:
         return GLUON_LONG_EXTEND_MIN.get(head_dim, LONG_EXTEND_MIN)
     return LONG_EXTEND_MIN
 
@@ -548,6 +555,7 @@ def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
         constexprs["GQA_PACK"] = packed_heads(config, gqa_group)
         constexprs["PREFETCH_Q"] = bool(config.prefetch_q)
         constexprs["OVERLAP_PV"] = bool(config.overlap_pv)
+        constexprs["DYNAMIC_ITEMS"] = bool(config.dynamic_items)
         constexprs["CONSUMER_REGISTERS"] = WS_CONSUMER_REGISTERS
         constexprs["PRODUCER_REGISTERS"] = WS_PRODUCER_REGISTERS
     return constexprs
@@ -607,10 +615,11 @@ def packed_heads(config: LaunchConfig, gqa_group: int) -> int:
 
 
 def check_work_items(config: LaunchConfig) -> None:
-    """ValueError for ``persistent``, ``pack_gqa`` or ``prefetch_q`` on a kernel without work
-    items, for ``prefetch_q`` where a program has no next item (one program per item), and for
-    ``overlap_pv`` on a kernel without consumer warpgroups."""
-    for knob in ("persistent", "pack_gqa", "prefetch_q"):
+    """ValueError for ``persistent``, ``pack_gqa``, ``prefetch_q`` or ``dynamic_items`` on a
+    kernel without work items, for ``prefetch_q`` or ``dynamic_items`` where a program has no
+    next item (one program per item), and for ``overlap_pv`` on a kernel without consumer
+    warpgroups."""
+    for knob in ("persistent", "pack_gqa", "prefetch_q", "dynamic_items"):
         if getattr(config, knob) and not config.warp_specialize:
             raise ValueError(f"config.{knob}=True: only the warp-specialized kernel walks work "
                              "items (set warp_specialize=True)")
@@ -621,6 +630,9 @@ def check_work_items(config: LaunchConfig) -> None:
     if config.prefetch_q and not config.persistent:
         raise ValueError("config.prefetch_q=True: a program of one item has no next item to copy "
                          "ahead (set persistent=True)")
+    if config.dynamic_items and not config.persistent:
+        raise ValueError("config.dynamic_items=True: a program of one item takes no other from "
+                         "the counter (set persistent=True)")
 
 
 def check_warp_specialize(config: LaunchConfig, head_dim: int, element_bytes: int) -> None:
@@ -840,8 +852,10 @@ def _program_grid(cfg: LaunchConfig, heads_q: int, batch: int, max_len_extend: i
 def _work_item_grid(cfg: LaunchConfig, heads_q: int, gqa_group: int, batch: int,
                     max_len_extend: int, device: torch.device) -> Tuple[tuple, tuple]:
     """The warp-specialized kernel's one-axis grid (a program per item, or per SM with
-    ``persistent``) and its items' extents (item heads, blocks of ``block_m`` rows, sequences);
-    ValueError, naming the argument, where its int32 item and row counters cannot hold them."""
+    ``persistent``) and its work-item arguments: the items' extents (item heads, blocks of
+    ``block_m`` rows, sequences) and, with ``dynamic_items``, the item counter, zeroed (None
+    without: the kernel then reads none). ValueError, naming the argument, where its int32
+    item and row counters cannot hold them."""
     pack = packed_heads(cfg, gqa_group)
     n_blocks = triton.cdiv(max_len_extend * pack, cfg.block_m)
     if n_blocks * cfg.block_m > INT32_MAX:
@@ -849,12 +863,14 @@ def _work_item_grid(cfg: LaunchConfig, heads_q: int, gqa_group: int, batch: int,
                          f"the kernel counts rows in int32, at most {INT32_MAX}")
     items = heads_q // pack * n_blocks * batch
     programs = min(items, sm_count(device)) if cfg.persistent else items
-    # a program's item counter steps past the last item by at most the number of programs
+    # a program's next item steps past the last item by at most the number of programs; the
+    # dynamic counter, once per program past the last item
     if items + programs > INT32_MAX:
         raise ValueError(f"qo_indptr: {batch} sequences of up to {n_blocks} blocks of "
                          f"{cfg.block_m} rows for {heads_q // pack} item heads are {items} "
                          f"work items; the kernel counts at most {INT32_MAX - programs}")
-    return (programs,), (heads_q // pack, n_blocks, batch)
+    item_counter = torch.zeros(1, dtype=torch.int32, device=device) if cfg.dynamic_items else None
+    return (programs,), (heads_q // pack, n_blocks, batch, item_counter)
 
 
 def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buffer,

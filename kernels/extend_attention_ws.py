@@ -29,6 +29,14 @@ fixed cost of a program (its start, the ring's fill, the output's store) is paid
 instead of once per item, which is most of an item's time where the items are short. The
 persistent order walks a sequence's query blocks from its last (the most keys under the
 causal mask) to its first, so that within each sequence the longest items start first.
+With ``DYNAMIC_ITEMS`` (LaunchConfig.dynamic_items) a persistent program takes each item after
+its first from a counter the launcher zeroes, in the same order, instead of its strided share:
+a program whose items were short takes more of them, so the programs finish together where
+the items' lengths differ (short extends, most of all). The producer takes the next item when
+it starts an item and hands it to both consumers through a small ring of item ids in shared
+memory, so that a consumer knows its next item one item ahead (for ``PREFETCH_Q``). FA3's
+tile scheduler takes its tiles the same way; measured on the H200 (step 15), it pays where
+the items are many and of different lengths, and costs where they are short (a window).
 Sequences stay the slowest axis, as without persistence: the programs in flight then share
 one sequence's K/V through L2 (with the blocks slowest instead, 132 programs streamed 16
 sequences' K/V at once and ran 13% slower at n_ctx 8192).
@@ -86,6 +94,30 @@ def _work_item(item, n_heads, n_blocks, n_seqs, HEADS_FIRST: gl.constexpr, PERSI
     if PERSISTENT:
         block = n_blocks - 1 - block
     return head, block, seq
+
+
+@gluon.jit
+def _publish_item(item_ids, item_ready, item_free, k, item, ITEM_SLOTS: gl.constexpr):
+    """The producer hands the ``k``-th item it took from the counter to both consumers, in
+    slot k % ITEM_SLOTS once both have read the item the slot held before."""
+    slot = k % ITEM_SLOTS
+    # the ring's first lap finds every slot free (phase 1 counts as completed)
+    mbarrier.wait(item_free.index(slot), ((k // ITEM_SLOTS) & 1) ^ 1)
+    layout: gl.constexpr = gl.BlockedLayout([1], [32], [gl.num_warps()], [0])
+    item_ids.index(slot).store(gl.full([1], item, gl.int32, layout))
+    mbarrier.arrive(item_ready.index(slot))
+
+
+@gluon.jit
+def _read_item(item_ids, item_ready, item_free, k, ITEM_SLOTS: gl.constexpr):
+    """A consumer's ``k``-th item from the counter, as the producer handed it over; frees the
+    slot."""
+    slot = k % ITEM_SLOTS
+    mbarrier.wait(item_ready.index(slot), (k // ITEM_SLOTS) & 1)
+    layout: gl.constexpr = gl.BlockedLayout([1], [32], [gl.num_warps()], [0])
+    item = gl.max(item_ids.index(slot).load(layout), 0)
+    mbarrier.arrive(item_free.index(slot))
+    return item
 
 
 @gluon.jit
@@ -147,21 +179,33 @@ def _produce_item(K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready,
 
 @gluon.jit
 def _producer(K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_smem, v_smem, ready,
-              free, sliding_window, n_heads, n_blocks, n_seqs, stride_kt, stride_kh, stride_vt,
-              stride_vh, stride_kbt, stride_kbh, stride_vbt, stride_vbh,
+              free, item_ids, item_ready, item_free, item_counter, sliding_window, n_heads,
+              n_blocks, n_seqs, stride_kt, stride_kh, stride_vt, stride_vh, stride_kbt,
+              stride_kbh, stride_vbt, stride_vbh, ITEM_SLOTS: gl.constexpr,
               GQA_GROUP: gl.constexpr, HEAD_DIM: gl.constexpr, BLOCK_M: gl.constexpr,
               BLOCK_N: gl.constexpr, NUM_STAGES: gl.constexpr, USE_WINDOW: gl.constexpr,
               PREFIX_KV_CACHE: gl.constexpr, EXTEND_KV_CACHE: gl.constexpr,
               INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr, PREFETCH_INDICES: gl.constexpr,
-              PERSISTENT: gl.constexpr, GQA_PACK: gl.constexpr):
-    """Fill the ring with the tiles of the program's items, one item after the other."""
+              PERSISTENT: gl.constexpr, GQA_PACK: gl.constexpr, DYNAMIC_ITEMS: gl.constexpr):
+    """Fill the ring with the tiles of the program's items, one item after the other; with
+    ``DYNAMIC_ITEMS`` take each next item from the counter and hand it to the consumers."""
     TOKENS: gl.constexpr = BLOCK_M // GQA_PACK  # the query tokens of an item
     copy_layout: gl.constexpr = row_copy_layout(HEAD_DIM, gl.num_warps())
     CHUNK: gl.constexpr = BLOCK_N if BLOCK_N <= MAX_CHUNK else MAX_CHUNK
     offs_d = gl.arange(0, HEAD_DIM, layout=gl.SliceLayout(0, copy_layout))
     key_offs = gl.arange(0, CHUNK, layout=gl.SliceLayout(1, copy_layout))
+    n_items = n_heads * n_blocks * n_seqs
     first_tile = 0
-    for item in range(gl.program_id(0), n_heads * n_blocks * n_seqs, gl.num_programs(0)):
+    k = 0  # the items the program took from the counter
+    item = gl.program_id(0)
+    while item < n_items:
+        if DYNAMIC_ITEMS:
+            # taken before this item's tiles, so that the consumers can copy its rows ahead
+            following = gl.num_programs(0) + gl.atomic_add(item_counter, 1, sem="relaxed")
+            _publish_item(item_ids, item_ready, item_free, k, following, ITEM_SLOTS)
+            k += 1
+        else:
+            following = item + gl.num_programs(0)
         (has_queries, head, block, kv_head, qo_start, len_extend, kv_start, len_prefix, prefix_lo,
          extend_lo, extend_hi, n_prefix_tiles, n_tiles) = _item_keys(
             item, qo_indptr, kv_indptr, sliding_window, n_heads, n_blocks, n_seqs,
@@ -174,6 +218,7 @@ def _producer(K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_sm
                           offs_d, key_offs, HEAD_DIM, BLOCK_N, NUM_STAGES, PREFIX_KV_CACHE,
                           EXTEND_KV_CACHE, INDEX_CACHE, PREFETCH_INDICES)
             first_tile += n_tiles
+        item = following
 
 
 @gluon.jit
@@ -290,13 +335,15 @@ def _consume_item(O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, qo_s
 
 
 @gluon.jit
-def _consumer(Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem, ready, free, half,
-              sm_scale_log2, logit_cap, sliding_window, n_heads, n_blocks, n_seqs, stride_qt,
-              stride_qh, stride_ot, stride_oh, GQA_GROUP: gl.constexpr, HEAD_DIM: gl.constexpr,
+def _consumer(Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem, ready, free, item_ids,
+              item_ready, item_free, half, sm_scale_log2, logit_cap, sliding_window, n_heads,
+              n_blocks, n_seqs, stride_qt, stride_qh, stride_ot, stride_oh,
+              ITEM_SLOTS: gl.constexpr, GQA_GROUP: gl.constexpr, HEAD_DIM: gl.constexpr,
               BLOCK_M: gl.constexpr, BLOCK_N: gl.constexpr, NUM_STAGES: gl.constexpr,
               USE_WINDOW: gl.constexpr, USE_LOGIT_CAP: gl.constexpr, Q_CACHE: gl.constexpr,
               INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr, PERSISTENT: gl.constexpr,
-              GQA_PACK: gl.constexpr, PREFETCH_Q: gl.constexpr, OVERLAP_PV: gl.constexpr):
+              GQA_PACK: gl.constexpr, PREFETCH_Q: gl.constexpr, OVERLAP_PV: gl.constexpr,
+              DYNAMIC_ITEMS: gl.constexpr):
     """One warpgroup: the ``half``-th 64 query rows of each of the program's items. With
     ``PREFETCH_Q`` its next item's rows are copied into the other of its two Q buffers while
     it computes this item, instead of loaded (and waited for) when the item starts."""
@@ -305,7 +352,14 @@ def _consumer(Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem, ready, free, h
     first_tile = 0
     slot = 0  # the Q buffer of this item
     prefetched = -1  # the item whose rows the other buffer receives
-    for item in range(gl.program_id(0), n_items, gl.num_programs(0)):
+    k = 0  # the items the producer handed over
+    item = gl.program_id(0)
+    while item < n_items:
+        if DYNAMIC_ITEMS:
+            following = _read_item(item_ids, item_ready, item_free, k, ITEM_SLOTS)
+            k += 1
+        else:
+            following = item + gl.num_programs(0)
         (has_queries, head, block, kv_head, qo_start, len_extend, kv_start, len_prefix, prefix_lo,
          extend_lo, extend_hi, n_prefix_tiles, n_tiles) = _item_keys(
             item, qo_indptr, kv_indptr, sliding_window, n_heads, n_blocks, n_seqs,
@@ -320,7 +374,6 @@ def _consumer(Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem, ready, free, h
                     _copy_query_rows(q_smem.index(slot), Q, qo_start, len_extend, row0, head,
                                      stride_qt, stride_qh, HEAD_DIM, Q_CACHE, GQA_PACK)
                 async_copy.wait_group(0)
-                following = item + gl.num_programs(0)
                 if following < n_items:
                     # the other buffer's MMAs (the last item's) have all been waited for
                     next_head, next_block, next_seq = _work_item(following, n_heads, n_blocks,
@@ -345,6 +398,7 @@ def _consumer(Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem, ready, free, h
             first_tile += n_tiles
             if PREFETCH_Q:
                 slot = 1 - slot
+        item = following
 
 
 @gluon.jit
@@ -354,7 +408,7 @@ def _extend_attention_ws_kernel(
     sm_scale_log2, logit_cap, sliding_window,
     stride_qt, stride_qh, stride_kt, stride_kh, stride_vt, stride_vh,
     stride_ot, stride_oh, stride_kbt, stride_kbh, stride_vbt, stride_vbh,
-    n_heads, n_blocks, n_seqs,
+    n_heads, n_blocks, n_seqs, item_counter,
     GQA_GROUP: gl.constexpr,
     HEAD_DIM: gl.constexpr,
     BLOCK_M: gl.constexpr,
@@ -372,6 +426,7 @@ def _extend_attention_ws_kernel(
     GQA_PACK: gl.constexpr,
     PREFETCH_Q: gl.constexpr,
     OVERLAP_PV: gl.constexpr,
+    DYNAMIC_ITEMS: gl.constexpr,
     CONSUMER_REGISTERS: gl.constexpr,
     PRODUCER_REGISTERS: gl.constexpr,
 ):
@@ -380,6 +435,7 @@ def _extend_attention_ws_kernel(
     gl.static_assert(NUM_STAGES >= 2, "tile t + 1 loads while tile t is used")
     gl.static_assert(CONSUMER_ROWS % GQA_PACK == 0, "a consumer's rows hold whole tokens")
     gl.static_assert(PERSISTENT or not PREFETCH_Q, "a program of one item has no next item")
+    gl.static_assert(PERSISTENT or not DYNAMIC_ITEMS, "a program of one item takes no other")
     dtype: gl.constexpr = Q.dtype.element_ty
     kv_smem_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_N, HEAD_DIM], dtype)
     q_smem_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([CONSUMER_ROWS, HEAD_DIM],
@@ -395,22 +451,40 @@ def _extend_attention_ws_kernel(
     for i in gl.static_range(NUM_STAGES):
         mbarrier.init(ready.index(i), count=PRODUCER_WARPS * 32)
         mbarrier.init(free.index(i), count=2)
+    # the items the producer takes from the counter (DYNAMIC_ITEMS), held for the consumers
+    ITEM_SLOTS: gl.constexpr = NUM_STAGES + 1
+    if DYNAMIC_ITEMS:
+        item_ids = gl.allocate_shared_memory(gl.int32, [ITEM_SLOTS, 1],
+                                             gl.SwizzledSharedLayout(1, 1, 1, order=[0]))
+        item_ready = gl.allocate_shared_memory(gl.int64, [ITEM_SLOTS, 1], mbarrier.MBarrierLayout())
+        item_free = gl.allocate_shared_memory(gl.int64, [ITEM_SLOTS, 1], mbarrier.MBarrierLayout())
+        for i in gl.static_range(ITEM_SLOTS):
+            mbarrier.init(item_ready.index(i), count=1)
+            mbarrier.init(item_free.index(i), count=2)
+    else:
+        # the strided schedule hands nothing over: stand-ins that no partition reads
+        item_ids = ready
+        item_ready = ready
+        item_free = free
 
     gl.warp_specialize([
-        (_consumer, (Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem_0, ready, free, 0,
-                     sm_scale_log2, logit_cap, sliding_window, n_heads, n_blocks, n_seqs,
-                     stride_qt, stride_qh, stride_ot, stride_oh, GQA_GROUP, HEAD_DIM, BLOCK_M,
-                     BLOCK_N, NUM_STAGES, USE_WINDOW, USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE,
-                     HEADS_FIRST, PERSISTENT, GQA_PACK, PREFETCH_Q, OVERLAP_PV)),
-        (_consumer, (Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem_1, ready, free, 1,
-                     sm_scale_log2, logit_cap, sliding_window, n_heads, n_blocks, n_seqs,
-                     stride_qt, stride_qh, stride_ot, stride_oh, GQA_GROUP, HEAD_DIM, BLOCK_M,
-                     BLOCK_N, NUM_STAGES, USE_WINDOW, USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE,
-                     HEADS_FIRST, PERSISTENT, GQA_PACK, PREFETCH_Q, OVERLAP_PV)),
+        (_consumer, (Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem_0, ready, free,
+                     item_ids, item_ready, item_free, 0, sm_scale_log2, logit_cap,
+                     sliding_window, n_heads, n_blocks, n_seqs, stride_qt, stride_qh, stride_ot,
+                     stride_oh, ITEM_SLOTS, GQA_GROUP, HEAD_DIM, BLOCK_M, BLOCK_N, NUM_STAGES,
+                     USE_WINDOW, USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE, HEADS_FIRST, PERSISTENT,
+                     GQA_PACK, PREFETCH_Q, OVERLAP_PV, DYNAMIC_ITEMS)),
+        (_consumer, (Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem_1, ready, free,
+                     item_ids, item_ready, item_free, 1, sm_scale_log2, logit_cap,
+                     sliding_window, n_heads, n_blocks, n_seqs, stride_qt, stride_qh, stride_ot,
+                     stride_oh, ITEM_SLOTS, GQA_GROUP, HEAD_DIM, BLOCK_M, BLOCK_N, NUM_STAGES,
+                     USE_WINDOW, USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE, HEADS_FIRST, PERSISTENT,
+                     GQA_PACK, PREFETCH_Q, OVERLAP_PV, DYNAMIC_ITEMS)),
         (_producer, (K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_smem, v_smem,
-                     ready, free, sliding_window, n_heads, n_blocks, n_seqs, stride_kt, stride_kh,
-                     stride_vt, stride_vh, stride_kbt, stride_kbh, stride_vbt, stride_vbh,
-                     GQA_GROUP, HEAD_DIM, BLOCK_M, BLOCK_N, NUM_STAGES, USE_WINDOW,
-                     PREFIX_KV_CACHE, EXTEND_KV_CACHE, INDEX_CACHE, HEADS_FIRST, PREFETCH_INDICES,
-                     PERSISTENT, GQA_PACK)),
+                     ready, free, item_ids, item_ready, item_free, item_counter, sliding_window,
+                     n_heads, n_blocks, n_seqs, stride_kt, stride_kh, stride_vt, stride_vh,
+                     stride_kbt, stride_kbh, stride_vbt, stride_vbh, ITEM_SLOTS, GQA_GROUP,
+                     HEAD_DIM, BLOCK_M, BLOCK_N, NUM_STAGES, USE_WINDOW, PREFIX_KV_CACHE,
+                     EXTEND_KV_CACHE, INDEX_CACHE, HEADS_FIRST, PREFETCH_INDICES, PERSISTENT,
+                     GQA_PACK, DYNAMIC_ITEMS)),
     ], [4, PRODUCER_WARPS], [CONSUMER_REGISTERS, PRODUCER_REGISTERS])

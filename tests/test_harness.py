@@ -388,7 +388,9 @@ def test_sweep_configs_parse_into_launch_configs():
     assert persistent.warp_specialize and persistent.persistent and persistent.prefetch_indices
     overlapped_pv = sweep_blocks.parse_configs("m128n64w8s4:heads+ws+pe+pg+pq+op")
     assert overlapped_pv["m128n64w8s4:heads+ws+pe+pg+pq+op"].overlap_pv
-    assert persistent.overlap_pv is None
+    assert persistent.overlap_pv is None and persistent.dynamic_items is None
+    dynamic = sweep_blocks.parse_configs("m128n64w8s4:heads+pf+ws+pe+pg+pq+di")
+    assert dynamic["m128n64w8s4:heads+pf+ws+pe+pg+pq+di"].dynamic_items
     with pytest.raises(ValueError, match="max_registers"):
         sweep_blocks.parse_configs("m128n32w8s3+r300")
     with pytest.raises(ValueError, match="grid_order"):

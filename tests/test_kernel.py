@@ -223,6 +223,10 @@ WS_CONFIGS.update({f"{name}_prefetch_q": dataclasses.replace(WS_CONFIGS[name], p
 WS_CONFIGS.update({f"{name}_overlap_pv": dataclasses.replace(WS_CONFIGS[name], overlap_pv=True)
                    for name in ("m128n16s2", "m128n128s2_persistent",
                                 "m128n64s4_pf_modifiers_persistent_packed_prefetch_q")})
+# ... and with each program taking its items from a counter (LaunchConfig.dynamic_items)
+WS_CONFIGS.update({f"{name}_dynamic": dataclasses.replace(WS_CONFIGS[name], dynamic_items=True)
+                   for name in ("m128n16s2_persistent", "m128n128s2_persistent",
+                                "m128n64s4_pf_modifiers_persistent_packed_prefetch_q")})
 GLUON_CONFIGS = {**{f"overlap_{name}": config for name, config in OVERLAP_CONFIGS.items()},
                  **{f"ws_{name}": config for name, config in WS_CONFIGS.items()}}
 
@@ -256,7 +260,10 @@ GLUON_LARGE = {"overlap_softmax": dict(overlap_softmax=True, num_stages=3, prefe
                                                     prefetch_q=True),
                "persistent_packed_overlap_pv": dict(warp_specialize=True, num_stages=2,
                                                     persistent=True, pack_gqa=True,
-                                                    overlap_pv=True)}
+                                                    overlap_pv=True),
+               "persistent_packed_prefetch_q_dynamic": dict(warp_specialize=True, num_stages=2,
+                                                            persistent=True, pack_gqa=True,
+                                                            prefetch_q=True, dynamic_items=True)}
 
 
 @pytest.mark.gpu
@@ -280,15 +287,19 @@ def test_gpu_gluon_kernels_large_shapes(dtype, head_dim, block_n, window, kernel
                                     WS_CONFIGS["m128n64s3_persistent_packed"],
                                     WS_CONFIGS["m128n16s2_persistent_prefetch_q"],
                                     WS_CONFIGS["m128n64s4_pf_modifiers_persistent_packed_prefetch_q"],
-                                    WS_CONFIGS["m128n64s4_pf_modifiers_persistent_packed_prefetch_q_overlap_pv"]],
+                                    WS_CONFIGS["m128n64s4_pf_modifiers_persistent_packed_prefetch_q_overlap_pv"],
+                                    WS_CONFIGS["m128n16s2_persistent_dynamic"],
+                                    WS_CONFIGS["m128n64s4_pf_modifiers_persistent_packed_prefetch_q_dynamic"]],
                          ids=["m128n16s2", "m128n64s4_pf_sequences", "m128n64s3_packed",
                               "m128n16s2_prefetch_q", "m128n64s4_pf_sequences_packed_prefetch_q",
-                              "m128n64s4_pf_sequences_packed_prefetch_q_overlap_pv"])
+                              "m128n64s4_pf_sequences_packed_prefetch_q_overlap_pv",
+                              "m128n16s2_dynamic", "m128n64s4_pf_sequences_packed_prefetch_q_dynamic"])
 def test_gpu_persistent_programs_walk_many_items(monkeypatch, programs, config):
     """Few programs, so that each walks many items (empty ones too) and the K/V ring runs on
     across them for many laps; any phase slip between producer and consumers hangs or
     answers wrong, and so does a Q buffer copied ahead for the wrong item (an empty item's
-    copy in flight over the next one's)."""
+    copy in flight over the next one's), and, with items taken from a counter, a ring of item
+    ids out of step (a program of more items than the ring's slots hung until step 15)."""
     monkeypatch.setattr(ea, "sm_count", lambda device: programs)
     gen = random.Random(programs)
     prefix = tuple(gen.choice([0, gen.randint(1, 600)]) for _ in range(5))

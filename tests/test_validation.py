@@ -235,7 +235,7 @@ def test_the_warp_specialized_grid_is_one_axis_of_work_items(ws_launches):
                        head_dim=128, dtype="fp16", device=DEVICE)
     extend_attention_fwd(*many.args, config=cfg, validate=False, max_len_extend=1)
     [(grid, args, _)] = ws_launches
-    assert grid == (132,) and args[-3:] == (2, 1, ea.MAX_GRID_YZ + 1)
+    assert grid == (132,) and args[-4:] == (2, 1, ea.MAX_GRID_YZ + 1, None)
     one = make_inputs((0,), (1,), heads="4/2", head_dim=128, dtype="fp16", device=DEVICE)
     expect(one, "max_len_extend=1073741824: .* the kernel counts rows in int32", validate=False,
            max_len_extend=2 ** 30, config=cfg)
@@ -347,14 +347,19 @@ def test_the_launcher_runs_the_warp_specialized_kernel_where_it_resolves_sm90(ws
     [(grid, args, kwargs)] = ws_launches
     assert kwargs["CONSUMER_REGISTERS"] == ea.WS_CONSUMER_REGISTERS and kwargs["BLOCK_N"] == 64
     # short extends: a persistent grid of items, each the 2 query heads of a KV head packed
-    # into its rows; the items' extents: KV heads, blocks of 128 rows, sequences
-    assert kwargs["PERSISTENT"] and kwargs["GQA_PACK"] == 2
-    assert grid == (2 * 1 * 3,) and args[-3:] == (2, 1, 3)
+    # into its rows; the items' extents: KV heads, blocks of 128 rows, sequences; the items
+    # after each program's first taken from a counter, zeroed
+    assert kwargs["PERSISTENT"] and kwargs["GQA_PACK"] == 2 and kwargs["DYNAMIC_ITEMS"]
+    assert grid == (2 * 1 * 3,) and args[-4:-1] == (2, 1, 3)
+    counter = args[-1]
+    assert counter.dtype == torch.int32 and counter.tolist() == [0]
 
 
 def _launch_summary(launch, keyword):
     grid, args, kwargs = launch
-    return grid, args[-3:], kwargs[keyword]
+    # the strided schedule takes no item counter
+    assert args[-1] is None and not kwargs["DYNAMIC_ITEMS"]
+    return grid, args[-4:-1], kwargs[keyword]
 
 
 def test_a_persistent_launch_takes_one_program_per_sm_at_most(ws_launches, monkeypatch):
@@ -370,13 +375,15 @@ def test_a_persistent_launch_takes_one_program_per_sm_at_most(ws_launches, monke
 
 
 def test_work_item_knobs_need_the_warp_specialized_kernel(inputs):
-    for knob in ("persistent", "pack_gqa", "prefetch_q"):
+    for knob in ("persistent", "pack_gqa", "prefetch_q", "dynamic_items"):
         expect(inputs, f"config.{knob}=True: only the warp-specialized kernel walks work items",
                config=LaunchConfig(**{knob: True}))
         with pytest.raises(ValueError, match=f"config.{knob}='yes': expected a bool"):
             LaunchConfig(**{knob: "yes"})
     expect(inputs, "config.prefetch_q=True: a program of one item has no next item",
            config=LaunchConfig(**WS, prefetch_q=True))
+    expect(inputs, "config.dynamic_items=True: a program of one item takes no other",
+           config=LaunchConfig(**WS, dynamic_items=True))
     expect(inputs, "config.overlap_pv=True: only the warp-specialized kernel's consumers",
            config=LaunchConfig(overlap_pv=True))
     expect(inputs, "config.overlap_pv=True: only the warp-specialized kernel's consumers",

@@ -11,7 +11,8 @@ a ``+pf`` suffix ``prefetch_indices=True``, ``+rR`` ``max_registers=R``, ``+ov``
 ``+pe`` ``persistent=True`` (with ``+ws``: a program per SM walking the work items), ``+pg``
 ``pack_gqa=True`` (with ``+ws``: a KV head's query heads packed into an item's rows), ``+pq``
 ``prefetch_q=True`` (with ``+pe``: each consumer copies its next item's Q ahead), ``+op``
-``overlap_pv=True`` (with ``+ws``: the softmax runs while the previous tile's P·V does);
+``overlap_pv=True`` (with ``+ws``: the softmax runs while the previous tile's P·V does),
+``+di`` ``dynamic_items=True`` (with ``+pe``: each program takes its next item from a counter);
 a variant's name (``default``) runs that variant. ``--peers`` adds providers
 (``benchmarks/providers``) to the same run, and ``--baseline`` names the one every speedup is
 over (``baseline`` by default; a peer's name tunes against it directly).
@@ -45,7 +46,7 @@ from benchmarks.providers import PROVIDERS
 from benchmarks.providers.base import PeerPoint
 from tools import _cli
 
-_CONFIG = re.compile(r"m(\d+)n(\d+)w(\d+)s(\d+)(?::(\w+))?(\+pf)?(?:\+r(\d+))?(\+ov)?(\+ws)?(\+pe)?(\+pg)?(\+pq)?(\+op)?")
+_CONFIG = re.compile(r"m(\d+)n(\d+)w(\d+)s(\d+)(?::(\w+))?(\+pf)?(?:\+r(\d+))?(\+ov)?(\+ws)?(\+pe)?(\+pg)?(\+pq)?(\+op)?(\+di)?")
 
 
 def parse_configs(text: str) -> Dict[str, Union[str, kernels.LaunchConfig]]:
@@ -59,7 +60,7 @@ def parse_configs(text: str) -> Dict[str, Union[str, kernels.LaunchConfig]]:
         match = _CONFIG.fullmatch(name)
         if match is None:
             raise ValueError(f"--configs: {name!r} is neither a variant ({sorted(kernels.VARIANTS)}) nor "
-                             f"of the form mMnNwWsS[:ORDER][+pf][+rR][+ov][+ws][+pe][+pg][+pq][+op], e.g. m128n32w4s3 or "
+                             f"of the form mMnNwWsS[:ORDER][+pf][+rR][+ov][+ws][+pe][+pg][+pq][+op][+di], e.g. m128n32w4s3 or "
                              f"m128n32w8s3:heads+pf+r128")
         block_m, block_n, num_warps, num_stages = map(int, match.groups()[:4])
         try:
@@ -73,7 +74,8 @@ def parse_configs(text: str) -> Dict[str, Union[str, kernels.LaunchConfig]]:
                                                  persistent=True if match.group(10) else None,
                                                  pack_gqa=True if match.group(11) else None,
                                                  prefetch_q=True if match.group(12) else None,
-                                                 overlap_pv=True if match.group(13) else None)
+                                                 overlap_pv=True if match.group(13) else None,
+                                                 dynamic_items=True if match.group(14) else None)
         except ValueError as bad:
             raise ValueError(f"--configs: {name!r}: {bad}") from None
     if not configs:
