@@ -97,9 +97,11 @@ def _work_item(item, n_heads, n_blocks, n_seqs, HEADS_FIRST: gl.constexpr, PERSI
 
 
 @gluon.jit
-def _publish_item(item_ids, item_ready, item_free, k, item, ITEM_SLOTS: gl.constexpr):
+def _publish_item(item_ring, k, item, ITEM_SLOTS: gl.constexpr):
     """The producer hands the ``k``-th item it took from the counter to both consumers, in
-    slot k % ITEM_SLOTS once both have read the item the slot held before."""
+    slot k % ITEM_SLOTS of ``item_ring`` (ids, ready and free mbarriers) once both have read
+    the item the slot held before."""
+    item_ids, item_ready, item_free = item_ring
     slot = k % ITEM_SLOTS
     # the ring's first lap finds every slot free (phase 1 counts as completed)
     mbarrier.wait(item_free.index(slot), ((k // ITEM_SLOTS) & 1) ^ 1)
@@ -109,9 +111,10 @@ def _publish_item(item_ids, item_ready, item_free, k, item, ITEM_SLOTS: gl.const
 
 
 @gluon.jit
-def _read_item(item_ids, item_ready, item_free, k, ITEM_SLOTS: gl.constexpr):
+def _read_item(item_ring, k, ITEM_SLOTS: gl.constexpr):
     """A consumer's ``k``-th item from the counter, as the producer handed it over; frees the
     slot."""
+    item_ids, item_ready, item_free = item_ring
     slot = k % ITEM_SLOTS
     mbarrier.wait(item_ready.index(slot), (k // ITEM_SLOTS) & 1)
     layout: gl.constexpr = gl.BlockedLayout([1], [32], [gl.num_warps()], [0])
@@ -178,8 +181,35 @@ def _produce_item(K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready,
 
 
 @gluon.jit
+def _produce_work_item(item, first_tile, K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr,
+                       kv_indices, k_smem, v_smem, ready, free, sliding_window, n_heads, n_blocks,
+                       n_seqs, stride_kt, stride_kh, stride_vt, stride_vh, stride_kbt, stride_kbh,
+                       stride_vbt, stride_vbh, offs_d, key_offs, ITEM_GROUP: gl.constexpr,
+                       TOKENS: gl.constexpr, HEAD_DIM: gl.constexpr, BLOCK_N: gl.constexpr,
+                       NUM_STAGES: gl.constexpr, USE_WINDOW: gl.constexpr,
+                       PREFIX_KV_CACHE: gl.constexpr, EXTEND_KV_CACHE: gl.constexpr,
+                       INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr,
+                       PREFETCH_INDICES: gl.constexpr, PERSISTENT: gl.constexpr):
+    """Item ``item``'s tiles into the ring from the program's tile ``first_tile``; returns the
+    program's next tile."""
+    (has_queries, head, block, kv_head, qo_start, len_extend, kv_start, len_prefix, prefix_lo,
+     extend_lo, extend_hi, n_prefix_tiles, n_tiles) = _item_keys(
+        item, qo_indptr, kv_indptr, sliding_window, n_heads, n_blocks, n_seqs, ITEM_GROUP,
+        TOKENS, BLOCK_N, INDEX_CACHE, HEADS_FIRST, PERSISTENT, USE_WINDOW)
+    if has_queries:
+        _produce_item(K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready, free,
+                      first_tile, kv_start, qo_start, kv_head, len_prefix, n_tiles, n_prefix_tiles,
+                      prefix_lo, extend_lo, extend_hi, stride_kt, stride_kh, stride_vt, stride_vh,
+                      stride_kbt, stride_kbh, stride_vbt, stride_vbh, offs_d, key_offs, HEAD_DIM,
+                      BLOCK_N, NUM_STAGES, PREFIX_KV_CACHE, EXTEND_KV_CACHE, INDEX_CACHE,
+                      PREFETCH_INDICES)
+        first_tile += n_tiles
+    return first_tile
+
+
+@gluon.jit
 def _producer(K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_smem, v_smem, ready,
-              free, item_ids, item_ready, item_free, item_counter, sliding_window, n_heads,
+              free, item_ring, item_counter, sliding_window, n_heads,
               n_blocks, n_seqs, stride_kt, stride_kh, stride_vt, stride_vh, stride_kbt,
               stride_kbh, stride_vbt, stride_vbh, ITEM_SLOTS: gl.constexpr,
               GQA_GROUP: gl.constexpr, HEAD_DIM: gl.constexpr, BLOCK_M: gl.constexpr,
@@ -194,31 +224,34 @@ def _producer(K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_sm
     CHUNK: gl.constexpr = BLOCK_N if BLOCK_N <= MAX_CHUNK else MAX_CHUNK
     offs_d = gl.arange(0, HEAD_DIM, layout=gl.SliceLayout(0, copy_layout))
     key_offs = gl.arange(0, CHUNK, layout=gl.SliceLayout(1, copy_layout))
-    n_items = n_heads * n_blocks * n_seqs
     first_tile = 0
-    k = 0  # the items the program took from the counter
-    item = gl.program_id(0)
-    while item < n_items:
-        if DYNAMIC_ITEMS:
+    # a loop of its own per schedule, so that the strided one compiles as it did before step 15
+    # (whose single loop measured the windowed row 1-2% slower at W256)
+    if DYNAMIC_ITEMS:
+        k = 0  # the items the program took from the counter
+        item = gl.program_id(0)
+        while item < n_heads * n_blocks * n_seqs:
             # taken before this item's tiles, so that the consumers can copy its rows ahead
             following = gl.num_programs(0) + gl.atomic_add(item_counter, 1, sem="relaxed")
-            _publish_item(item_ids, item_ready, item_free, k, following, ITEM_SLOTS)
+            _publish_item(item_ring, k, following, ITEM_SLOTS)
             k += 1
-        else:
-            following = item + gl.num_programs(0)
-        (has_queries, head, block, kv_head, qo_start, len_extend, kv_start, len_prefix, prefix_lo,
-         extend_lo, extend_hi, n_prefix_tiles, n_tiles) = _item_keys(
-            item, qo_indptr, kv_indptr, sliding_window, n_heads, n_blocks, n_seqs,
-            GQA_GROUP // GQA_PACK, TOKENS, BLOCK_N, INDEX_CACHE, HEADS_FIRST, PERSISTENT, USE_WINDOW)
-        if has_queries:
-            _produce_item(K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready, free,
-                          first_tile, kv_start, qo_start, kv_head, len_prefix, n_tiles,
-                          n_prefix_tiles, prefix_lo, extend_lo, extend_hi, stride_kt, stride_kh,
-                          stride_vt, stride_vh, stride_kbt, stride_kbh, stride_vbt, stride_vbh,
-                          offs_d, key_offs, HEAD_DIM, BLOCK_N, NUM_STAGES, PREFIX_KV_CACHE,
-                          EXTEND_KV_CACHE, INDEX_CACHE, PREFETCH_INDICES)
-            first_tile += n_tiles
-        item = following
+            first_tile = _produce_work_item(
+                item, first_tile, K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices,
+                k_smem, v_smem, ready, free, sliding_window, n_heads, n_blocks, n_seqs, stride_kt,
+                stride_kh, stride_vt, stride_vh, stride_kbt, stride_kbh, stride_vbt, stride_vbh,
+                offs_d, key_offs, GQA_GROUP // GQA_PACK, TOKENS, HEAD_DIM, BLOCK_N, NUM_STAGES,
+                USE_WINDOW, PREFIX_KV_CACHE, EXTEND_KV_CACHE, INDEX_CACHE, HEADS_FIRST,
+                PREFETCH_INDICES, PERSISTENT)
+            item = following
+    else:
+        for item in range(gl.program_id(0), n_heads * n_blocks * n_seqs, gl.num_programs(0)):
+            first_tile = _produce_work_item(
+                item, first_tile, K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices,
+                k_smem, v_smem, ready, free, sliding_window, n_heads, n_blocks, n_seqs, stride_kt,
+                stride_kh, stride_vt, stride_vh, stride_kbt, stride_kbh, stride_vbt, stride_vbh,
+                offs_d, key_offs, GQA_GROUP // GQA_PACK, TOKENS, HEAD_DIM, BLOCK_N, NUM_STAGES,
+                USE_WINDOW, PREFIX_KV_CACHE, EXTEND_KV_CACHE, INDEX_CACHE, HEADS_FIRST,
+                PREFETCH_INDICES, PERSISTENT)
 
 
 @gluon.jit
@@ -335,8 +368,67 @@ def _consume_item(O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, qo_s
 
 
 @gluon.jit
-def _consumer(Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem, ready, free, item_ids,
-              item_ready, item_free, half, sm_scale_log2, logit_cap, sliding_window, n_heads,
+def _consume_work_item(item, taken, first_tile, slot, prefetched, Q, O, qo_indptr, kv_indptr,
+                       k_smem, v_smem, q_smem, ready, free, half, sm_scale_log2, logit_cap,
+                       sliding_window, n_heads, n_blocks, n_seqs, n_items, stride_qt, stride_qh,
+                       stride_ot, stride_oh, ITEM_GROUP: gl.constexpr, TOKENS: gl.constexpr,
+                       HEAD_DIM: gl.constexpr, BLOCK_M: gl.constexpr, BLOCK_N: gl.constexpr,
+                       NUM_STAGES: gl.constexpr, USE_WINDOW: gl.constexpr,
+                       USE_LOGIT_CAP: gl.constexpr, Q_CACHE: gl.constexpr,
+                       INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr,
+                       PERSISTENT: gl.constexpr, GQA_PACK: gl.constexpr, PREFETCH_Q: gl.constexpr,
+                       OVERLAP_PV: gl.constexpr, DYNAMIC_ITEMS: gl.constexpr):
+    """The consumer's rows of item ``item`` from the program's tile ``first_tile``, in Q buffer
+    ``slot``; ``prefetched`` is the item whose rows the other buffer receives. The program's
+    next item is ``taken`` from the counter (DYNAMIC_ITEMS), else the strided share's next.
+    Returns (first_tile, slot, prefetched) for the next item."""
+    (has_queries, head, block, kv_head, qo_start, len_extend, kv_start, len_prefix, prefix_lo,
+     extend_lo, extend_hi, n_prefix_tiles, n_tiles) = _item_keys(
+        item, qo_indptr, kv_indptr, sliding_window, n_heads, n_blocks, n_seqs, ITEM_GROUP,
+        TOKENS, BLOCK_N, INDEX_CACHE, HEADS_FIRST, PERSISTENT, USE_WINDOW)
+    if has_queries:
+        row0 = block * BLOCK_M + half * CONSUMER_ROWS
+        if PREFETCH_Q:
+            if prefetched != item:
+                # the copy in flight is an empty item's (or none): it must land before this
+                # one, which overwrites the same buffer
+                async_copy.wait_group(0)
+                _copy_query_rows(q_smem.index(slot), Q, qo_start, len_extend, row0, head,
+                                 stride_qt, stride_qh, HEAD_DIM, Q_CACHE, GQA_PACK)
+            async_copy.wait_group(0)
+            if DYNAMIC_ITEMS:
+                following = taken
+            else:
+                following = item + gl.num_programs(0)
+            if following < n_items:
+                # the other buffer's MMAs (the last item's) have all been waited for
+                next_head, next_block, next_seq = _work_item(following, n_heads, n_blocks, n_seqs,
+                                                             HEADS_FIRST, PERSISTENT)
+                next_qo_start, next_len_extend, _, _ = _sequence_extent(
+                    qo_indptr, kv_indptr, next_seq, INDEX_CACHE)
+                _copy_query_rows(q_smem.index(1 - slot), Q, next_qo_start, next_len_extend,
+                                 next_block * BLOCK_M + half * CONSUMER_ROWS, next_head,
+                                 stride_qt, stride_qh, HEAD_DIM, Q_CACHE, GQA_PACK)
+                prefetched = following
+            # every thread's copies of this item's rows, before the MMAs (async proxy)
+            fence_async_shared()
+            gl.thread_barrier()
+        else:
+            _load_query_rows(q_smem.index(slot), Q, qo_start, len_extend, row0, head,
+                             stride_qt, stride_qh, HEAD_DIM, Q_CACHE, GQA_PACK)
+        _consume_item(O, k_smem, v_smem, q_smem.index(slot), ready, free, first_tile, row0,
+                      qo_start, head, len_prefix, len_extend, n_tiles, n_prefix_tiles,
+                      prefix_lo, extend_lo, sm_scale_log2, logit_cap, sliding_window,
+                      stride_ot, stride_oh, HEAD_DIM, BLOCK_N, NUM_STAGES, USE_WINDOW,
+                      USE_LOGIT_CAP, GQA_PACK, OVERLAP_PV)
+        first_tile += n_tiles
+        if PREFETCH_Q:
+            slot = 1 - slot
+    return first_tile, slot, prefetched
+
+
+@gluon.jit
+def _consumer(Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem, ready, free, item_ring, half, sm_scale_log2, logit_cap, sliding_window, n_heads,
               n_blocks, n_seqs, stride_qt, stride_qh, stride_ot, stride_oh,
               ITEM_SLOTS: gl.constexpr, GQA_GROUP: gl.constexpr, HEAD_DIM: gl.constexpr,
               BLOCK_M: gl.constexpr, BLOCK_N: gl.constexpr, NUM_STAGES: gl.constexpr,
@@ -352,53 +444,30 @@ def _consumer(Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem, ready, free, i
     first_tile = 0
     slot = 0  # the Q buffer of this item
     prefetched = -1  # the item whose rows the other buffer receives
-    k = 0  # the items the producer handed over
-    item = gl.program_id(0)
-    while item < n_items:
-        if DYNAMIC_ITEMS:
-            following = _read_item(item_ids, item_ready, item_free, k, ITEM_SLOTS)
+    # a loop of its own per schedule, as the producer's
+    if DYNAMIC_ITEMS:
+        k = 0  # the items the producer handed over
+        item = gl.program_id(0)
+        while item < n_items:
+            following = _read_item(item_ring, k, ITEM_SLOTS)
             k += 1
-        else:
-            following = item + gl.num_programs(0)
-        (has_queries, head, block, kv_head, qo_start, len_extend, kv_start, len_prefix, prefix_lo,
-         extend_lo, extend_hi, n_prefix_tiles, n_tiles) = _item_keys(
-            item, qo_indptr, kv_indptr, sliding_window, n_heads, n_blocks, n_seqs,
-            GQA_GROUP // GQA_PACK, TOKENS, BLOCK_N, INDEX_CACHE, HEADS_FIRST, PERSISTENT, USE_WINDOW)
-        if has_queries:
-            row0 = block * BLOCK_M + half * CONSUMER_ROWS
-            if PREFETCH_Q:
-                if prefetched != item:
-                    # the copy in flight is an empty item's (or none): it must land before
-                    # this one, which overwrites the same buffer
-                    async_copy.wait_group(0)
-                    _copy_query_rows(q_smem.index(slot), Q, qo_start, len_extend, row0, head,
-                                     stride_qt, stride_qh, HEAD_DIM, Q_CACHE, GQA_PACK)
-                async_copy.wait_group(0)
-                if following < n_items:
-                    # the other buffer's MMAs (the last item's) have all been waited for
-                    next_head, next_block, next_seq = _work_item(following, n_heads, n_blocks,
-                                                                 n_seqs, HEADS_FIRST, PERSISTENT)
-                    next_qo_start, next_len_extend, _, _ = _sequence_extent(
-                        qo_indptr, kv_indptr, next_seq, INDEX_CACHE)
-                    _copy_query_rows(q_smem.index(1 - slot), Q, next_qo_start, next_len_extend,
-                                     next_block * BLOCK_M + half * CONSUMER_ROWS, next_head,
-                                     stride_qt, stride_qh, HEAD_DIM, Q_CACHE, GQA_PACK)
-                    prefetched = following
-                # every thread's copies of this item's rows, before the MMAs (async proxy)
-                fence_async_shared()
-                gl.thread_barrier()
-            else:
-                _load_query_rows(q_smem.index(slot), Q, qo_start, len_extend, row0, head,
-                                 stride_qt, stride_qh, HEAD_DIM, Q_CACHE, GQA_PACK)
-            _consume_item(O, k_smem, v_smem, q_smem.index(slot), ready, free, first_tile, row0,
-                          qo_start, head, len_prefix, len_extend, n_tiles, n_prefix_tiles,
-                          prefix_lo, extend_lo, sm_scale_log2, logit_cap, sliding_window,
-                          stride_ot, stride_oh, HEAD_DIM, BLOCK_N, NUM_STAGES, USE_WINDOW,
-                          USE_LOGIT_CAP, GQA_PACK, OVERLAP_PV)
-            first_tile += n_tiles
-            if PREFETCH_Q:
-                slot = 1 - slot
-        item = following
+            first_tile, slot, prefetched = _consume_work_item(
+                item, following, first_tile, slot, prefetched, Q, O, qo_indptr, kv_indptr, k_smem,
+                v_smem, q_smem, ready, free, half, sm_scale_log2, logit_cap, sliding_window,
+                n_heads, n_blocks, n_seqs, n_items, stride_qt, stride_qh, stride_ot, stride_oh,
+                GQA_GROUP // GQA_PACK, TOKENS, HEAD_DIM, BLOCK_M, BLOCK_N, NUM_STAGES, USE_WINDOW,
+                USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE, HEADS_FIRST, PERSISTENT, GQA_PACK,
+                PREFETCH_Q, OVERLAP_PV, DYNAMIC_ITEMS)
+            item = following
+    else:
+        for item in range(gl.program_id(0), n_items, gl.num_programs(0)):
+            first_tile, slot, prefetched = _consume_work_item(
+                item, item, first_tile, slot, prefetched, Q, O, qo_indptr, kv_indptr, k_smem,
+                v_smem, q_smem, ready, free, half, sm_scale_log2, logit_cap, sliding_window,
+                n_heads, n_blocks, n_seqs, n_items, stride_qt, stride_qh, stride_ot, stride_oh,
+                GQA_GROUP // GQA_PACK, TOKENS, HEAD_DIM, BLOCK_M, BLOCK_N, NUM_STAGES, USE_WINDOW,
+                USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE, HEADS_FIRST, PERSISTENT, GQA_PACK,
+                PREFETCH_Q, OVERLAP_PV, DYNAMIC_ITEMS)
 
 
 @gluon.jit
@@ -461,27 +530,26 @@ def _extend_attention_ws_kernel(
         for i in gl.static_range(ITEM_SLOTS):
             mbarrier.init(item_ready.index(i), count=1)
             mbarrier.init(item_free.index(i), count=2)
+        item_ring = (item_ids, item_ready, item_free)
     else:
-        # the strided schedule hands nothing over: stand-ins that no partition reads
-        item_ids = ready
-        item_ready = ready
-        item_free = free
+        # the strided schedule hands nothing over, and its partitions capture nothing for it
+        item_ring = ()
 
     gl.warp_specialize([
         (_consumer, (Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem_0, ready, free,
-                     item_ids, item_ready, item_free, 0, sm_scale_log2, logit_cap,
+                     item_ring, 0, sm_scale_log2, logit_cap,
                      sliding_window, n_heads, n_blocks, n_seqs, stride_qt, stride_qh, stride_ot,
                      stride_oh, ITEM_SLOTS, GQA_GROUP, HEAD_DIM, BLOCK_M, BLOCK_N, NUM_STAGES,
                      USE_WINDOW, USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE, HEADS_FIRST, PERSISTENT,
                      GQA_PACK, PREFETCH_Q, OVERLAP_PV, DYNAMIC_ITEMS)),
         (_consumer, (Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem_1, ready, free,
-                     item_ids, item_ready, item_free, 1, sm_scale_log2, logit_cap,
+                     item_ring, 1, sm_scale_log2, logit_cap,
                      sliding_window, n_heads, n_blocks, n_seqs, stride_qt, stride_qh, stride_ot,
                      stride_oh, ITEM_SLOTS, GQA_GROUP, HEAD_DIM, BLOCK_M, BLOCK_N, NUM_STAGES,
                      USE_WINDOW, USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE, HEADS_FIRST, PERSISTENT,
                      GQA_PACK, PREFETCH_Q, OVERLAP_PV, DYNAMIC_ITEMS)),
         (_producer, (K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_smem, v_smem,
-                     ready, free, item_ids, item_ready, item_free, item_counter, sliding_window,
+                     ready, free, item_ring, item_counter, sliding_window,
                      n_heads, n_blocks, n_seqs, stride_kt, stride_kh, stride_vt, stride_vh,
                      stride_kbt, stride_kbh, stride_vbt, stride_vbh, ITEM_SLOTS, GQA_GROUP,
                      HEAD_DIM, BLOCK_M, BLOCK_N, NUM_STAGES, USE_WINDOW, PREFIX_KV_CACHE,
