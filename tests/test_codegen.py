@@ -171,3 +171,17 @@ def test_rejects_unknown_arguments():
         compile_for_target("cg", head_dim=96)
     with pytest.raises(ValueError, match="dtype"):
         compile_for_target("cg", dtype="fp8")
+
+
+@needs_gluon
+@pytest.mark.parametrize("head_dim,shape,dynamic", [(128, "short", True), (128, "windowed", False),
+                                                    (128, "long", False), (64, "short", False)])
+def test_only_the_dynamic_rows_take_items_from_a_counter(head_dim, shape, dynamic):
+    """`default`'s warp-specialized rows: the row that takes its items from a counter
+    (LaunchConfig.dynamic_items, step 15) carries the producer's one atomic add, and the
+    strided rows carry none (the counter measured slower there)."""
+    report = compile_for_target("default", head_dim=head_dim, shape=shape)
+    assert ea.resolve_config("default", head_dim, shape, arch=90).dynamic_items is dynamic
+    assert re.findall(r"\batom\.[\w.]+", report.ptx) == (["atom.global.gpu.relaxed.add.u32"]
+                                                          if dynamic else [])
+    assert len(re.findall(r"\bATOMG\.E\.ADD\b", report.sass())) == (1 if dynamic else 0)
