@@ -24,6 +24,7 @@ import triton
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 
+from triton.experimental.gluon import language as gl
 from triton.experimental.gluon._runtime import GluonASTSource
 
 from .extend_attention import (RUNS_IN_INTERPRETER, LaunchConfig, SUPPORTED_HEAD_DIMS, kernel_constexprs,
@@ -32,6 +33,7 @@ from .extend_attention import (RUNS_IN_INTERPRETER, LaunchConfig, SUPPORTED_HEAD
 _TRITON_DTYPES = {"bf16": "bf16", "fp16": "fp16", "bfloat16": "bf16", "float16": "fp16"}
 _POINTERS = ("Q", "K_ext", "V_ext", "O", "K_buf", "V_buf")
 _INDEX_POINTERS = ("qo_indptr", "kv_indptr", "kv_indices", "item_counter")
+_GLUON_DTYPES = {"bf16": "bfloat16", "fp16": "float16"}
 _SCALARS = {"sm_scale_log2": "fp32", "logit_cap": "fp32", "sliding_window": "i32",
             "n_heads": "i32", "n_blocks": "i32", "n_seqs": "i32"}
 _RESOURCES = re.compile(r"REG:(\d+) STACK:(\d+) SHARED:(\d+) LOCAL:(\d+)")
@@ -179,8 +181,15 @@ def _compile(cfg: LaunchConfig, *, head_dim, dtype, gqa_group, use_window, use_l
              arch) -> CodegenReport:
     kernel = kernel_for(cfg)
     # the item counter is passed only where the items are taken from it (dynamic_items)
-    absent = () if cfg.dynamic_items else ("item_counter",)
+    absent = (() if cfg.dynamic_items else ("item_counter",)) + (
+        () if cfg.tma_extend else ("k_ext_desc", "v_ext_desc"))
     signature = _signature(kernel, dtype, absent)
+    if cfg.tma_extend:
+        # the TMA descriptors of k_extend and v_extend (extend_descriptors), tiles of one head
+        layout = gl.NVMMASharedLayout.get_default_for([cfg.block_n, head_dim],
+                                                     getattr(gl, _GLUON_DTYPES[dtype]))
+        for name in ("k_ext_desc", "v_ext_desc"):
+            signature[name] = f"tensordesc<{_TRITON_DTYPES[dtype]}[{cfg.block_n}, {head_dim}],{layout!r}>"
     arg_names = kernel.arg_names
     aligned = [["tt.divisibility", 16]]
     attrs = {(arg_names.index(n),): aligned for n in arg_names

@@ -24,7 +24,7 @@ import triton.language as tl
 from triton.runtime.jit import JITFunction
 
 from .extend_attention_hopper import _extend_attention_hopper_kernel
-from .extend_attention_ws import _extend_attention_ws_kernel
+from .extend_attention_ws import _extend_attention_ws_kernel, extend_descriptors
 from .online_softmax import LOG2E, online_softmax, soft_cap
 
 SUPPORTED_HEAD_DIMS = (64, 128, 256)
@@ -97,6 +97,11 @@ class LaunchConfig:
     # launcher zeroes, in the launch's order, instead of a strided share, so that programs
     # whose items were short take more of them; otherwise the strided share
     dynamic_items: Optional[bool] = None
+    # with warp_specialize: extend tiles whose rows all lie in their sequence's extend are
+    # copied by TMA (one instruction per K and V tile from one producer thread) where
+    # k_extend and v_extend allow it (heads packed in a row, 16-byte aligned); otherwise, and
+    # for prefix tiles, every producer thread copies rows with cp.async
+    tma_extend: Optional[bool] = None
     tuned: bool = False
 
     def __post_init__(self):
@@ -114,7 +119,7 @@ class LaunchConfig:
         if self.grid_order is not None and self.grid_order not in GRID_ORDERS:
             raise ValueError(f"config.grid_order={self.grid_order!r}: expected one of {GRID_ORDERS}")
         for field in ("prefetch_indices", "overlap_softmax", "warp_specialize", "persistent",
-                      "pack_gqa", "prefetch_q", "overlap_pv", "dynamic_items"):
+                      "pack_gqa", "prefetch_q", "overlap_pv", "dynamic_items", "tma_extend"):
             value = getattr(self, field)
             if value is not None and not isinstance(value, bool):
                 raise ValueError(f"config.{field}={value!r}: expected a bool")
@@ -142,7 +147,7 @@ class LaunchConfig:
 # The knobs ``LaunchConfig.resolved`` fills in where they are left None.
 FILLED_KNOBS = ("block_m", "block_n", "num_warps", "num_stages", "grid_order", "prefetch_indices",
                 "max_registers", "overlap_softmax", "warp_specialize", "persistent", "pack_gqa",
-                "prefetch_q", "overlap_pv", "dynamic_items")
+                "prefetch_q", "overlap_pv", "dynamic_items", "tma_extend")
 
 # (BLOCK_M, BLOCK_N, num_warps) per head dim of the upstream kernel on sm_90.
 UPSTREAM_BLOCKS = {
@@ -168,13 +173,14 @@ GLUON_LONG_EXTEND_MIN = {128: 1024}
 
 def _tuned(block_m, block_n, num_warps, num_stages, prefetch_indices, max_registers=None,
            warp_specialize=False, persistent=False, pack_gqa=False, prefetch_q=False,
-           overlap_pv=False, dynamic_items=False):
+           overlap_pv=False, dynamic_items=False, tma_extend=False):
     return LaunchConfig(block_m=block_m, block_n=block_n, num_warps=num_warps,
                         num_stages=num_stages, grid_order="heads",
                         prefetch_indices=prefetch_indices, max_registers=max_registers,
                         overlap_softmax=False, warp_specialize=warp_specialize,
                         persistent=persistent, pack_gqa=pack_gqa, prefetch_q=prefetch_q,
-                        overlap_pv=overlap_pv, dynamic_items=dynamic_items)
+                        overlap_pv=overlap_pv, dynamic_items=dynamic_items,
+                        tma_extend=tma_extend)
 
 
 # The knobs of the tuned `tl` kernel per (head dim, shape class), from sweeps on the H100
@@ -209,9 +215,11 @@ TL_TUNED_BLOCKS = {
 # (overlap_pv, step 12) where it measured faster: with a window, and at head dim 256; at head
 # dim 128 without a window it measured 4% slower at long extends and -1 to +1% at short ones,
 # and at head dim 64 no different. Items taken from a counter (dynamic_items, step 15) where
-# they measured faster: head dim 128's short extends, 3% at n_ctx 1024 and 6% at 2048, where
+# they measured faster: head dim 128's short extends, 3% at n_ctx 1024 and 5% at 2048, where
 # the items' lengths differ most; with a window (short items: the counter's round trip is a
-# larger part of each) 1-7% slower, at long extends 1% slower.
+# larger part of each) 1-7% slower, at long extends 1% slower. Whole extend tiles copied by
+# TMA (tma_extend, step 16) where measured: head dim 128's long extends, 6% faster at n_ctx
+# 8192 and 4% at 4096, as fast at 2048; head dim 64 4-5% faster at 4096 and 8192, 1% at 1024.
 _WS_PERSISTENT = _tuned(128, 64, 8, 4, True, warp_specialize=True, persistent=True, pack_gqa=True,
                         prefetch_q=True)
 _WS_PERSISTENT_64 = _tuned(128, 128, 8, 4, False, warp_specialize=True, persistent=True,
@@ -220,10 +228,11 @@ _WS_PERSISTENT_256 = _tuned(128, 32, 8, 4, True, warp_specialize=True, persisten
                             pack_gqa=True, overlap_pv=True)
 _WS_LONG = _tuned(128, 128, 8, 3, False, warp_specialize=True, persistent=True, pack_gqa=True)
 TUNED_BLOCKS = {**TL_TUNED_BLOCKS,
-                (64, "short"): _WS_PERSISTENT_64, (64, "long"): _WS_PERSISTENT_64,
+                (64, "short"): dataclasses.replace(_WS_PERSISTENT_64, tma_extend=True),
+                (64, "long"): dataclasses.replace(_WS_PERSISTENT_64, tma_extend=True),
                 (128, "windowed"): dataclasses.replace(_WS_PERSISTENT, overlap_pv=True),
                 (128, "short"): dataclasses.replace(_WS_PERSISTENT, dynamic_items=True),
-                (128, "long"): _WS_LONG,
+                (128, "long"): dataclasses.replace(_WS_LONG, tma_extend=True),
                 (256, "windowed"): _WS_PERSISTENT_256, (256, "short"): _WS_PERSISTENT_256}
 
 # The tuned variant on every other target (GPUs other than sm_90, the interpreter): the
@@ -244,7 +253,8 @@ UNTUNED_BLOCKS = {
                                     num_stages=1, grid_order=UNTUNED_GRID_ORDER[shape],
                                     prefetch_indices=False, overlap_softmax=False,
                                     warp_specialize=False, persistent=False, pack_gqa=False,
-                                    prefetch_q=False, overlap_pv=False, dynamic_items=False)
+                                    prefetch_q=False, overlap_pv=False, dynamic_items=False,
+                                    tma_extend=False)
     for head_dim, (block_m, block_n, num_warps) in UPSTREAM_BLOCKS.items()
     for shape in SHAPE_CLASSES
 }
@@ -556,6 +566,7 @@ def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
         constexprs["PREFETCH_Q"] = bool(config.prefetch_q)
         constexprs["OVERLAP_PV"] = bool(config.overlap_pv)
         constexprs["DYNAMIC_ITEMS"] = bool(config.dynamic_items)
+        constexprs["TMA_EXTEND"] = bool(config.tma_extend)
         constexprs["CONSUMER_REGISTERS"] = WS_CONSUMER_REGISTERS
         constexprs["PRODUCER_REGISTERS"] = WS_PRODUCER_REGISTERS
     return constexprs
@@ -623,6 +634,9 @@ def check_work_items(config: LaunchConfig) -> None:
         if getattr(config, knob) and not config.warp_specialize:
             raise ValueError(f"config.{knob}=True: only the warp-specialized kernel walks work "
                              "items (set warp_specialize=True)")
+    if config.tma_extend and not config.warp_specialize:
+        raise ValueError("config.tma_extend=True: only the warp-specialized kernel's producer "
+                         "copies with TMA (set warp_specialize=True)")
     if config.overlap_pv and not config.warp_specialize:
         raise ValueError("config.overlap_pv=True: only the warp-specialized kernel's consumers "
                          "wait for their MMAs one by one (set warp_specialize=True; "
@@ -648,6 +662,9 @@ def check_warp_specialize(config: LaunchConfig, head_dim: int, element_bytes: in
     if config.num_stages < 2:
         raise ValueError(f"config.num_stages={config.num_stages}: warp_specialize needs at least "
                          "2 stages (a consumer reads tile t's K while tile t - 1's V is in use)")
+    if config.tma_extend and config.prefetch_indices:
+        raise ValueError("config.tma_extend=True: a tile copied by TMA skips the row copies that "
+                         "load the next tile's indices; set prefetch_indices=False")
     if config.prefetch_indices and config.block_n > 64:
         raise ValueError(f"config.prefetch_indices=True: with block_n={config.block_n} the "
                          "producer copies 64-row chunks, each with its own index load; "
@@ -954,8 +971,13 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
     if batch == 0 or n_tokens == 0 or max_len_extend == 0:
         return
     if cfg.warp_specialize:
+        descriptors = extend_descriptors(k_extend, v_extend, cfg.block_n) if cfg.tma_extend else None
+        if descriptors is None:
+            # extend tiles copied row by row, as prefix tiles are
+            cfg = dataclasses.replace(cfg, tma_extend=False)
         grid, work_items = _work_item_grid(cfg, heads_q, heads_q // heads_kv, batch, max_len_extend,
                                            device)
+        work_items += descriptors or (None, None)
     else:
         grid, work_items = _program_grid(cfg, heads_q, batch, max_len_extend), ()
     kernel_for(cfg)[grid](

@@ -61,13 +61,34 @@ extend_attention.py); Triton's interpreter does not cover Gluon.
 
 from __future__ import annotations
 
+import torch
 from triton.experimental import gluon
 from triton.experimental.gluon import language as gl
+from triton.experimental.gluon.nvidia.hopper import TensorDescriptor
 from triton.experimental.gluon.language.nvidia.hopper import (async_copy, fence_async_shared, mbarrier,
-                                                               warpgroup_mma, warpgroup_mma_wait)
+                                                               tma, warpgroup_mma, warpgroup_mma_wait)
 
 from .extend_attention_hopper import (_issue_tile, _key_stream, _load_pool_rows, _sequence_extent,
                                       _softmax_tile, row_copy_layout)
+
+_GLUON_DTYPES = {torch.bfloat16: gl.bfloat16, torch.float16: gl.float16}
+
+
+def extend_descriptors(k_extend: torch.Tensor, v_extend: torch.Tensor, block_n: int):
+    """TMA descriptors of ``k_extend`` and ``v_extend`` as [tokens, kv heads * head dim], in
+    tiles of ``block_n`` rows of one head (``TMA_EXTEND``), or None where TMA cannot read
+    them: heads not packed in a row, or a base or row stride off 16 bytes."""
+    tokens, heads, head_dim = k_extend.shape
+    layout = gl.NVMMASharedLayout.get_default_for([block_n, head_dim], _GLUON_DTYPES[k_extend.dtype])
+    descriptors = []
+    for t in (k_extend, v_extend):
+        if (tokens == 0 or t.stride(1) != head_dim or t.data_ptr() % 16
+                or t.stride(0) * t.element_size() % 16):
+            return None
+        descriptors.append(TensorDescriptor(t, [tokens, heads * head_dim], [t.stride(0), 1],
+                                            [block_n, head_dim], layout))
+    return tuple(descriptors)
+
 
 CONSUMER_ROWS = gl.constexpr(64)  # query rows per consumer warpgroup (one warpgroup MMA's M)
 PRODUCER_WARPS = gl.constexpr(4)
@@ -142,15 +163,19 @@ def _item_keys(item, qo_indptr, kv_indptr, sliding_window, n_heads, n_blocks, n_
 
 
 @gluon.jit
-def _produce_item(K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready, free, first_tile,
-                  kv_start, qo_start, kv_head, len_prefix, n_tiles, n_prefix_tiles, prefix_lo,
-                  extend_lo, extend_hi, stride_kt, stride_kh, stride_vt, stride_vh, stride_kbt,
-                  stride_kbh, stride_vbt, stride_vbh, offs_d, key_offs,
-                  HEAD_DIM: gl.constexpr, BLOCK_N: gl.constexpr, NUM_STAGES: gl.constexpr,
-                  PREFIX_KV_CACHE: gl.constexpr, EXTEND_KV_CACHE: gl.constexpr,
-                  INDEX_CACHE: gl.constexpr, PREFETCH_INDICES: gl.constexpr):
+def _produce_item(K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready, free, tma_descs,
+                  first_tile, kv_start, qo_start, kv_head, len_prefix, len_extend, n_tiles,
+                  n_prefix_tiles, prefix_lo, extend_lo, extend_hi, stride_kt, stride_kh,
+                  stride_vt, stride_vh, stride_kbt, stride_kbh, stride_vbt, stride_vbh, offs_d,
+                  key_offs, HEAD_DIM: gl.constexpr, BLOCK_N: gl.constexpr,
+                  NUM_STAGES: gl.constexpr, PREFIX_KV_CACHE: gl.constexpr,
+                  EXTEND_KV_CACHE: gl.constexpr, INDEX_CACHE: gl.constexpr,
+                  PREFETCH_INDICES: gl.constexpr, TMA_EXTEND: gl.constexpr):
     """One item's tiles into the ring: its tile t is the program's tile ``first_tile + t``,
-    which goes to stage (first_tile + t) % NUM_STAGES once both consumers freed it."""
+    which goes to stage (first_tile + t) % NUM_STAGES once both consumers freed it. With
+    ``TMA_EXTEND`` an extend tile whose rows all lie in the sequence's extend is copied by
+    TMA (``tma_descs``: descriptors of k_extend and v_extend as [tokens, kv heads * head dim]),
+    one instruction per K and V from one thread, instead of row by row by every thread."""
     CHUNK: gl.constexpr = BLOCK_N if BLOCK_N <= MAX_CHUNK else MAX_CHUNK
     if PREFETCH_INDICES:
         # each tile's pool rows are loaded one tile ahead (one chunk per tile: checked at launch)
@@ -161,35 +186,54 @@ def _produce_item(K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready,
         stage = ring_tile % NUM_STAGES
         # the ring's first lap finds every stage free (phase 1 counts as completed)
         mbarrier.wait(free.index(stage), ((ring_tile // NUM_STAGES) & 1) ^ 1)
-        for chunk in gl.static_range(BLOCK_N // CHUNK):
-            chunk_offs = chunk * CHUNK + key_offs
-            if PREFETCH_INDICES:
-                pool_rows = next_rows
-                next_rows = _load_pool_rows(kv_indices, kv_start, t + 1, n_prefix_tiles,
-                                            prefix_lo, len_prefix, key_offs, BLOCK_N, INDEX_CACHE)
-            else:
-                pool_rows = _load_pool_rows(kv_indices, kv_start, t, n_prefix_tiles, prefix_lo,
-                                            len_prefix, chunk_offs, BLOCK_N, INDEX_CACHE)
-            _issue_tile(k_smem.index(stage).slice(chunk * CHUNK, CHUNK),
-                        v_smem.index(stage).slice(chunk * CHUNK, CHUNK), t, pool_rows, n_tiles,
-                        n_prefix_tiles, prefix_lo, extend_lo, len_prefix, extend_hi, K_buf,
-                        V_buf, K_ext, V_ext, qo_start, kv_head, stride_kbt, stride_kbh,
-                        stride_vbt, stride_vbh, stride_kt, stride_kh, stride_vt, stride_vh,
-                        chunk_offs, offs_d, BLOCK_N, PREFIX_KV_CACHE, EXTEND_KV_CACHE)
-        # every producer thread arrives once its own copies of this tile have landed
-        async_copy.mbarrier_arrive(ready.index(stage), increment_count=False)
+        start = extend_lo + (t - n_prefix_tiles) * BLOCK_N
+        # rows past the sequence's extend are the next sequence's: those tiles stay row copies
+        # with their rows masked, so that no other sequence's value reaches P·V
+        if TMA_EXTEND and t >= n_prefix_tiles and start + BLOCK_N <= len_extend:
+            k_desc, v_desc = tma_descs
+            row = (qo_start + start).to(gl.int32)
+            # one arrival with the tile's bytes, the other producer threads' arrivals at once
+            mbarrier.expect(ready.index(stage), 2 * k_desc.block_type.nbytes)
+            tma.async_copy_global_to_shared(k_desc, [row, kv_head * HEAD_DIM], ready.index(stage),
+                                            k_smem.index(stage))
+            tma.async_copy_global_to_shared(v_desc, [row, kv_head * HEAD_DIM], ready.index(stage),
+                                            v_smem.index(stage))
+            mbarrier.arrive(ready.index(stage), count=PRODUCER_WARPS * 32 - 1)
+        else:
+            for chunk in gl.static_range(BLOCK_N // CHUNK):
+                chunk_offs = chunk * CHUNK + key_offs
+                if PREFETCH_INDICES:
+                    pool_rows = next_rows
+                    next_rows = _load_pool_rows(kv_indices, kv_start, t + 1, n_prefix_tiles,
+                                                prefix_lo, len_prefix, key_offs, BLOCK_N,
+                                                INDEX_CACHE)
+                else:
+                    pool_rows = _load_pool_rows(kv_indices, kv_start, t, n_prefix_tiles,
+                                                prefix_lo, len_prefix, chunk_offs, BLOCK_N,
+                                                INDEX_CACHE)
+                _issue_tile(k_smem.index(stage).slice(chunk * CHUNK, CHUNK),
+                            v_smem.index(stage).slice(chunk * CHUNK, CHUNK), t, pool_rows,
+                            n_tiles, n_prefix_tiles, prefix_lo, extend_lo, len_prefix, extend_hi,
+                            K_buf, V_buf, K_ext, V_ext, qo_start, kv_head, stride_kbt,
+                            stride_kbh, stride_vbt, stride_vbh, stride_kt, stride_kh, stride_vt,
+                            stride_vh, chunk_offs, offs_d, BLOCK_N, PREFIX_KV_CACHE,
+                            EXTEND_KV_CACHE)
+            # every producer thread arrives once its own copies of this tile have landed
+            async_copy.mbarrier_arrive(ready.index(stage), increment_count=False)
 
 
 @gluon.jit
 def _produce_work_item(item, first_tile, K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr,
-                       kv_indices, k_smem, v_smem, ready, free, sliding_window, n_heads, n_blocks,
+                       kv_indices, k_smem, v_smem, ready, free, tma_descs, sliding_window, n_heads,
+                       n_blocks,
                        n_seqs, stride_kt, stride_kh, stride_vt, stride_vh, stride_kbt, stride_kbh,
                        stride_vbt, stride_vbh, offs_d, key_offs, ITEM_GROUP: gl.constexpr,
                        TOKENS: gl.constexpr, HEAD_DIM: gl.constexpr, BLOCK_N: gl.constexpr,
                        NUM_STAGES: gl.constexpr, USE_WINDOW: gl.constexpr,
                        PREFIX_KV_CACHE: gl.constexpr, EXTEND_KV_CACHE: gl.constexpr,
                        INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr,
-                       PREFETCH_INDICES: gl.constexpr, PERSISTENT: gl.constexpr):
+                       PREFETCH_INDICES: gl.constexpr, PERSISTENT: gl.constexpr,
+                       TMA_EXTEND: gl.constexpr):
     """Item ``item``'s tiles into the ring from the program's tile ``first_tile``; returns the
     program's next tile."""
     (has_queries, head, block, kv_head, qo_start, len_extend, kv_start, len_prefix, prefix_lo,
@@ -198,25 +242,26 @@ def _produce_work_item(item, first_tile, K_ext, V_ext, K_buf, V_buf, qo_indptr, 
         TOKENS, BLOCK_N, INDEX_CACHE, HEADS_FIRST, PERSISTENT, USE_WINDOW)
     if has_queries:
         _produce_item(K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready, free,
-                      first_tile, kv_start, qo_start, kv_head, len_prefix, n_tiles, n_prefix_tiles,
-                      prefix_lo, extend_lo, extend_hi, stride_kt, stride_kh, stride_vt, stride_vh,
-                      stride_kbt, stride_kbh, stride_vbt, stride_vbh, offs_d, key_offs, HEAD_DIM,
-                      BLOCK_N, NUM_STAGES, PREFIX_KV_CACHE, EXTEND_KV_CACHE, INDEX_CACHE,
-                      PREFETCH_INDICES)
+                      tma_descs, first_tile, kv_start, qo_start, kv_head, len_prefix, len_extend,
+                      n_tiles, n_prefix_tiles, prefix_lo, extend_lo, extend_hi, stride_kt,
+                      stride_kh, stride_vt, stride_vh, stride_kbt, stride_kbh, stride_vbt,
+                      stride_vbh, offs_d, key_offs, HEAD_DIM, BLOCK_N, NUM_STAGES,
+                      PREFIX_KV_CACHE, EXTEND_KV_CACHE, INDEX_CACHE, PREFETCH_INDICES, TMA_EXTEND)
         first_tile += n_tiles
     return first_tile
 
 
 @gluon.jit
 def _producer(K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_smem, v_smem, ready,
-              free, item_ring, item_counter, sliding_window, n_heads,
+              free, item_ring, item_counter, tma_descs, sliding_window, n_heads,
               n_blocks, n_seqs, stride_kt, stride_kh, stride_vt, stride_vh, stride_kbt,
               stride_kbh, stride_vbt, stride_vbh, ITEM_SLOTS: gl.constexpr,
               GQA_GROUP: gl.constexpr, HEAD_DIM: gl.constexpr, BLOCK_M: gl.constexpr,
               BLOCK_N: gl.constexpr, NUM_STAGES: gl.constexpr, USE_WINDOW: gl.constexpr,
               PREFIX_KV_CACHE: gl.constexpr, EXTEND_KV_CACHE: gl.constexpr,
               INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr, PREFETCH_INDICES: gl.constexpr,
-              PERSISTENT: gl.constexpr, GQA_PACK: gl.constexpr, DYNAMIC_ITEMS: gl.constexpr):
+              PERSISTENT: gl.constexpr, GQA_PACK: gl.constexpr, DYNAMIC_ITEMS: gl.constexpr,
+              TMA_EXTEND: gl.constexpr):
     """Fill the ring with the tiles of the program's items, one item after the other; with
     ``DYNAMIC_ITEMS`` take each next item from the counter and hand it to the consumers."""
     TOKENS: gl.constexpr = BLOCK_M // GQA_PACK  # the query tokens of an item
@@ -237,21 +282,21 @@ def _producer(K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_sm
             k += 1
             first_tile = _produce_work_item(
                 item, first_tile, K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices,
-                k_smem, v_smem, ready, free, sliding_window, n_heads, n_blocks, n_seqs, stride_kt,
-                stride_kh, stride_vt, stride_vh, stride_kbt, stride_kbh, stride_vbt, stride_vbh,
-                offs_d, key_offs, GQA_GROUP // GQA_PACK, TOKENS, HEAD_DIM, BLOCK_N, NUM_STAGES,
-                USE_WINDOW, PREFIX_KV_CACHE, EXTEND_KV_CACHE, INDEX_CACHE, HEADS_FIRST,
-                PREFETCH_INDICES, PERSISTENT)
+                k_smem, v_smem, ready, free, tma_descs, sliding_window, n_heads, n_blocks, n_seqs,
+                stride_kt, stride_kh, stride_vt, stride_vh, stride_kbt, stride_kbh, stride_vbt,
+                stride_vbh, offs_d, key_offs, GQA_GROUP // GQA_PACK, TOKENS, HEAD_DIM, BLOCK_N,
+                NUM_STAGES, USE_WINDOW, PREFIX_KV_CACHE, EXTEND_KV_CACHE, INDEX_CACHE,
+                HEADS_FIRST, PREFETCH_INDICES, PERSISTENT, TMA_EXTEND)
             item = following
     else:
         for item in range(gl.program_id(0), n_heads * n_blocks * n_seqs, gl.num_programs(0)):
             first_tile = _produce_work_item(
                 item, first_tile, K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices,
-                k_smem, v_smem, ready, free, sliding_window, n_heads, n_blocks, n_seqs, stride_kt,
-                stride_kh, stride_vt, stride_vh, stride_kbt, stride_kbh, stride_vbt, stride_vbh,
-                offs_d, key_offs, GQA_GROUP // GQA_PACK, TOKENS, HEAD_DIM, BLOCK_N, NUM_STAGES,
-                USE_WINDOW, PREFIX_KV_CACHE, EXTEND_KV_CACHE, INDEX_CACHE, HEADS_FIRST,
-                PREFETCH_INDICES, PERSISTENT)
+                k_smem, v_smem, ready, free, tma_descs, sliding_window, n_heads, n_blocks, n_seqs,
+                stride_kt, stride_kh, stride_vt, stride_vh, stride_kbt, stride_kbh, stride_vbt,
+                stride_vbh, offs_d, key_offs, GQA_GROUP // GQA_PACK, TOKENS, HEAD_DIM, BLOCK_N,
+                NUM_STAGES, USE_WINDOW, PREFIX_KV_CACHE, EXTEND_KV_CACHE, INDEX_CACHE,
+                HEADS_FIRST, PREFETCH_INDICES, PERSISTENT, TMA_EXTEND)
 
 
 @gluon.jit
@@ -428,8 +473,9 @@ def _consume_work_item(item, taken, first_tile, slot, prefetched, Q, O, qo_indpt
 
 
 @gluon.jit
-def _consumer(Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem, ready, free, item_ring, half, sm_scale_log2, logit_cap, sliding_window, n_heads,
-              n_blocks, n_seqs, stride_qt, stride_qh, stride_ot, stride_oh,
+def _consumer(Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem, ready, free, item_ring, half,
+              sm_scale_log2, logit_cap, sliding_window, n_heads, n_blocks, n_seqs, stride_qt,
+              stride_qh, stride_ot, stride_oh,
               ITEM_SLOTS: gl.constexpr, GQA_GROUP: gl.constexpr, HEAD_DIM: gl.constexpr,
               BLOCK_M: gl.constexpr, BLOCK_N: gl.constexpr, NUM_STAGES: gl.constexpr,
               USE_WINDOW: gl.constexpr, USE_LOGIT_CAP: gl.constexpr, Q_CACHE: gl.constexpr,
@@ -477,7 +523,7 @@ def _extend_attention_ws_kernel(
     sm_scale_log2, logit_cap, sliding_window,
     stride_qt, stride_qh, stride_kt, stride_kh, stride_vt, stride_vh,
     stride_ot, stride_oh, stride_kbt, stride_kbh, stride_vbt, stride_vbh,
-    n_heads, n_blocks, n_seqs, item_counter,
+    n_heads, n_blocks, n_seqs, item_counter, k_ext_desc, v_ext_desc,
     GQA_GROUP: gl.constexpr,
     HEAD_DIM: gl.constexpr,
     BLOCK_M: gl.constexpr,
@@ -496,6 +542,7 @@ def _extend_attention_ws_kernel(
     PREFETCH_Q: gl.constexpr,
     OVERLAP_PV: gl.constexpr,
     DYNAMIC_ITEMS: gl.constexpr,
+    TMA_EXTEND: gl.constexpr,
     CONSUMER_REGISTERS: gl.constexpr,
     PRODUCER_REGISTERS: gl.constexpr,
 ):
@@ -505,6 +552,8 @@ def _extend_attention_ws_kernel(
     gl.static_assert(CONSUMER_ROWS % GQA_PACK == 0, "a consumer's rows hold whole tokens")
     gl.static_assert(PERSISTENT or not PREFETCH_Q, "a program of one item has no next item")
     gl.static_assert(PERSISTENT or not DYNAMIC_ITEMS, "a program of one item takes no other")
+    gl.static_assert(not (TMA_EXTEND and PREFETCH_INDICES),
+                     "TMA tiles skip the row copies that load the next tile's indices")
     dtype: gl.constexpr = Q.dtype.element_ty
     kv_smem_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_N, HEAD_DIM], dtype)
     q_smem_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([CONSUMER_ROWS, HEAD_DIM],
@@ -534,6 +583,10 @@ def _extend_attention_ws_kernel(
     else:
         # the strided schedule hands nothing over, and its partitions capture nothing for it
         item_ring = ()
+    if TMA_EXTEND:
+        tma_descs = (k_ext_desc, v_ext_desc)
+    else:
+        tma_descs = ()
 
     gl.warp_specialize([
         (_consumer, (Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem_0, ready, free,
@@ -549,10 +602,10 @@ def _extend_attention_ws_kernel(
                      USE_WINDOW, USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE, HEADS_FIRST, PERSISTENT,
                      GQA_PACK, PREFETCH_Q, OVERLAP_PV, DYNAMIC_ITEMS)),
         (_producer, (K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_smem, v_smem,
-                     ready, free, item_ring, item_counter, sliding_window,
+                     ready, free, item_ring, item_counter, tma_descs, sliding_window,
                      n_heads, n_blocks, n_seqs, stride_kt, stride_kh, stride_vt, stride_vh,
                      stride_kbt, stride_kbh, stride_vbt, stride_vbh, ITEM_SLOTS, GQA_GROUP,
                      HEAD_DIM, BLOCK_M, BLOCK_N, NUM_STAGES, USE_WINDOW, PREFIX_KV_CACHE,
                      EXTEND_KV_CACHE, INDEX_CACHE, HEADS_FIRST, PREFETCH_INDICES, PERSISTENT,
-                     GQA_PACK, DYNAMIC_ITEMS)),
+                     GQA_PACK, DYNAMIC_ITEMS, TMA_EXTEND)),
     ], [4, PRODUCER_WARPS], [CONSUMER_REGISTERS, PRODUCER_REGISTERS])

@@ -105,12 +105,23 @@ def test_warp_specialized_kernel_moves_registers_to_the_consumers():
     Three warpgroups share 168 registers per thread; setmaxnreg gives the consumers 216 and
     the producer 72. Neither spills at that split (a 128-key tile's gather addresses spill
     the producer unless it copies 64-row chunks), and the K/V ring's three 128-key stages
-    and both consumers' Q fit in shared memory.
+    and both consumers' Q fit in shared memory. The one word of stack (since tma_extend,
+    step 16) is a value of the kernel's arguments that ptxas keeps across setmaxnreg: stored
+    once at entry, loaded once where each warpgroup's registers are reallocated, never in a
+    loop.
     """
     report = compile_for_target("default", head_dim=128, shape="long")
-    assert report.num_warps == 12 and report.stack_bytes == 0  # two consumers and a producer
+    assert report.num_warps == 12 and report.stack_bytes <= 8  # two consumers and a producer
     assert report.shared_bytes <= 227 * 1024
     sass = report.sass()
+    opcodes = re.findall(r"/\*[0-9a-f]{4,}\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_.]*)", sass)
+    local = [(i, op) for i, op in enumerate(opcodes) if op.startswith(("STL", "LDL"))]
+    first_setmaxnreg = next(i for i, op in enumerate(opcodes) if op.startswith("USETMAXREG"))
+    stores = [i for i, op in local if op.startswith("STL")]
+    assert len(stores) <= 1 and all(i < first_setmaxnreg for i in stores), local
+    for i, op in local:
+        if op.startswith("LDL"):  # within a few instructions of a setmaxnreg (and its retry)
+            assert any(o.startswith("USETMAXREG") for o in opcodes[max(0, i - 4):i]), local
     assert "USETMAXREG.TRY_ALLOC.CTAPOOL UP0, 0xd8" in sass  # consumers: 216
     assert "USETMAXREG.DEALLOC.CTAPOOL 0x48" in sass  # producer: 72
 

@@ -227,6 +227,10 @@ WS_CONFIGS.update({f"{name}_overlap_pv": dataclasses.replace(WS_CONFIGS[name], o
 WS_CONFIGS.update({f"{name}_dynamic": dataclasses.replace(WS_CONFIGS[name], dynamic_items=True)
                    for name in ("m128n16s2_persistent", "m128n128s2_persistent",
                                 "m128n64s4_pf_modifiers_persistent_packed_prefetch_q")})
+# ... and with whole extend tiles copied by TMA (LaunchConfig.tma_extend)
+WS_CONFIGS.update({f"{name}_tma": dataclasses.replace(WS_CONFIGS[name], tma_extend=True)
+                   for name in ("m128n16s2", "m128n128s2_persistent", "m128n64s3_persistent_packed",
+                                "m128n16s2_persistent_dynamic")})
 GLUON_CONFIGS = {**{f"overlap_{name}": config for name, config in OVERLAP_CONFIGS.items()},
                  **{f"ws_{name}": config for name, config in WS_CONFIGS.items()}}
 
@@ -263,7 +267,9 @@ GLUON_LARGE = {"overlap_softmax": dict(overlap_softmax=True, num_stages=3, prefe
                                                     overlap_pv=True),
                "persistent_packed_prefetch_q_dynamic": dict(warp_specialize=True, num_stages=2,
                                                             persistent=True, pack_gqa=True,
-                                                            prefetch_q=True, dynamic_items=True)}
+                                                            prefetch_q=True, dynamic_items=True),
+               "persistent_packed_tma": dict(warp_specialize=True, num_stages=2, persistent=True,
+                                             pack_gqa=True, tma_extend=True)}
 
 
 @pytest.mark.gpu
@@ -289,11 +295,13 @@ def test_gpu_gluon_kernels_large_shapes(dtype, head_dim, block_n, window, kernel
                                     WS_CONFIGS["m128n64s4_pf_modifiers_persistent_packed_prefetch_q"],
                                     WS_CONFIGS["m128n64s4_pf_modifiers_persistent_packed_prefetch_q_overlap_pv"],
                                     WS_CONFIGS["m128n16s2_persistent_dynamic"],
-                                    WS_CONFIGS["m128n64s4_pf_modifiers_persistent_packed_prefetch_q_dynamic"]],
+                                    WS_CONFIGS["m128n64s4_pf_modifiers_persistent_packed_prefetch_q_dynamic"],
+                                    WS_CONFIGS["m128n16s2_persistent_dynamic_tma"]],
                          ids=["m128n16s2", "m128n64s4_pf_sequences", "m128n64s3_packed",
                               "m128n16s2_prefetch_q", "m128n64s4_pf_sequences_packed_prefetch_q",
                               "m128n64s4_pf_sequences_packed_prefetch_q_overlap_pv",
-                              "m128n16s2_dynamic", "m128n64s4_pf_sequences_packed_prefetch_q_dynamic"])
+                              "m128n16s2_dynamic", "m128n64s4_pf_sequences_packed_prefetch_q_dynamic",
+                              "m128n16s2_dynamic_tma"])
 def test_gpu_persistent_programs_walk_many_items(monkeypatch, programs, config):
     """Few programs, so that each walks many items (empty ones too) and the K/V ring runs on
     across them for many laps; any phase slip between producer and consumers hangs or

@@ -235,7 +235,7 @@ def test_the_warp_specialized_grid_is_one_axis_of_work_items(ws_launches):
                        head_dim=128, dtype="fp16", device=DEVICE)
     extend_attention_fwd(*many.args, config=cfg, validate=False, max_len_extend=1)
     [(grid, args, _)] = ws_launches
-    assert grid == (132,) and args[-4:] == (2, 1, ea.MAX_GRID_YZ + 1, None)
+    assert grid == (132,) and args[-6:] == (2, 1, ea.MAX_GRID_YZ + 1, None, None, None)
     one = make_inputs((0,), (1,), heads="4/2", head_dim=128, dtype="fp16", device=DEVICE)
     expect(one, "max_len_extend=1073741824: .* the kernel counts rows in int32", validate=False,
            max_len_extend=2 ** 30, config=cfg)
@@ -350,16 +350,16 @@ def test_the_launcher_runs_the_warp_specialized_kernel_where_it_resolves_sm90(ws
     # into its rows; the items' extents: KV heads, blocks of 128 rows, sequences; the items
     # after each program's first taken from a counter, zeroed
     assert kwargs["PERSISTENT"] and kwargs["GQA_PACK"] == 2 and kwargs["DYNAMIC_ITEMS"]
-    assert grid == (2 * 1 * 3,) and args[-4:-1] == (2, 1, 3)
-    counter = args[-1]
+    assert grid == (2 * 1 * 3,) and args[-6:-3] == (2, 1, 3)
+    counter = args[-3]
     assert counter.dtype == torch.int32 and counter.tolist() == [0]
 
 
 def _launch_summary(launch, keyword):
     grid, args, kwargs = launch
     # the strided schedule takes no item counter
-    assert args[-1] is None and not kwargs["DYNAMIC_ITEMS"]
-    return grid, args[-4:-1], kwargs[keyword]
+    assert args[-3] is None and not kwargs["DYNAMIC_ITEMS"]
+    return grid, args[-6:-3], kwargs[keyword]
 
 
 def test_a_persistent_launch_takes_one_program_per_sm_at_most(ws_launches, monkeypatch):
@@ -534,3 +534,28 @@ def test_a_short_max_len_extend_is_refused_without_validation_where_it_costs_no_
         ea._longest_extend(on_device, 12, 3, validate=False)
     assert ea._longest_extend(on_device, 12, 4, validate=False) == 4  # may still be short: documented
     assert ea._longest_extend(on_device[:1], 0, 0, validate=False) == 0
+
+
+def test_tma_extend_copies_where_the_heads_lie_packed(ws_launches):
+    """tma_extend: descriptors of k_extend and v_extend, as [tokens, kv heads * head dim] in
+    tiles of one head, where the heads lie packed in a row (a contiguous tensor, or a fused
+    qkv buffer's slices); otherwise the extend tiles are copied row by row."""
+    cfg = LaunchConfig(**WS, persistent=True, tma_extend=True)
+    d128 = make_inputs((6, 0, 9), (5, 3, 300), heads="4/2", head_dim=128, dtype="fp16", device=DEVICE)
+    extend_attention_fwd(*d128.args, config=cfg)
+    grid, args, kwargs = ws_launches.pop()
+    k_desc, v_desc = args[-2:]
+    assert kwargs["TMA_EXTEND"] and k_desc.base is d128.k_extend and v_desc.base is d128.v_extend
+    assert k_desc.shape == [308, 2 * 128] and k_desc.block_shape == [64, 128]
+    # a head dim apart from its neighbours' by more than a head: no descriptor
+    wide = torch.zeros(308, 2, 256, dtype=torch.float16, device=DEVICE)
+    k_apart, v_apart = wide[:, :, :128].copy_(d128.k_extend), wide[:, :, 128:].copy_(d128.v_extend)
+    args_apart = list(d128.args)
+    args_apart[1:3] = [k_apart, v_apart]
+    extend_attention_fwd(*args_apart, config=cfg)
+    grid, args, kwargs = ws_launches.pop()
+    assert not kwargs["TMA_EXTEND"] and args[-2:] == (None, None)
+    expect(d128, "config.tma_extend=True: only the warp-specialized kernel's producer",
+           config=LaunchConfig(tma_extend=True))
+    expect(d128, "config.tma_extend=True: a tile copied by TMA skips",
+           config=LaunchConfig(**WS, prefetch_indices=True, tma_extend=True))
