@@ -204,10 +204,11 @@ TL_TUNED_BLOCKS = {
 # kernel (a producer warpgroup, two consumers) on a persistent grid (a program per SM walking
 # the items), with a KV head's query heads packed into its rows. Measured on the H200 against
 # FlashInfer 0.7.2 (docs/MEASUREMENTS.md, steps 10-13): where the extends are short, or the
-# window small, items are short and 64-key tiles with prefetched indices, each consumer's next
-# Q copied ahead, win; without a window at long extends 128-key tiles do (a program per item
-# until step 13, which measured the persistent grid 8% faster at n_ctx 8192; at head dim 128
-# from 1024-token extends since step 14: GLUON_LONG_EXTEND_MIN). At head dim 64
+# window small, items are short and 64-key tiles (with prefetched indices until step 16b),
+# each consumer's next Q copied ahead, win; without a window at long extends 128-key tiles do
+# (a program per item until step 13, which measured the persistent grid 8% faster at n_ctx
+# 8192; at head dim 128 from 1024-token extends since step 14: GLUON_LONG_EXTEND_MIN). At head
+# dim 64
 # 128-key tiles with Q copied ahead win at short and long extends alike (step 13: up to 12%
 # over the 64-key row at n_ctx 4096, 2% behind it at 1024). At head dim 256 copying Q ahead
 # needs a stage less, and measured no faster. The `tl` rows stay where they measured faster:
@@ -218,21 +219,23 @@ TL_TUNED_BLOCKS = {
 # they measured faster: head dim 128's short extends, 3% at n_ctx 1024 and 5% at 2048, where
 # the items' lengths differ most; with a window (short items: the counter's round trip is a
 # larger part of each) 1-7% slower, at long extends 1% slower. Whole extend tiles copied by
-# TMA (tma_extend, step 16) where measured: head dim 128's long extends, 6% faster at n_ctx
-# 8192 and 4% at 4096, as fast at 2048; head dim 64 4-5% faster at 4096 and 8192, 1% at 1024.
-_WS_PERSISTENT = _tuned(128, 64, 8, 4, True, warp_specialize=True, persistent=True, pack_gqa=True,
-                        prefetch_q=True)
+# TMA (tma_extend, step 16) wherever head dims 64 and 128 run this kernel: at head dim 128's
+# long extends 6% faster at n_ctx 8192, 4% at 4096; at head dim 64 4-5% at 4096 and 8192, 1%
+# at 1024; on head dim 128's short and windowed rows (step 16b) 2-9%, though TMA excludes the
+# prefetched indices (worth 1% on the short row). At head dim 256 (32-key tiles) -2 to +1%.
+_WS_PERSISTENT = _tuned(128, 64, 8, 4, False, warp_specialize=True, persistent=True,
+                        pack_gqa=True, prefetch_q=True, tma_extend=True)
 _WS_PERSISTENT_64 = _tuned(128, 128, 8, 4, False, warp_specialize=True, persistent=True,
-                           pack_gqa=True, prefetch_q=True)
+                           pack_gqa=True, prefetch_q=True, tma_extend=True)
 _WS_PERSISTENT_256 = _tuned(128, 32, 8, 4, True, warp_specialize=True, persistent=True,
                             pack_gqa=True, overlap_pv=True)
-_WS_LONG = _tuned(128, 128, 8, 3, False, warp_specialize=True, persistent=True, pack_gqa=True)
+_WS_LONG = _tuned(128, 128, 8, 3, False, warp_specialize=True, persistent=True, pack_gqa=True,
+                  tma_extend=True)
 TUNED_BLOCKS = {**TL_TUNED_BLOCKS,
-                (64, "short"): dataclasses.replace(_WS_PERSISTENT_64, tma_extend=True),
-                (64, "long"): dataclasses.replace(_WS_PERSISTENT_64, tma_extend=True),
+                (64, "short"): _WS_PERSISTENT_64, (64, "long"): _WS_PERSISTENT_64,
                 (128, "windowed"): dataclasses.replace(_WS_PERSISTENT, overlap_pv=True),
                 (128, "short"): dataclasses.replace(_WS_PERSISTENT, dynamic_items=True),
-                (128, "long"): dataclasses.replace(_WS_LONG, tma_extend=True),
+                (128, "long"): _WS_LONG,
                 (256, "windowed"): _WS_PERSISTENT_256, (256, "short"): _WS_PERSISTENT_256}
 
 # The tuned variant on every other target (GPUs other than sm_90, the interpreter): the
