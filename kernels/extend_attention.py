@@ -208,11 +208,11 @@ TL_TUNED_BLOCKS = {
 # each consumer's next Q copied ahead, win; without a window at long extends 128-key tiles do
 # (a program per item until step 13, which measured the persistent grid 8% faster at n_ctx
 # 8192; at head dim 128 from 1024-token extends since step 14: GLUON_LONG_EXTEND_MIN). At head
-# dim 64
-# 128-key tiles with Q copied ahead win at short and long extends alike (step 13: up to 12%
-# over the 64-key row at n_ctx 4096, 2% behind it at 1024). At head dim 256 copying Q ahead
+# dim 64 128-key tiles with Q copied ahead win at short and long extends alike (step 13: up to
+# 12% over the 64-key row at n_ctx 4096, 2% behind it at 1024). At head dim 256 copying Q ahead
 # needs a stage less, and measured no faster. The `tl` rows stay where they measured faster:
-# head dim 256's long extends and head dim 64's windows. The softmax overlaps P·V
+# head dim 256's long extends (and head dim 64's windows until step 17: the 64-key row with
+# TMA measured 1.20-1.30x the `tl` row at W512, n_ctx 1024-8192). The softmax overlaps P·V
 # (overlap_pv, step 12) where it measured faster: with a window, and at head dim 256; at head
 # dim 128 without a window it measured 4% slower at long extends and -1 to +1% at short ones,
 # and at head dim 64 no different. Items taken from a counter (dynamic_items, step 15) where
@@ -232,6 +232,7 @@ _WS_PERSISTENT_256 = _tuned(128, 32, 8, 4, True, warp_specialize=True, persisten
 _WS_LONG = _tuned(128, 128, 8, 3, False, warp_specialize=True, persistent=True, pack_gqa=True,
                   tma_extend=True)
 TUNED_BLOCKS = {**TL_TUNED_BLOCKS,
+                (64, "windowed"): _WS_PERSISTENT,
                 (64, "short"): _WS_PERSISTENT_64, (64, "long"): _WS_PERSISTENT_64,
                 (128, "windowed"): dataclasses.replace(_WS_PERSISTENT, overlap_pv=True),
                 (128, "short"): dataclasses.replace(_WS_PERSISTENT, dynamic_items=True),

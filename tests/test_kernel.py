@@ -269,7 +269,11 @@ GLUON_LARGE = {"overlap_softmax": dict(overlap_softmax=True, num_stages=3, prefe
                                                             persistent=True, pack_gqa=True,
                                                             prefetch_q=True, dynamic_items=True),
                "persistent_packed_tma": dict(warp_specialize=True, num_stages=2, persistent=True,
-                                             pack_gqa=True, tma_extend=True)}
+                                             pack_gqa=True, tma_extend=True),
+               # `default`'s rows with a window at head dims 64 and 128, and its short rows
+               "persistent_packed_prefetch_q_tma": dict(warp_specialize=True, num_stages=2,
+                                                        persistent=True, pack_gqa=True,
+                                                        prefetch_q=True, tma_extend=True)}
 
 
 @pytest.mark.gpu

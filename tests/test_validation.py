@@ -317,7 +317,8 @@ def test_only_head_dim_256_without_a_window_needs_other_blocks_off_sm90():
     differ = {key for key in ea.TL_TUNED_BLOCKS if ea.PORTABLE_BLOCKS[key] != ea.TL_TUNED_BLOCKS[key]}
     assert differ == {(256, "short"), (256, "long")}
     assert {key for key in ea.TUNED_BLOCKS if ea.TUNED_BLOCKS[key].warp_specialize} == {
-        (64, "short"), (64, "long"), (128, "windowed"), (128, "short"), (128, "long"),
+        (64, "windowed"), (64, "short"), (64, "long"), (128, "windowed"), (128, "short"),
+        (128, "long"),
         (256, "windowed"), (256, "short")}
     assert not any(row.warp_specialize or row.overlap_softmax for row in ea.PORTABLE_BLOCKS.values())
 
