@@ -270,6 +270,16 @@ def _producer(K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_sm
     offs_d = gl.arange(0, HEAD_DIM, layout=gl.SliceLayout(0, copy_layout))
     key_offs = gl.arange(0, CHUNK, layout=gl.SliceLayout(1, copy_layout))
     first_tile = 0
+    # what each item's call takes after its item and first tile, shared by the two loops: the
+    # run-time values (a tuple assigned holds no constexpr, Triton would make it a tensor),
+    # then the constexprs
+    item_args = (K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_smem, v_smem,
+                 ready, free, tma_descs, sliding_window, n_heads, n_blocks, n_seqs, stride_kt,
+                 stride_kh, stride_vt, stride_vh, stride_kbt, stride_kbh, stride_vbt, stride_vbh,
+                 offs_d, key_offs)
+    ITEM_CONSTEXPRS: gl.constexpr = (GQA_GROUP // GQA_PACK, TOKENS, HEAD_DIM, BLOCK_N, NUM_STAGES,
+                                     USE_WINDOW, PREFIX_KV_CACHE, EXTEND_KV_CACHE, INDEX_CACHE,
+                                     HEADS_FIRST, PREFETCH_INDICES, PERSISTENT, TMA_EXTEND)
     # a loop of its own per schedule, so that the strided one compiles as it did before step 15
     # (whose single loop measured the windowed row 1-2% slower at W256)
     if DYNAMIC_ITEMS:
@@ -280,23 +290,11 @@ def _producer(K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_sm
             following = gl.num_programs(0) + gl.atomic_add(item_counter, 1, sem="relaxed")
             _publish_item(item_ring, k, following, ITEM_SLOTS)
             k += 1
-            first_tile = _produce_work_item(
-                item, first_tile, K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices,
-                k_smem, v_smem, ready, free, tma_descs, sliding_window, n_heads, n_blocks, n_seqs,
-                stride_kt, stride_kh, stride_vt, stride_vh, stride_kbt, stride_kbh, stride_vbt,
-                stride_vbh, offs_d, key_offs, GQA_GROUP // GQA_PACK, TOKENS, HEAD_DIM, BLOCK_N,
-                NUM_STAGES, USE_WINDOW, PREFIX_KV_CACHE, EXTEND_KV_CACHE, INDEX_CACHE,
-                HEADS_FIRST, PREFETCH_INDICES, PERSISTENT, TMA_EXTEND)
+            first_tile = _produce_work_item(item, first_tile, *(item_args + ITEM_CONSTEXPRS))
             item = following
     else:
         for item in range(gl.program_id(0), n_heads * n_blocks * n_seqs, gl.num_programs(0)):
-            first_tile = _produce_work_item(
-                item, first_tile, K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices,
-                k_smem, v_smem, ready, free, tma_descs, sliding_window, n_heads, n_blocks, n_seqs,
-                stride_kt, stride_kh, stride_vt, stride_vh, stride_kbt, stride_kbh, stride_vbt,
-                stride_vbh, offs_d, key_offs, GQA_GROUP // GQA_PACK, TOKENS, HEAD_DIM, BLOCK_N,
-                NUM_STAGES, USE_WINDOW, PREFIX_KV_CACHE, EXTEND_KV_CACHE, INDEX_CACHE,
-                HEADS_FIRST, PREFETCH_INDICES, PERSISTENT, TMA_EXTEND)
+            first_tile = _produce_work_item(item, first_tile, *(item_args + ITEM_CONSTEXPRS))
 
 
 @gluon.jit
@@ -413,8 +411,8 @@ def _consume_item(O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, qo_s
 
 
 @gluon.jit
-def _consume_work_item(item, taken, first_tile, slot, prefetched, Q, O, qo_indptr, kv_indptr,
-                       k_smem, v_smem, q_smem, ready, free, half, sm_scale_log2, logit_cap,
+def _consume_work_item(item, taken, first_tile, slot, prefetched, half, Q, O, qo_indptr, kv_indptr,
+                       k_smem, v_smem, q_smem, ready, free, sm_scale_log2, logit_cap,
                        sliding_window, n_heads, n_blocks, n_seqs, n_items, stride_qt, stride_qh,
                        stride_ot, stride_oh, ITEM_GROUP: gl.constexpr, TOKENS: gl.constexpr,
                        HEAD_DIM: gl.constexpr, BLOCK_M: gl.constexpr, BLOCK_N: gl.constexpr,
@@ -490,6 +488,15 @@ def _consumer(Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem, ready, free, i
     first_tile = 0
     slot = 0  # the Q buffer of this item
     prefetched = -1  # the item whose rows the other buffer receives
+    # what each item's call takes after its item, its Q buffer and this warpgroup's rows, shared
+    # by the two loops, as the producer's
+    item_args = (Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem, ready, free, sm_scale_log2,
+                 logit_cap, sliding_window, n_heads, n_blocks, n_seqs, n_items, stride_qt,
+                 stride_qh, stride_ot, stride_oh)
+    ITEM_CONSTEXPRS: gl.constexpr = (GQA_GROUP // GQA_PACK, TOKENS, HEAD_DIM, BLOCK_M, BLOCK_N,
+                                     NUM_STAGES, USE_WINDOW, USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE,
+                                     HEADS_FIRST, PERSISTENT, GQA_PACK, PREFETCH_Q, OVERLAP_PV,
+                                     DYNAMIC_ITEMS)
     # a loop of its own per schedule, as the producer's
     if DYNAMIC_ITEMS:
         k = 0  # the items the producer handed over
@@ -498,22 +505,13 @@ def _consumer(Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem, ready, free, i
             following = _read_item(item_ring, k, ITEM_SLOTS)
             k += 1
             first_tile, slot, prefetched = _consume_work_item(
-                item, following, first_tile, slot, prefetched, Q, O, qo_indptr, kv_indptr, k_smem,
-                v_smem, q_smem, ready, free, half, sm_scale_log2, logit_cap, sliding_window,
-                n_heads, n_blocks, n_seqs, n_items, stride_qt, stride_qh, stride_ot, stride_oh,
-                GQA_GROUP // GQA_PACK, TOKENS, HEAD_DIM, BLOCK_M, BLOCK_N, NUM_STAGES, USE_WINDOW,
-                USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE, HEADS_FIRST, PERSISTENT, GQA_PACK,
-                PREFETCH_Q, OVERLAP_PV, DYNAMIC_ITEMS)
+                item, following, first_tile, slot, prefetched, half,
+                *(item_args + ITEM_CONSTEXPRS))
             item = following
     else:
         for item in range(gl.program_id(0), n_items, gl.num_programs(0)):
             first_tile, slot, prefetched = _consume_work_item(
-                item, item, first_tile, slot, prefetched, Q, O, qo_indptr, kv_indptr, k_smem,
-                v_smem, q_smem, ready, free, half, sm_scale_log2, logit_cap, sliding_window,
-                n_heads, n_blocks, n_seqs, n_items, stride_qt, stride_qh, stride_ot, stride_oh,
-                GQA_GROUP // GQA_PACK, TOKENS, HEAD_DIM, BLOCK_M, BLOCK_N, NUM_STAGES, USE_WINDOW,
-                USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE, HEADS_FIRST, PERSISTENT, GQA_PACK,
-                PREFETCH_Q, OVERLAP_PV, DYNAMIC_ITEMS)
+                item, item, first_tile, slot, prefetched, half, *(item_args + ITEM_CONSTEXPRS))
 
 
 @gluon.jit
