@@ -10,8 +10,14 @@
 #   asv_publish             `$ASV publish`, then the dashboard's scripts into it (ci/dashboard_js.py),
 #                           so that it renders offline, and the board's state into its machine
 #                           info (ci/dashboard_board.py)
-#   asv_config_copy SRC DST KEY VALUE   a copy of an asv config with one setting changed
+#   asv_config_copy SRC DST KEY VALUE [KEY VALUE ...]   a copy of an asv config with settings changed
 #   asv_pack_results OUT  the results folder as one file, OUT/asv-results.tgz
+#
+# ASV_ISOLATED=1 (set by ci/gpu_job.sh for jobs that run side by side, one per GPU): asv's
+# environments and results go to $ASV_WORK (which must then differ per job), the results
+# seeded with a copy of the checkout's, through a config of the job's own. Two asv processes
+# sharing .asv/env would rebuild one environment under each other, and sharing results/ each
+# would pack the other's half-written files. ASV_RESULTS_DIR names the folder asv writes.
 #
 # asv keeps machine registrations in ~/.asv-machine.json; $ASV_ENV gives asv a HOME of its own
 # in the work folder ($ASV_WORK/home), so that the registration stays there and holds this one
@@ -50,35 +56,43 @@ asv_config() {
     # .git stopped at an earlier session's commit, and asv measured that one; on 2026-11-29
     # its HEAD was the session's first commit while its objects held the bundle's HEAD too,
     # and asv measured step 12's kernel instead of step 13's).
-    local bundle_head="" head
+    local bundle_head="" head changes=()
     if [ -f .bundle/repo.bundle ]; then
         bundle_head=$(git bundle list-heads .bundle/repo.bundle HEAD 2>/dev/null | cut -d' ' -f1)
     fi
-    if head=$(git rev-parse -q --verify 'HEAD^{commit}' 2>/dev/null) &&
-            { [ -z "$bundle_head" ] || [ "$head" = "$bundle_head" ]; }; then
-        ASV_CONFIG=asv.conf.json ASV_REPO=.
-        return 0
+    ASV_CONFIG=asv.conf.json ASV_REPO=. ASV_RESULTS_DIR=results
+    if ! head=$(git rev-parse -q --verify 'HEAD^{commit}' 2>/dev/null) ||
+            { [ -n "$bundle_head" ] && [ "$head" != "$bundle_head" ]; }; then
+        if [ ! -f .bundle/repo.bundle ]; then
+            echo "this checkout has no git history and .bundle/repo.bundle is missing" \
+                 "(run ci/prepare_device.sh here and carry .bundle)" >&2
+            return 1
+        fi
+        rm -rf "$ASV_WORK/repo.git"
+        git clone -q --bare .bundle/repo.bundle "$ASV_WORK/repo.git" || return 1
+        ASV_REPO="$ASV_WORK/repo.git" ASV_CONFIG=asv.device.conf.json
+        changes+=(repo "$ASV_REPO")
     fi
-    if [ ! -f .bundle/repo.bundle ]; then
-        echo "this checkout has no git history and .bundle/repo.bundle is missing" \
-             "(run ci/prepare_device.sh here and carry .bundle)" >&2
-        return 1
+    if [ -n "${ASV_ISOLATED:-}" ]; then
+        ASV_RESULTS_DIR="$ASV_WORK/results"
+        rm -rf "$ASV_RESULTS_DIR" && mkdir -p "$ASV_WORK" || return 1
+        if [ -d results ]; then cp -a results "$ASV_RESULTS_DIR" || return 1; fi
+        # in the repository root, where the config's {conf_dir} must stay; named per job
+        ASV_CONFIG="asv.$(basename "$ASV_WORK").conf.json"
+        changes+=(results_dir "$ASV_RESULTS_DIR" env_dir "$ASV_WORK/env")
     fi
-    rm -rf "$ASV_WORK/repo.git"
-    git clone -q --bare .bundle/repo.bundle "$ASV_WORK/repo.git" || return 1
-    asv_config_copy asv.conf.json asv.device.conf.json repo "$ASV_WORK/repo.git" || return 1
-    ASV_CONFIG=asv.device.conf.json ASV_REPO="$ASV_WORK/repo.git"
+    [ ${#changes[@]} -eq 0 ] || asv_config_copy asv.conf.json "$ASV_CONFIG" "${changes[@]}"
 }
 
-# asv_config_copy SRC DST KEY VALUE: the asv config SRC with one setting changed, as DST
-# (in the repository root, where the config's {conf_dir} must stay)
+# asv_config_copy SRC DST KEY VALUE [KEY VALUE ...]: the asv config SRC with those settings
+# changed, as DST (in the repository root, where the config's {conf_dir} must stay)
 asv_config_copy() {
     $PY - "$@" <<'EOF'
 import json, sys
-src, dst, key, value = sys.argv[1:]
+src, dst, *changes = sys.argv[1:]
 with open(src) as f:
     conf = json.load(f)
-conf[key] = value
+conf.update(zip(changes[::2], changes[1::2]))
 with open(dst, "w") as f:
     json.dump(conf, f, indent=4)
 EOF
@@ -115,9 +129,11 @@ asv_publish() {
 }
 
 asv_pack_results() {
-    local out=$1
-    if [ -d results ]; then
-        tar -czf "$out/asv-results.tgz" results && echo "results packed: $out/asv-results.tgz"
+    local out=$1 dir=${ASV_RESULTS_DIR:-results}
+    if [ -d "$dir" ]; then
+        # a results/ folder at the archive's top (ci/import_gpu_results.py): both folders are named so
+        tar -czf "$out/asv-results.tgz" -C "$(dirname "$dir")" results &&
+            echo "results packed: $out/asv-results.tgz"
     else
         echo "no results folder to pack" >&2
         return 1

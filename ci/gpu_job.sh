@@ -26,8 +26,14 @@
 #                                       (seen on 2026-11-29: 9 device-minutes of Peers lost)
 #   bash ci/gpu_job.sh backfill [RE]    this machine's history: the PR matrix (or the benchmarks RE
 #                                       names) at every commit that changed kernels/, oldest first,
-#                                       skipping the commits already stored; stopped by the deadline,
-#                                       it resumes where it stopped once the results are imported
+#                                       skipping the commits that have it stored (ci/backfill.py);
+#                                       stopped by the deadline, it resumes where it stopped once the
+#                                       results are imported. On a host of N GPUs it runs N jobs side
+#                                       by side, one per GPU, each every Nth missing commit, each in
+#                                       $OUT/gpuI/ with its own results archive and telemetry
+# GPU_JOB_GPU=I runs any job on GPU I alone (nvidia-smi's index), beside jobs on the other GPUs:
+# its telemetry samples that GPU, and asv works in folders of its own (ci/asv_env.sh,
+# ASV_ISOLATED). Import each job's archive with its own telemetry file.
 # Compile caches carried in .device-cache/ (flashinfer-jit-hdD.tgz, triton-cache.tgz: what a
 # peers job packed) are unpacked into ~ first, so that a fresh machine skips the JIT builds.
 # The asv modes file results under this machine's own name (ci/asv_machine.py: h100-sxm-80gb on
@@ -44,6 +50,11 @@ OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 PY=${PYTHON:-python3}
+if [ -n "${GPU_JOB_GPU:-}" ]; then
+    # CUDA numbers the GPUs fastest first unless told to follow the PCI order nvidia-smi uses
+    export CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=$GPU_JOB_GPU ASV_ISOLATED=1
+    export ASV_WORK=${ASV_WORK:-/tmp/asv-job}-gpu$GPU_JOB_GPU
+fi
 # The device tool stops a command at 600 s; what is left after this is for packing.
 DEADLINE_S=${ASV_DEADLINE_S:-550}
 
@@ -90,12 +101,34 @@ protocol_job() {
 backfill_job() {
     source ci/asv_env.sh
     asv_prepare || return 1
-    local commits="$ASV_WORK/kernel-commits.txt"
-    git -C "$ASV_REPO" rev-list --reverse HEAD -- kernels/ > "$commits" || return 1
-    echo "gpu_job: $(wc -l < "$commits") kernel commits; $(ls "results/$ASV_MACHINE" 2>/dev/null |
-        grep -c -- '-virtualenv-') stored for $ASV_MACHINE"
-    run_asv run --machine "$ASV_MACHINE" --record-samples --show-stderr --skip-existing-commits \
-        --bench "${1:-bench_extend\.PRMatrix\.}" "HASHFILE:$commits"
+    local commits="$ASV_WORK/kernel-commits.txt" bench=${1:-bench_extend\.PRMatrix\.}
+    $PY ci/backfill.py --repo "$ASV_REPO" --results "$ASV_RESULTS_DIR" --machine "$ASV_MACHINE" \
+        --bench "$bench" --shard "${BACKFILL_SHARD:-0/1}" > "$commits" || return 1
+    if [ ! -s "$commits" ]; then
+        echo "gpu_job: no kernel commit lacks $bench on $ASV_MACHINE"
+        return 0
+    fi
+    # not --skip-existing-commits: a commit stored with other benchmarks (Peers) still lacks these
+    run_asv run --machine "$ASV_MACHINE" --record-samples --show-stderr --bench "$bench" "HASHFILE:$commits"
+}
+
+# backfill on a host of several GPUs: one job per GPU, side by side, each every Nth missing commit
+backfill_each_gpu() {
+    local gpus=$1 i status=0 pids=()
+    shift
+    restore_caches  # once: jobs unpacking the same files at once would read each other's halves
+    for ((i = 0; i < gpus; i++)); do
+        mkdir -p "$OUT/gpu$i"
+        GPU_JOB_GPU=$i BACKFILL_SHARD=$i/$gpus GPU_JOB_CACHES_RESTORED=1 OUT=$OUT/gpu$i \
+            ASV_DEADLINE_S=$((DEADLINE_S - SECONDS)) bash ci/gpu_job.sh backfill "$@" > "$OUT/gpu$i/job.log" 2>&1 &
+        pids+=($!)
+    done
+    for i in "${!pids[@]}"; do
+        wait "${pids[$i]}" || status=$?
+        echo "gpu_job: GPU $i's backfill ended (log: $OUT/gpu$i/job.log)"
+        tail -3 "$OUT/gpu$i/job.log"
+    done
+    return "$status"
 }
 
 find_job() {
@@ -118,6 +151,7 @@ agreement_job() {
 
 restore_caches() {
     local cache
+    [ -n "${GPU_JOB_CACHES_RESTORED:-}" ] && return 0
     for cache in .device-cache/*.tgz; do
         [ -f "$cache" ] && tar -xzf "$cache" -C "$HOME" && echo "gpu_job: unpacked $cache into $HOME"
     done
@@ -150,9 +184,9 @@ pack_caches() {
 TELEMETRY_FIELDS=timestamp,clocks.sm,clocks.mem,power.draw,enforced.power.limit,temperature.gpu,clocks_event_reasons.active,memory.total
 start_telemetry() {
     local fields=$TELEMETRY_FIELDS
-    nvidia-smi --query-gpu="$fields" --format=csv -i 0 >/dev/null 2>&1 ||
+    nvidia-smi --query-gpu="$fields" --format=csv -i "${GPU_JOB_GPU:-0}" >/dev/null 2>&1 ||
         fields=${fields/clocks_event_reasons/clocks_throttle_reasons}
-    nvidia-smi --query-gpu="$fields" --format=csv,nounits -i 0 -lms "${TELEMETRY_MS:-500}" \
+    nvidia-smi --query-gpu="$fields" --format=csv,nounits -i "${GPU_JOB_GPU:-0}" -lms "${TELEMETRY_MS:-500}" \
         > "$OUT/telemetry.csv" 2>&1 &
     TELEMETRY_PID=$!
     trap 'kill "$TELEMETRY_PID" 2>/dev/null' EXIT
@@ -170,6 +204,10 @@ append_peers_trace() {
 
 mode=${1:-tests}
 shift || true
+if [ "$mode" = backfill ] && [ -z "${GPU_JOB_GPU:-}" ]; then
+    gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ')
+    [ "$gpus" -gt 1 ] && { backfill_each_gpu "$gpus" "$@"; exit; }
+fi
 machine_info | tee "$OUT/machine.txt"
 command -v nvidia-smi >/dev/null && start_telemetry
 restore_caches

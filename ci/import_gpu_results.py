@@ -17,8 +17,11 @@ The archive is ``ci/gpu_job.sh``'s ``asv-results.tgz``: a ``results/`` folder. P
 With ``--telemetry``, the job's ``telemetry.csv`` (the board sampled through the job,
 ``ci/gpu_job.sh``) is stored unchanged as ``results/<machine>/telemetry/<first sample's UTC
 time>.csv`` (``ci/telemetry.py`` reads it). The machine is the one whose results in the archive
-were measured while it was sampled, or ``--machine``. A stored file of that name is never
-replaced: the same bytes are "unchanged", other bytes an error.
+were measured while it was sampled, or ``--machine``. Beside it goes ``<same stem>.runs``: the
+names of the archive's results files of that machine measured while it was sampled, the runs
+this board measured (on a host of several GPUs, each GPU's job has its own archive and telemetry
+file, imported as a pair). A stored file of either name is never replaced: the same bytes are
+"unchanged", other bytes an error.
 
 A file that asv cannot read, in the archive or stored, is named and left alone; the exit
 status is then 1, as it is when the telemetry has no machine or its name is taken. A telemetry
@@ -181,7 +184,8 @@ def import_archive(archive: str, results_dir: str, replace: bool = False,
     if board is not None:
         machine = machine or _measured_while_sampled(incoming_runs, board, report)
         if machine is not None:
-            store_telemetry(board, results_dir, machine, report)
+            runs = [run.path.name for run in incoming_runs if run.machine == machine and _sampled(run, board)]
+            store_telemetry(board, results_dir, machine, runs, report)
     return report
 
 
@@ -220,10 +224,14 @@ def _merge_archive(archive: str, results_dir: str, replace: bool, report: Import
     return incoming_runs
 
 
+def _sampled(run: Run, board: TelemetryFile) -> bool:
+    """Whether a benchmark of ``run`` ran while ``board`` was sampled."""
+    return any(start <= board.end_ms and end >= board.start_ms for start, end in run.intervals().values())
+
+
 def _measured_while_sampled(runs: Sequence[Run], board: TelemetryFile, report: ImportReport) -> Optional[str]:
     """The one machine whose incoming results have a benchmark that ran while ``board`` was sampled."""
-    machines = sorted({run.machine for run in runs for start, end in run.intervals().values()
-                       if start <= board.end_ms and end >= board.start_ms})
+    machines = sorted({run.machine for run in runs if _sampled(run, board)})
     if len(machines) == 1:
         return machines[0]
     found = f"several ({', '.join(machines)})" if machines else "none"
@@ -232,17 +240,32 @@ def _measured_while_sampled(runs: Sequence[Run], board: TelemetryFile, report: I
     return None
 
 
-def store_telemetry(board: TelemetryFile, results_dir: str, machine: str, report: ImportReport) -> None:
-    """Copy the telemetry file, unchanged, to results/<machine>/telemetry/, replacing nothing."""
+def store_telemetry(board: TelemetryFile, results_dir: str, machine: str, runs: Sequence[str],
+                    report: ImportReport) -> None:
+    """Copy the telemetry file, unchanged, to results/<machine>/telemetry/, and beside it the names
+    of the results files it sampled (``runs``), replacing nothing."""
     target = telemetry.folder(results_dir, machine) / board.stored_name
-    label = os.path.relpath(target, results_dir)
-    if target.exists():
-        if target.read_bytes() == Path(board.path).read_bytes():
-            report.say(f"unchanged {label}")
-        else:
-            report.error(f"{label} is stored already with other samples; {board.path} not stored")
+    claims = telemetry.runs_path(target)
+    label, claims_label = os.path.relpath(target, results_dir), os.path.relpath(claims, results_dir)
+    claimed = (json.dumps(sorted(runs), indent=4) + "\n").encode()
+    if target.exists() and target.read_bytes() != Path(board.path).read_bytes():
+        report.error(f"{label} is stored already with other samples; {board.path} not stored")
+        return
+    if claims.exists() and claims.read_bytes() != claimed:
+        report.error(f"{claims_label} is stored already naming other runs than "
+                     f"{', '.join(sorted(runs)) or 'none'}; {board.path} not stored")
         return
     target.parent.mkdir(parents=True, exist_ok=True)
+    # The runs before the samples: samples stored without them would be matched by time alone,
+    # to the runs of every GPU sampled at the same time.
+    if claims.exists():
+        report.say(f"unchanged {claims_label}")
+    else:
+        claims.write_bytes(claimed)
+        report.say(f"added {claims_label}: sampled {', '.join(sorted(runs)) or 'none of the incoming runs'}")
+    if target.exists():
+        report.say(f"unchanged {label}")
+        return
     shutil.copyfile(board.path, target)
     cut = ", its last line cut short by the sampler's stop (left out when read)" if board.cut_short else ""
     report.say(f"added {label}: {len(board.samples)} samples{cut}")

@@ -3,14 +3,22 @@
     board = load("results", "nvidia-h200")       # every stored file of the machine
     board.during(run)                            # the samples taken while a stored run's benchmarks ran
     board.per_benchmark(run)                     # {benchmark: its samples}
+    board.between(run, start_ms, end_ms)         # the run's samples taken in a stretch of time
     summarize(board.during(run)).text()          # SM clock, power against its limit, temperature, throttling
 
 ``ci/gpu_job.sh`` samples the board through every GPU job (``start_telemetry``: nvidia-smi's
 ``--query-gpu`` every 500 ms, ``--format=csv,nounits``) into ``$OUT/telemetry.csv``;
 ``ci/import_gpu_results.py --telemetry`` stores that file unchanged as
-``results/<machine>/telemetry/<first sample's UTC time>.csv``. asv reads only ``*.json`` below
-a folder with a ``machine.json``, so the folder is invisible to it; ``ci/store.py`` reads only
-the machine folder's own ``*.json``.
+``results/<machine>/telemetry/<first sample's UTC time>.csv``, and beside it ``<same stem>.runs``:
+a JSON list of the names of the results files (``Run.path.name``) of the runs measured while it was
+sampled, the runs that file's board measured. asv reads ``*.json`` only below a folder with a
+``machine.json`` and warns of any other folder holding ``*.json``, hence neither file ends in
+``.json``; ``ci/store.py`` reads only the machine folder's own ``*.json``.
+
+A run's samples come from the files whose ``.runs`` names its results file; where none does, from
+the files without one (stored before the import wrote them), by time alone. A file whose
+``.runs`` does not name the run never gives it samples: on a host of several GPUs, one asv and
+one file per GPU, the files overlap in time and each sampled only its own GPU's runs.
 
 A sample's time is nvidia-smi's ``timestamp`` (``2026/11/29 07:12:33.123``), the GPU host's
 clock read as UTC, the clock asv's ``started_at`` is taken from on the same host. A file
@@ -26,17 +34,19 @@ import csv
 import dataclasses
 import datetime
 import functools
+import json
 import math
 import re
 import statistics
 from pathlib import Path
-from typing import Dict, Iterable, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, Iterable, Optional, Sequence, Tuple
 
 from ci import store
 from ci.store import Run, StoreError
 
 FOLDER = "telemetry"  # results/<machine>/telemetry/
 SUFFIX = ".csv"
+RUNS_SUFFIX = ".runs"  # <stem>.runs beside <stem>.csv: the runs the file sampled
 TIME_FORMAT = "%Y/%m/%d %H:%M:%S.%f"  # nvidia-smi's timestamp
 
 # The short query names of ci/gpu_job.sh's TELEMETRY_FIELDS that nvidia-smi's header prints long
@@ -98,6 +108,17 @@ class TelemetryFile:
     path: Path
     samples: Tuple[Sample, ...]
     cut_short: bool  # the last line was cut off when the sampler stopped, and left out
+    runs: Optional[FrozenSet[str]] = None  # the results files it sampled (its .runs); None: no .runs
+
+    @functools.cached_property
+    def _in_time_order(self) -> Tuple[Tuple[Sample, ...], list]:
+        ordered = tuple(sorted(self.samples, key=lambda s: s.time_ms))
+        return ordered, [sample.time_ms for sample in ordered]
+
+    def between(self, start_ms: int, end_ms: int) -> Tuple[Sample, ...]:
+        """Its samples taken from ``start_ms`` to ``end_ms``, both included, in time order."""
+        ordered, times = self._in_time_order
+        return ordered[bisect.bisect_left(times, start_ms):bisect.bisect_right(times, end_ms)]
 
     @property
     def start_ms(self) -> int:
@@ -198,28 +219,49 @@ def read_file(path) -> TelemetryFile:
     return TelemetryFile(path, tuple(samples), cut_short)
 
 
+def runs_path(path) -> Path:
+    """Where the names of the runs a telemetry file sampled are stored: beside it, <stem>.runs."""
+    return Path(path).with_suffix(RUNS_SUFFIX)
+
+
+def read_runs(path) -> Optional[FrozenSet[str]]:
+    """The results-file names a stored ``.runs`` holds; None where there is none; StoreError
+    naming it where it is not a JSON list of names."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        names = json.loads(path.read_text())
+    except (OSError, UnicodeError, ValueError, RecursionError) as err:
+        raise StoreError(f"corrupt telemetry runs file {path}: {err}") from None
+    if not (isinstance(names, list) and all(isinstance(name, str) for name in names)):
+        raise StoreError(f"corrupt telemetry runs file {path}: {str(names)[:120]!r} is not a list of "
+                         "results file names")
+    return frozenset(names)
+
+
 @dataclasses.dataclass(frozen=True)
 class Board:
-    """One machine's stored telemetry, every file's samples in time order."""
+    """One machine's stored telemetry files."""
 
     machine: str
     files: Tuple[TelemetryFile, ...]
 
-    @functools.cached_property
-    def samples(self) -> Tuple[Sample, ...]:
-        return tuple(sorted((s for f in self.files for s in f.samples), key=lambda s: s.time_ms))
+    def files_of(self, run: Run) -> Tuple[TelemetryFile, ...]:
+        """The files that may hold ``run``'s samples: those whose .runs names its results file, or
+        where none does, those without a .runs (matched by time alone, as before .runs existed)."""
+        claimed = tuple(f for f in self.files if f.runs is not None and run.path.name in f.runs)
+        return claimed or tuple(f for f in self.files if f.runs is None)
 
-    @functools.cached_property
-    def _times(self) -> list:
-        return [sample.time_ms for sample in self.samples]
-
-    def between(self, start_ms: int, end_ms: int) -> Tuple[Sample, ...]:
-        """The samples taken from ``start_ms`` to ``end_ms``, both included."""
-        return self.samples[bisect.bisect_left(self._times, start_ms):bisect.bisect_right(self._times, end_ms)]
+    def between(self, run: Run, start_ms: int, end_ms: int) -> Tuple[Sample, ...]:
+        """The samples of ``run``'s files taken from ``start_ms`` to ``end_ms``, both included, in
+        time order."""
+        found = (sample for f in self.files_of(run) for sample in f.between(start_ms, end_ms))
+        return tuple(sorted(found, key=lambda sample: sample.time_ms))
 
     def per_benchmark(self, run: Run) -> Dict[str, Tuple[Sample, ...]]:
         """The samples taken while each benchmark of a stored run ran (ci.store.Run.intervals)."""
-        return {name: self.between(*interval) for name, interval in run.intervals().items()}
+        return {name: self.between(run, *interval) for name, interval in run.intervals().items()}
 
     def during(self, run: Run) -> Tuple[Sample, ...]:
         """The samples taken while any benchmark of ``run`` ran, each once, in time order."""
@@ -237,9 +279,10 @@ def folder(results_dir, machine: str) -> Path:
 
 
 def load(results_dir, machine: str) -> Board:
-    """Every telemetry file stored for ``machine`` (none: an empty Board)."""
+    """Every telemetry file stored for ``machine``, each with its .runs (none: an empty Board)."""
     paths = sorted(folder(results_dir, machine).glob(f"*{SUFFIX}"))
-    return Board(machine, tuple(read_file(path) for path in paths))
+    return Board(machine, tuple(dataclasses.replace(read_file(path), runs=read_runs(runs_path(path)))
+                                for path in paths))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,8 +2,9 @@
 the benchmarks' intervals marked, so that a step the board caused can be told from one the
 code caused; and a table of each run's summary.
 
-Samples and their match to the runs come from ``ci/telemetry.py``; a run is drawn over the
-stretches its benchmarks ran in (a results file merged from two jobs has two), side by side.
+Samples and their match to the runs (by the runs each file sampled, then by time) come from
+``ci/telemetry.py``; a run is drawn over the stretches its benchmarks ran in (a results file
+merged from two jobs has two), side by side.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def sampled_runs(history: History, board: Board) -> List[Run]:
 
 
 def _laid_out(runs: List[Run], board: Board) -> List[Stretch]:
-    found = [s for run in runs for s in stretches(run) if board.between(s.start_ms, s.end_ms)]
+    found = [s for run in runs for s in stretches(run) if board.between(run, s.start_ms, s.end_ms)]
     gap = GAP_FRACTION * sum(s.seconds for s in found)
     laid, offset = [], 0.0
     for stretch in found:
@@ -104,7 +105,7 @@ def telemetry_figure(history: History, board: Board) -> Figure:
     fig, axes = new_figure(len(PANELS), 1, sharex=True)
     for ax, (field, label) in zip(axes[:, 0], PANELS):
         for stretch in laid:
-            samples = board.between(stretch.start_ms, stretch.end_ms)
+            samples = board.between(stretch.run, stretch.start_ms, stretch.end_ms)
             x = stretch.x([s.time_ms for s in samples])
             ax.plot(x, [getattr(s, field) for s in samples], color="black", lw=1, gid=f"{field}-{stretch.run.short}")
             if field == "power_w":

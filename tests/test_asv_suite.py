@@ -473,7 +473,9 @@ def test_asv_runs_the_codegen_metrics_for_the_current_commit(asv_project):
     assert {"gpu", "cuda", "torch", "triton"} <= set(machine)
 
 
-def test_the_gpu_job_runs_asv_without_git_history_and_its_results_import(tmp_path):
+def _sent_checkout(tmp_path: Path) -> Path:
+    """The checkout as the device tool sends it: the working tree, a .git without commits, and
+    the history in .bundle/repo.bundle (ci/prepare_device.sh)."""
     tree = tmp_path / "checkout"
     files = subprocess.run(["git", "-C", str(REPO), "ls-files", "-co", "--exclude-standard", "-z"],
                            capture_output=True, check=True).stdout.decode().split("\0")
@@ -481,22 +483,64 @@ def test_the_gpu_job_runs_asv_without_git_history_and_its_results_import(tmp_pat
         if (REPO / name).is_file():
             (tree / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, tree / name)
-    subprocess.run(["git", "init", "-q", str(tree)], check=True)  # a .git without commits, as sent
+    subprocess.run(["git", "init", "-q", str(tree)], check=True)
     (tree / ".bundle").mkdir()
     subprocess.run(["git", "-C", str(REPO), "bundle", "create", "-q", str(tree / ".bundle" / "repo.bundle"), "--all"],
                    check=True)
+    return tree
+
+
+@pytest.mark.parametrize("gpu", [None, "1"], ids=["the-host", "one-gpu-of-several"])
+def test_the_gpu_job_runs_asv_without_git_history_and_its_results_import(tmp_path, gpu):
+    """On one GPU of several (GPU_JOB_GPU) asv works apart: its own config, environments and
+    results in the job's work folder, the checkout's results/ untouched, the archive as ever."""
+    tree = _sent_checkout(tmp_path)
     out = tmp_path / "out"
-    env = dict(_asv_env(tmp_path), OUT=str(out), ASV_WORK=str(tmp_path / "work"), ASV_MACHINE=MACHINE)
+    env = dict(_asv_env(tmp_path), OUT=str(out), ASV_WORK=str(tmp_path / "work"), ASV_MACHINE=MACHINE,
+               **({"GPU_JOB_GPU": gpu} if gpu else {}))
+    stored_before = sorted((tree / "results").rglob("*"))
     done = subprocess.run(["bash", "ci/gpu_job.sh", "asv", "HEAD^!", "--quick", "--bench", "bench_codegen"],
                           cwd=tree, env=env, capture_output=True, text=True)
     assert done.returncode == 0, (out / "asv.log").read_text()[-4000:] if (out / "asv.log").exists() else done.stderr
-    assert json.loads((tree / "asv.device.conf.json").read_text())["repo"] == str(tmp_path / "work" / "repo.git")
+    if gpu:
+        work = tmp_path / f"work-gpu{gpu}"
+        config = json.loads((tree / f"asv.work-gpu{gpu}.conf.json").read_text())
+        assert (config["repo"], config["results_dir"], config["env_dir"]) == (
+            str(work / "repo.git"), str(work / "results"), str(work / "env"))
+        assert sorted((tree / "results").rglob("*")) == stored_before
+        assert not (tree / "asv.device.conf.json").exists()
+    else:
+        assert json.loads((tree / "asv.device.conf.json").read_text())["repo"] == str(tmp_path / "work" / "repo.git")
 
     results_dir = tmp_path / "results"
     report = import_gpu_results.import_archive(str(out / "asv-results.tgz"), str(results_dir))
     assert report.errors == 0 and any(line.startswith("added") for line in report.lines)
     again = import_gpu_results.import_archive(str(out / "asv-results.tgz"), str(results_dir))
     assert again.errors == 0 and not any(line.startswith(("added", "merged")) for line in again.lines)
+
+
+def test_the_backfill_runs_a_job_per_gpu_each_on_its_share_of_the_missing_commits(tmp_path):
+    """On a host of two GPUs (a stand-in nvidia-smi lists them) the backfill starts two jobs,
+    each on its own GPU, whose commit lists split the missing commits between them."""
+    tree = _sent_checkout(tmp_path)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "nvidia-smi").write_text('#!/bin/sh\n[ "$1" = -L ] && printf "GPU 0: H\\nGPU 1: H\\n"\n')
+    (bin_dir / "nvidia-smi").chmod(0o755)
+    out = tmp_path / "out"
+    # a deadline too near for asv to start: each job stops after choosing its commits
+    env = dict(_asv_env(tmp_path), OUT=str(out), ASV_WORK=str(tmp_path / "work"), ASV_MACHINE=MACHINE,
+               ASV_DEADLINE_S="5", PATH=f"{bin_dir}:{os.environ['PATH']}")
+    done = subprocess.run(["bash", "ci/gpu_job.sh", "backfill"], cwd=tree, env=env, capture_output=True, text=True)
+    logs = {i: (out / f"gpu{i}" / "job.log").read_text() for i in range(2)}
+    assert done.returncode == 124, done.stdout + done.stderr + str(logs)  # the deadline's status
+    missing = subprocess.run([sys.executable, "ci/backfill.py", "--machine", MACHINE, "--results",
+                              str(tree / "results")], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    shares = [(tmp_path / f"work-gpu{i}" / "kernel-commits.txt").read_text().split() for i in range(2)]
+    assert shares == [missing[0::2], missing[1::2]] and shares[1]
+    for i in range(2):
+        assert f"shard {i}/2" in logs[i]
+        assert (out / f"gpu{i}" / "asv-results.tgz").exists()
 
 
 def test_asv_reads_the_bundle_where_the_checkouts_head_is_stale(tmp_path):

@@ -1,6 +1,6 @@
-"""The board's telemetry: read as the sampler writes it, matched to the stored runs by time,
-summarized, stored by the import beside the results without replacing anything, and invisible
-to asv's own readers."""
+"""The board's telemetry: read as the sampler writes it, matched to the stored runs by the runs
+each file sampled (by time for files stored without them), summarized, stored by the import
+beside the results without replacing anything, and invisible to asv's own readers."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from asv.machine import iter_machine_files
 
 from ci import dashboard_board, import_gpu_results, store, telemetry
 from ci.store import StoreError
-from synthetic_results import (TELEMETRY_HEADER, BoardState, Series, SyntheticResults, telemetry_lines,
-                               write_telemetry)
+from synthetic_results import (SYNTHETIC_ENV, TELEMETRY_HEADER, BoardState, Series, SyntheticResults,
+                               telemetry_lines, write_telemetry)
 
 MACHINE = "nvidia-h200"
 UTC = datetime.timezone.utc
@@ -28,6 +28,7 @@ START = datetime.datetime(2026, 11, 29, 7, 12, 33, 123000, tzinfo=UTC)
 TIME = "bench_extend.Quick.time_extend"
 TRACK = "bench_extend.Quick.track_peak_memory_mb"
 COMMIT = hashlib.sha1(b"measured").hexdigest()
+STORED_NAME = "20261129T071233.123Z.csv"
 
 
 def _capped(t: float) -> BoardState:
@@ -43,6 +44,15 @@ def _at(seconds: float) -> datetime.datetime:
 
 def _ms(seconds: float) -> int:
     return util.datetime_to_js_timestamp(_at(seconds))
+
+
+def _steady(sm_mhz: float):
+    return lambda t: BoardState(sm_mhz=sm_mhz)
+
+
+def _results_name(commit: str) -> str:
+    """The name of a commit's results file, as a .runs names it."""
+    return f"{commit[:8]}-{SYNTHETIC_ENV}.json"
 
 
 @pytest.fixture
@@ -204,10 +214,12 @@ def test_the_import_stores_the_telemetry_under_the_machine_measured_while_it_ran
     results_dir = tmp_path / "results"
     argv = [str(_archive(tmp_path)), "--results", str(results_dir), "--telemetry", str(csv_path)]
     assert import_gpu_results.main(argv) == 0
-    stored = results_dir / MACHINE / "telemetry" / "20261129T071233.123Z.csv"
+    stored = results_dir / MACHINE / "telemetry" / STORED_NAME
+    runs = stored.with_name("20261129T071233.123Z.runs")
     assert stored.read_bytes() == csv_path.read_bytes()
+    assert json.loads(runs.read_text()) == [_results_name(COMMIT)]  # not the h100 run, measured long before
     assert import_gpu_results.main(argv) == 0  # again: unchanged, nothing added
-    assert list(stored.parent.iterdir()) == [stored]
+    assert sorted(stored.parent.iterdir()) == [stored, runs]
     board = telemetry.load(results_dir, MACHINE)
     (run,) = store.load(results_dir).history(MACHINE)
     assert len(board.during(run)) == 54
@@ -216,14 +228,36 @@ def test_the_import_stores_the_telemetry_under_the_machine_measured_while_it_ran
 def test_the_import_never_replaces_a_stored_file(tmp_path, csv_path, capsys):
     results_dir = tmp_path / "results"
     archive = str(_archive(tmp_path))
-    stored = write_telemetry(results_dir / MACHINE / "telemetry" / "20261129T071233.123Z.csv",
+    stored = write_telemetry(results_dir / MACHINE / "telemetry" / STORED_NAME,
                              telemetry_lines(START, 5, lambda t: BoardState()))
     before = stored.read_bytes()
     assert import_gpu_results.main([archive, "--results", str(results_dir), "--telemetry", str(csv_path)]) == 1
     assert "stored already with other samples" in capsys.readouterr().err
     assert stored.read_bytes() == before
+    assert not telemetry.runs_path(stored).exists()
 
 
+def test_the_import_never_replaces_stored_runs_naming_others(tmp_path, csv_path, capsys):
+    results_dir = tmp_path / "results"
+    runs = telemetry.runs_path(results_dir / MACHINE / "telemetry" / STORED_NAME)
+    runs.parent.mkdir(parents=True)
+    runs.write_text('["someone-elses-virtualenv-py3.11.json"]\n')
+    argv = [str(_archive(tmp_path)), "--results", str(results_dir), "--telemetry", str(csv_path)]
+    assert import_gpu_results.main(argv) == 1
+    assert f"{runs.relative_to(results_dir)} is stored already naming other runs" in capsys.readouterr().err
+    assert runs.read_text() == '["someone-elses-virtualenv-py3.11.json"]\n'
+    assert sorted(runs.parent.iterdir()) == [runs]  # nor the samples stored
+
+
+def test_a_file_stored_before_runs_were_written_gets_them_on_import(tmp_path, csv_path, capsys):
+    results_dir = tmp_path / "results"
+    stored = write_telemetry(results_dir / MACHINE / "telemetry" / STORED_NAME, csv_path.read_text().splitlines())
+    argv = [str(_archive(tmp_path)), "--results", str(results_dir), "--telemetry", str(csv_path)]
+    assert import_gpu_results.main(argv) == 0
+    said = capsys.readouterr().out
+    assert f"unchanged {MACHINE}/telemetry/{STORED_NAME}" in said
+    assert f"added {MACHINE}/telemetry/20261129T071233.123Z.runs: sampled {_results_name(COMMIT)}" in said
+    assert json.loads(telemetry.runs_path(stored).read_text()) == [_results_name(COMMIT)]
 def test_a_malformed_telemetry_file_is_named_and_nothing_is_imported(tmp_path, capsys):
     results_dir = tmp_path / "results"
     broken = write_telemetry(tmp_path / "telemetry.csv", ["Failed to initialize NVML: Unknown Error"])
@@ -241,10 +275,11 @@ def test_telemetry_no_result_was_measured_under_needs_a_machine(tmp_path, capsys
     assert "is none; not stored (--machine NAME stores it)" in capsys.readouterr().err
     assert not (results_dir / MACHINE / "telemetry").exists()
     assert import_gpu_results.main(argv + ["--machine", MACHINE]) == 0
-    assert (results_dir / MACHINE / "telemetry" / telemetry.read_file(elsewhere).stored_name).is_file()
+    stored = results_dir / MACHINE / "telemetry" / telemetry.read_file(elsewhere).stored_name
+    assert stored.is_file() and json.loads(telemetry.runs_path(stored).read_text()) == []
 
 
-def test_asv_and_the_store_read_a_machine_folder_with_telemetry_as_without(tmp_path, csv_path, capsys):
+def test_asv_and_the_store_read_a_machine_folder_with_telemetry_as_without(tmp_path, csv_path, capsys, caplog):
     results_dir = tmp_path / "results"
     assert import_gpu_results.main([str(_archive(tmp_path)), "--results", str(results_dir)]) == 0
     before = (sorted(r.commit_hash for r in asv_results.iter_results(str(results_dir))),
@@ -252,11 +287,84 @@ def test_asv_and_the_store_read_a_machine_folder_with_telemetry_as_without(tmp_p
     assert import_gpu_results.main([str(_archive(tmp_path)), "--results", str(results_dir),
                                     "--telemetry", str(csv_path)]) == 0
     capsys.readouterr()
+    assert telemetry.runs_path(results_dir / MACHINE / "telemetry" / STORED_NAME).is_file()
     after = (sorted(r.commit_hash for r in asv_results.iter_results(str(results_dir))),
              sorted(iter_machine_files(str(results_dir))))
     assert after == before and len(before[0]) == 2
-    assert "Skipping" not in capsys.readouterr().err
+    # asv logs "Skipping results: could not load .../telemetry/machine.json" for a *.json there
+    assert "Skipping" not in capsys.readouterr().err and "Skipping" not in caplog.text
     assert [run.commit for run in store.load(results_dir).history(MACHINE)] == [COMMIT]
+
+
+# ---------------------------------------------------------------- GPUs sampled side by side
+
+def test_each_gpus_runs_get_only_their_own_boards_samples(tmp_path, capsys):
+    """Two asv processes at once, one per GPU, each board sampled into its own file: the files
+    overlap in time, and each pair (archive, telemetry) is imported on its own. A run's samples
+    are those of its own GPU."""
+    results_dir = tmp_path / "results"
+    gpus = [(hashlib.sha1(b"gpu0").hexdigest(), 1980), (hashlib.sha1(b"gpu1").hexdigest(), 1500)]
+    pairs = []
+    for index, (commit, sm_mhz) in enumerate(gpus):
+        lines = telemetry_lines(_at(index * 0.25), 60, _steady(sm_mhz))  # each sampler starts on its own
+        pairs.append([str(_archive(tmp_path / f"gpu{index}", commit)), "--results", str(results_dir),
+                      "--telemetry", str(write_telemetry(tmp_path / f"telemetry-gpu{index}.csv", lines))])
+        assert import_gpu_results.main(pairs[-1]) == 0
+    board = telemetry.load(results_dir, MACHINE)
+    assert len(board.files) == 2 and board.files[0].end_ms > board.files[1].start_ms
+    assert [sorted(f.runs) for f in board.files] == [[_results_name(commit)] for commit, _ in gpus]
+    runs = {run.commit: run for run in store.load(results_dir).history(MACHINE)}
+    for (commit, sm_mhz), own in zip(gpus, board.files):
+        during = board.during(runs[commit])
+        assert during == telemetry.Board(MACHINE, (own,)).during(runs[commit]) and len(during) >= 52
+        assert {sample.sm_mhz for sample in during} == {sm_mhz}
+        assert board.between(runs[commit], _ms(20), _ms(21)) == own.between(_ms(20), _ms(21))
+    capsys.readouterr()
+    assert import_gpu_results.main(pairs[0]) == 0  # the same pair again
+    said = capsys.readouterr().out
+    stem = f"{MACHINE}/telemetry/{board.files[0].path.stem}"
+    assert f"unchanged {stem}.runs" in said and f"unchanged {stem}.csv" in said and "added" not in said
+    assert telemetry.load(results_dir, MACHINE) == board
+
+
+def test_a_file_without_runs_is_matched_by_time_one_with_runs_to_those_alone(synthetic_results, csv_path):
+    _measured(synthetic_results)
+    (run,) = store.load(synthetic_results.root).history(MACHINE)
+    folder = telemetry.folder(synthetic_results.root, MACHINE)
+    write_telemetry(folder / STORED_NAME, csv_path.read_text().splitlines())  # no .runs
+    other = write_telemetry(folder / "20261129T071233.373Z.csv", telemetry_lines(_at(0.25), 60, _steady(1400)))
+    elsewhere = _results_name(hashlib.sha1(b"measured on the other GPU").hexdigest())
+    telemetry.runs_path(other).write_text(json.dumps([elsewhere]))
+    board = telemetry.load(synthetic_results.root, MACHINE)
+    assert [f.runs for f in board.files] == [None, frozenset({elsewhere})]
+    assert board.files_of(run) == board.files[:1]
+    assert len(board.during(run)) == 54 and 1400 not in {s.sm_mhz for s in board.during(run)}
+    telemetry.runs_path(other).write_text(json.dumps([run.path.name]))  # a file naming the run wins
+    board = telemetry.load(synthetic_results.root, MACHINE)
+    assert board.files_of(run) == board.files[1:]
+    assert {s.sm_mhz for s in board.during(run)} == {1400} and board.newest_run([run]) == run
+    assert telemetry.machine_info(synthetic_results.root, MACHINE)["telemetry_newest_run"].endswith(
+        telemetry.summarize(board.during(run)).text())
+
+
+RUNS_DAMAGE = {
+    "not JSON": "[\"a.json\",",
+    "an object": '{"runs": ["a.json"]}',
+    "a name alone": '"a.json"',
+    "numbers": "[1, 2]",
+    "not text": b"\xff\xfe\x00",
+}
+
+
+@pytest.mark.parametrize("damage", RUNS_DAMAGE.values(), ids=RUNS_DAMAGE.keys())
+def test_runs_that_are_not_a_list_of_names_are_a_store_error_naming_them(synthetic_results, csv_path, damage):
+    _measured(synthetic_results)
+    stored = write_telemetry(telemetry.folder(synthetic_results.root, MACHINE) / STORED_NAME,
+                             csv_path.read_text().splitlines())
+    runs = telemetry.runs_path(stored)
+    runs.write_bytes(damage if isinstance(damage, bytes) else damage.encode())
+    with pytest.raises(StoreError, match=f"corrupt telemetry runs file {re.escape(str(runs))}"):
+        telemetry.load(synthetic_results.root, MACHINE)
 
 
 # ---------------------------------------------------------------- the dashboard
