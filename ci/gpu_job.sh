@@ -30,7 +30,8 @@
 #                                       stopped by the deadline, it resumes where it stopped once the
 #                                       results are imported. On a host of N GPUs it runs N jobs side
 #                                       by side, one per GPU, each every Nth missing commit, each in
-#                                       $OUT/gpuI/ with its own results archive and telemetry
+#                                       gpuI/ with its own results archive and telemetry, packed
+#                                       together as $OUT/backfill.tgz
 # GPU_JOB_GPU=I runs any job on GPU I alone (nvidia-smi's index), beside jobs on the other GPUs:
 # its telemetry samples that GPU, and asv works in folders of its own (ci/asv_env.sh,
 # ASV_ISOLATED). Import each job's archive with its own telemetry file.
@@ -125,9 +126,13 @@ backfill_each_gpu() {
     done
     for i in "${!pids[@]}"; do
         wait "${pids[$i]}" || status=$?
-        echo "gpu_job: GPU $i's backfill ended (log: $OUT/gpu$i/job.log)"
+        echo "gpu_job: GPU $i's backfill ended"
         tail -3 "$OUT/gpu$i/job.log"
     done
+    # one file: the device tool brings back 8 at most, and each GPU's job leaves five
+    rm -f "$OUT"/gpu*/{flashinfer-jit-*,triton-cache}.tgz
+    tar -czf "$OUT/backfill.tgz" -C "$OUT" --remove-files $(cd "$OUT" && ls -d gpu*/) &&
+        echo "gpu_job: every GPU's folder packed: $OUT/backfill.tgz" || status=1
     return "$status"
 }
 

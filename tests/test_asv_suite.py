@@ -532,6 +532,10 @@ def test_the_backfill_runs_a_job_per_gpu_each_on_its_share_of_the_missing_commit
     env = dict(_asv_env(tmp_path), OUT=str(out), ASV_WORK=str(tmp_path / "work"), ASV_MACHINE=MACHINE,
                ASV_DEADLINE_S="5", PATH=f"{bin_dir}:{os.environ['PATH']}")
     done = subprocess.run(["bash", "ci/gpu_job.sh", "backfill"], cwd=tree, env=env, capture_output=True, text=True)
+    # one archive of both jobs' folders: the device tool brings back 8 files at most
+    assert [path.name for path in out.iterdir()] == ["backfill.tgz"], done.stdout + done.stderr
+    with tarfile.open(out / "backfill.tgz") as tar:
+        tar.extractall(out, filter="data")
     logs = {i: (out / f"gpu{i}" / "job.log").read_text() for i in range(2)}
     assert done.returncode == 124, done.stdout + done.stderr + str(logs)  # the deadline's status
     missing = subprocess.run([sys.executable, "ci/backfill.py", "--machine", MACHINE, "--results",
