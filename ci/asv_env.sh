@@ -17,7 +17,9 @@
 # environments and results go to $ASV_WORK (which must then differ per job), the results
 # seeded with a copy of the checkout's, through a config of the job's own. Two asv processes
 # sharing .asv/env would rebuild one environment under each other, and sharing results/ each
-# would pack the other's half-written files. ASV_RESULTS_DIR names the folder asv writes.
+# would pack the other's half-written files. asv_results_dir names the folder asv writes; a
+# function, not a variable set by asv_config: the jobs run asv in a pipeline's subshell, whose
+# variables the packing after it never sees (session 10 lost its runs' results that way).
 #
 # asv keeps machine registrations in ~/.asv-machine.json; $ASV_ENV gives asv a HOME of its own
 # in the work folder ($ASV_WORK/home), so that the registration stays there and holds this one
@@ -33,6 +35,10 @@
 
 PY=${PYTHON:-python3}
 ASV_WORK=${ASV_WORK:-/tmp/asv-job}
+
+asv_results_dir() {
+    if [ -n "${ASV_ISOLATED:-}" ]; then echo "$ASV_WORK/results"; else echo results; fi
+}
 
 asv_tools() {
     if $PY -c "import asv" 2>/dev/null; then
@@ -60,7 +66,7 @@ asv_config() {
     if [ -f .bundle/repo.bundle ]; then
         bundle_head=$(git bundle list-heads .bundle/repo.bundle HEAD 2>/dev/null | cut -d' ' -f1)
     fi
-    ASV_CONFIG=asv.conf.json ASV_REPO=. ASV_RESULTS_DIR=results
+    ASV_CONFIG=asv.conf.json ASV_REPO=.
     if ! head=$(git rev-parse -q --verify 'HEAD^{commit}' 2>/dev/null) ||
             { [ -n "$bundle_head" ] && [ "$head" != "$bundle_head" ]; }; then
         if [ ! -f .bundle/repo.bundle ]; then
@@ -74,12 +80,13 @@ asv_config() {
         changes+=(repo "$ASV_REPO")
     fi
     if [ -n "${ASV_ISOLATED:-}" ]; then
-        ASV_RESULTS_DIR="$ASV_WORK/results"
-        rm -rf "$ASV_RESULTS_DIR" && mkdir -p "$ASV_WORK" || return 1
-        if [ -d results ]; then cp -a results "$ASV_RESULTS_DIR" || return 1; fi
+        local results
+        results=$(asv_results_dir)
+        rm -rf "$results" && mkdir -p "$ASV_WORK" || return 1
+        if [ -d results ]; then cp -a results "$results" || return 1; fi
         # in the repository root, where the config's {conf_dir} must stay; named per job
         ASV_CONFIG="asv.$(basename "$ASV_WORK").conf.json"
-        changes+=(results_dir "$ASV_RESULTS_DIR" env_dir "$ASV_WORK/env")
+        changes+=(results_dir "$results" env_dir "$ASV_WORK/env")
     fi
     [ ${#changes[@]} -eq 0 ] || asv_config_copy asv.conf.json "$ASV_CONFIG" "${changes[@]}"
 }
@@ -129,7 +136,8 @@ asv_publish() {
 }
 
 asv_pack_results() {
-    local out=$1 dir=${ASV_RESULTS_DIR:-results}
+    local out=$1 dir
+    dir=$(asv_results_dir)
     if [ -d "$dir" ]; then
         # a results/ folder at the archive's top (ci/import_gpu_results.py): both folders are named so
         tar -czf "$out/asv-results.tgz" -C "$(dirname "$dir")" results &&

@@ -103,7 +103,7 @@ backfill_job() {
     source ci/asv_env.sh
     asv_prepare || return 1
     local commits="$ASV_WORK/kernel-commits.txt" bench=${1:-bench_extend\.PRMatrix\.}
-    $PY ci/backfill.py --repo "$ASV_REPO" --results "$ASV_RESULTS_DIR" --machine "$ASV_MACHINE" \
+    $PY ci/backfill.py --repo "$ASV_REPO" --results "$(asv_results_dir)" --machine "$ASV_MACHINE" \
         --bench "$bench" --shard "${BACKFILL_SHARD:-0/1}" > "$commits" || return 1
     if [ ! -s "$commits" ]; then
         echo "gpu_job: no kernel commit lacks $bench on $ASV_MACHINE"

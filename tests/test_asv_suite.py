@@ -515,6 +515,11 @@ def test_the_gpu_job_runs_asv_without_git_history_and_its_results_import(tmp_pat
     results_dir = tmp_path / "results"
     report = import_gpu_results.import_archive(str(out / "asv-results.tgz"), str(results_dir))
     assert report.errors == 0 and any(line.startswith("added") for line in report.lines)
+    # the archive holds what asv measured, not only the stored results it started from
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    [measured] = (results_dir / MACHINE).glob(f"{head[:8]}-*.json")
+    assert any(name.startswith("bench_codegen.") for name in Results.load(str(measured)).get_all_result_keys())
     again = import_gpu_results.import_archive(str(out / "asv-results.tgz"), str(results_dir))
     assert again.errors == 0 and not any(line.startswith(("added", "merged")) for line in again.lines)
 
