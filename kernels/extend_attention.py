@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from typing import Mapping, Optional, Tuple, Union
+from typing import Mapping, NamedTuple, Optional, Tuple, Union
 
 import torch
 import triton
@@ -74,8 +74,9 @@ class LaunchConfig:
     # while P·V runs; needs an sm_90 GPU, block_m = 16 * num_warps and num_stages >= 3
     overlap_softmax: Optional[bool] = None
     # run the warp-specialized Gluon kernel for Hopper (extend_attention_ws.py): a producer
-    # warpgroup gathers K/V while two consumer warpgroups of 64 query rows each compute; needs
-    # an sm_90 GPU, block_m = 128 and num_warps = 8 (the consumers; the producer comes on top)
+    # warpgroup gathers K/V while two consumer warpgroups of 64 query rows each compute (three
+    # with block_m = 192 and num_warps = 12, at head dims up to 128); needs an sm_90 GPU,
+    # block_m = 128 and num_warps = 8 (the consumers; the producer comes on top) or 192 and 12
     warp_specialize: Optional[bool] = None
     # with warp_specialize: one program per SM, each walking a strided share of the work items
     # (extend_attention_ws.py), so that an SM's programs do not each pay for their start, the
@@ -114,8 +115,9 @@ class LaunchConfig:
         if self.num_stages is not None and (not isinstance(self.num_stages, int)
                                             or not 1 <= self.num_stages <= 8):
             raise ValueError(f"config.num_stages={self.num_stages!r}: expected an int in [1, 8]")
-        if self.num_warps is not None and self.num_warps not in (1, 2, 4, 8, 16):
-            raise ValueError(f"config.num_warps={self.num_warps!r}: expected 1, 2, 4, 8 or 16")
+        if self.num_warps is not None and self.num_warps not in (1, 2, 4, 8, 12, 16):
+            raise ValueError(f"config.num_warps={self.num_warps!r}: expected 1, 2, 4, 8, 12 "
+                             "(three consumer warpgroups, with warp_specialize) or 16")
         if self.grid_order is not None and self.grid_order not in GRID_ORDERS:
             raise ValueError(f"config.grid_order={self.grid_order!r}: expected one of {GRID_ORDERS}")
         for field in ("prefetch_indices", "overlap_softmax", "warp_specialize", "persistent",
@@ -129,9 +131,11 @@ class LaunchConfig:
                              f"[{MIN_REGISTERS}, {MAX_REGISTERS}]")
         for field in ("block_m", "block_n"):
             value = getattr(self, field)
+            # 192: block_m of three consumer warpgroups (warp_specialize only)
             if value is not None and (not isinstance(value, int) or value < 16 or value > 256
-                                      or value & (value - 1)):
-                raise ValueError(f"config.{field}={value!r}: expected a power of two in [16, 256]")
+                                      or value & (value - 1)) and (field, value) != ("block_m", 192):
+                raise ValueError(f"config.{field}={value!r}: expected a power of two in [16, 256]"
+                                 + (" (or block_m=192, with warp_specialize)" if field == "block_m" else ""))
 
     def resolved(self, head_dim: int, shape: str, arch: Optional[int]) -> "LaunchConfig":
         """This config with every ``None`` knob filled in for the head dim, the shape class
@@ -571,18 +575,26 @@ def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
         constexprs["OVERLAP_PV"] = bool(config.overlap_pv)
         constexprs["DYNAMIC_ITEMS"] = bool(config.dynamic_items)
         constexprs["TMA_EXTEND"] = bool(config.tma_extend)
-        constexprs["CONSUMER_REGISTERS"] = WS_CONSUMER_REGISTERS
-        constexprs["PRODUCER_REGISTERS"] = WS_PRODUCER_REGISTERS
+        registers = WS_REGISTERS[config.num_warps // 4]
+        constexprs["CONSUMER_REGISTERS"] = registers.consumer
+        constexprs["PRODUCER_REGISTERS"] = registers.producer
     return constexprs
 
 
-# The warp-specialized kernel's registers per thread: its three warpgroups share an SM's
-# 65536 evenly (168 each, setmaxnreg's multiple of 8), and setmaxnreg moves them to the
-# consumers (216 each) from the producer (72, the fewest at which ptxas does not spill its
-# gather addresses).
+class WsRegisters(NamedTuple):
+    """Registers per thread of the warp-specialized kernel: what the launch gives every thread
+    (its warpgroups share an SM's 65536 evenly, in setmaxnreg's multiples of 8) and what
+    setmaxnreg then moves to each consumer from the producer."""
+    total: int
+    consumer: int
+    producer: int
+
+
+# Per number of consumer warpgroups. Two: 168 each, 216 per consumer and 72 for the producer
+# (the fewest at which ptxas does not spill its gather addresses). Three (head dim 64's 192-row
+# items, FlashAttention-3's split there): 128 each, 152 per consumer, 56 for the producer.
 SM90_REGISTERS = 65536
-WS_TOTAL_REGISTERS = SM90_REGISTERS // (3 * 128) // 8 * 8
-WS_CONSUMER_REGISTERS, WS_PRODUCER_REGISTERS = 216, 72
+WS_REGISTERS = {2: WsRegisters(168, 216, 72), 3: WsRegisters(128, 152, 56)}
 
 # cp.async, which the Gluon kernels copy K and V (and the overlapped kernel Q) with, takes
 # only these modifiers.
@@ -607,6 +619,9 @@ def _check_copies_and_shared(config: LaunchConfig, knob: str, copied: tuple, hea
 def check_overlap_softmax(config: LaunchConfig, head_dim: int, element_bytes: int) -> None:
     """ValueError, naming the knob, for a resolved ``overlap_softmax`` config the Gluon kernel
     cannot run (checked before any launch)."""
+    if config.num_warps == 12:
+        raise ValueError("config.num_warps=12: only warp_specialize runs 12 warps (three "
+                         "consumer warpgroups)")
     if config.block_m != 16 * config.num_warps:
         raise ValueError(f"config.block_m={config.block_m}: with overlap_softmax each warp owns 16 "
                          f"query rows, so block_m must be 16 * num_warps = {16 * config.num_warps}")
@@ -659,10 +674,15 @@ def check_warp_specialize(config: LaunchConfig, head_dim: int, element_bytes: in
     if config.overlap_softmax:
         raise ValueError("config.overlap_softmax=True: warp_specialize launches a different "
                          "kernel; choose one of the two")
-    if config.block_m != 128 or config.num_warps != 8:
+    if (config.block_m, config.num_warps) not in ((128, 8), (192, 12)):
         raise ValueError(f"config.block_m={config.block_m}, config.num_warps={config.num_warps}: "
-                         "warp_specialize runs two consumer warpgroups of 64 query rows, so "
-                         "block_m must be 128 and num_warps 8 (the producer's 4 come on top)")
+                         "warp_specialize runs two or three consumer warpgroups of 64 query rows, "
+                         "so block_m and num_warps must be 128 and 8, or 192 and 12 (the "
+                         "producer's 4 warps come on top)")
+    if config.block_m == 192 and head_dim > 128:
+        raise ValueError(f"config.block_m=192: three consumer warpgroups share {SM90_REGISTERS} "
+                         f"registers with the producer, too few for head_dim={head_dim}'s "
+                         "accumulators (at most 128)")
     if config.num_stages < 2:
         raise ValueError(f"config.num_stages={config.num_stages}: warp_specialize needs at least "
                          "2 stages (a consumer reads tile t's K while tile t - 1's V is in use)")
@@ -674,9 +694,10 @@ def check_warp_specialize(config: LaunchConfig, head_dim: int, element_bytes: in
                          "producer copies 64-row chunks, each with its own index load; "
                          "prefetching needs block_n <= 64")
     if config.max_registers is not None:
+        registers = WS_REGISTERS[config.num_warps // 4]
         raise ValueError(f"config.max_registers={config.max_registers}: warp_specialize sets its "
-                         f"own split ({WS_CONSUMER_REGISTERS} per consumer thread, "
-                         f"{WS_PRODUCER_REGISTERS} per producer thread)")
+                         f"own split ({registers.consumer} per consumer thread, "
+                         f"{registers.producer} per producer thread)")
     # K/V are copied with cp.async; Q too with prefetch_q (into two buffers), else loaded
     # with a plain load (any modifier)
     copied = ("prefix_kv_cache", "extend_kv_cache", "q_cache")[:3 if config.prefetch_q else 2]
@@ -688,8 +709,9 @@ def launch_options(config: LaunchConfig) -> dict:
     """The compile options of a resolved config (shared with codegen)."""
     if config.warp_specialize:
         # the kernel's num_warps is its default partition (one consumer warpgroup); the other
-        # consumer and the producer are worker partitions
-        return dict(num_warps=4, num_stages=config.num_stages, maxnreg=WS_TOTAL_REGISTERS)
+        # consumers and the producer are worker partitions
+        return dict(num_warps=4, num_stages=config.num_stages,
+                    maxnreg=WS_REGISTERS[config.num_warps // 4].total)
     options = dict(num_warps=config.num_warps, num_stages=config.num_stages)
     if config.max_registers is not None:
         options["maxnreg"] = config.max_registers
@@ -962,6 +984,11 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
     cfg = resolve_config(config, head_dim, shape_class(sliding_window_size, max_len_extend, head_dim, arch),
                          arch=arch)
     check_work_items(cfg)
+    if (cfg.num_warps == 12 or cfg.block_m == 192) and not cfg.warp_specialize \
+            and not cfg.overlap_softmax:
+        raise ValueError(f"config.num_warps={cfg.num_warps}, config.block_m={cfg.block_m}: only "
+                         "warp_specialize runs 12 warps of 192 query rows (three consumer "
+                         "warpgroups); Triton's kernels take powers of two")
     if cfg.warp_specialize or cfg.overlap_softmax:
         if cfg.warp_specialize:
             knob = "warp_specialize"

@@ -3,7 +3,9 @@
 The same semantics as ``extend_attention._extend_attention_kernel`` (see that module). A work
 item is ``BLOCK_M = 128`` query rows (of one head, or of a KV head's packed query heads: below),
 split between two consumer warpgroups of 64 rows, and one producer warpgroup serves both
-(FlashAttention-3's division of labour):
+(FlashAttention-3's division of labour); with ``BLOCK_M = 192``, three consumers (FA3's split at
+head dim 64, where a consumer's MMAs per score are half head dim 128's), each with fewer
+registers:
 
 - the producer gathers each K/V tile (prefix rows through ``kv_indices``) with ``cp.async``
   into a ring of ``NUM_STAGES`` shared-memory stages and arrives on the stage's ``ready``
@@ -471,7 +473,7 @@ def _consume_work_item(item, taken, first_tile, slot, prefetched, half, Q, O, qo
 
 
 @gluon.jit
-def _consumer(Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem, ready, free, item_ring, half,
+def _consumer(q_smem, half, Q, O, qo_indptr, kv_indptr, k_smem, v_smem, ready, free, item_ring,
               sm_scale_log2, logit_cap, sliding_window, n_heads, n_blocks, n_seqs, stride_qt,
               stride_qh, stride_ot, stride_oh,
               ITEM_SLOTS: gl.constexpr, GQA_GROUP: gl.constexpr, HEAD_DIM: gl.constexpr,
@@ -480,7 +482,8 @@ def _consumer(Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem, ready, free, i
               INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr, PERSISTENT: gl.constexpr,
               GQA_PACK: gl.constexpr, PREFETCH_Q: gl.constexpr, OVERLAP_PV: gl.constexpr,
               DYNAMIC_ITEMS: gl.constexpr):
-    """One warpgroup: the ``half``-th 64 query rows of each of the program's items. With
+    """One warpgroup: the ``half``-th 64 query rows of each of the program's items (of two or
+    three: ``BLOCK_M // CONSUMER_ROWS``), its Q buffers ``q_smem``. With
     ``PREFETCH_Q`` its next item's rows are copied into the other of its two Q buffers while
     it computes this item, instead of loaded (and waited for) when the item starts."""
     TOKENS: gl.constexpr = BLOCK_M // GQA_PACK  # the query tokens of an item
@@ -544,7 +547,9 @@ def _extend_attention_ws_kernel(
     CONSUMER_REGISTERS: gl.constexpr,
     PRODUCER_REGISTERS: gl.constexpr,
 ):
-    gl.static_assert(BLOCK_M == 2 * CONSUMER_ROWS, "two consumer warpgroups of 64 rows")
+    CONSUMERS: gl.constexpr = BLOCK_M // CONSUMER_ROWS
+    gl.static_assert(BLOCK_M == CONSUMERS * CONSUMER_ROWS and (CONSUMERS == 2 or CONSUMERS == 3),
+                     "two or three consumer warpgroups of 64 rows")
     gl.static_assert(gl.num_warps() == 4, "the default partition is one consumer warpgroup")
     gl.static_assert(NUM_STAGES >= 2, "tile t + 1 loads while tile t is used")
     gl.static_assert(CONSUMER_ROWS % GQA_PACK == 0, "a consumer's rows hold whole tokens")
@@ -562,11 +567,14 @@ def _extend_attention_ws_kernel(
     Q_BUFFERS: gl.constexpr = 2 if PREFETCH_Q else 1
     q_smem_0 = gl.allocate_shared_memory(dtype, [Q_BUFFERS, CONSUMER_ROWS, HEAD_DIM], q_smem_layout)
     q_smem_1 = gl.allocate_shared_memory(dtype, [Q_BUFFERS, CONSUMER_ROWS, HEAD_DIM], q_smem_layout)
+    if CONSUMERS == 3:
+        q_smem_2 = gl.allocate_shared_memory(dtype, [Q_BUFFERS, CONSUMER_ROWS, HEAD_DIM],
+                                             q_smem_layout)
     ready = gl.allocate_shared_memory(gl.int64, [NUM_STAGES, 1], mbarrier.MBarrierLayout())
     free = gl.allocate_shared_memory(gl.int64, [NUM_STAGES, 1], mbarrier.MBarrierLayout())
     for i in gl.static_range(NUM_STAGES):
         mbarrier.init(ready.index(i), count=PRODUCER_WARPS * 32)
-        mbarrier.init(free.index(i), count=2)
+        mbarrier.init(free.index(i), count=CONSUMERS)
     # the items the producer takes from the counter (DYNAMIC_ITEMS), held for the consumers
     ITEM_SLOTS: gl.constexpr = NUM_STAGES + 1
     if DYNAMIC_ITEMS:
@@ -576,7 +584,7 @@ def _extend_attention_ws_kernel(
         item_free = gl.allocate_shared_memory(gl.int64, [ITEM_SLOTS, 1], mbarrier.MBarrierLayout())
         for i in gl.static_range(ITEM_SLOTS):
             mbarrier.init(item_ready.index(i), count=1)
-            mbarrier.init(item_free.index(i), count=2)
+            mbarrier.init(item_free.index(i), count=CONSUMERS)
         item_ring = (item_ids, item_ready, item_free)
     else:
         # the strided schedule hands nothing over, and its partitions capture nothing for it
@@ -586,24 +594,33 @@ def _extend_attention_ws_kernel(
     else:
         tma_descs = ()
 
-    gl.warp_specialize([
-        (_consumer, (Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem_0, ready, free,
-                     item_ring, 0, sm_scale_log2, logit_cap,
-                     sliding_window, n_heads, n_blocks, n_seqs, stride_qt, stride_qh, stride_ot,
-                     stride_oh, ITEM_SLOTS, GQA_GROUP, HEAD_DIM, BLOCK_M, BLOCK_N, NUM_STAGES,
-                     USE_WINDOW, USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE, HEADS_FIRST, PERSISTENT,
-                     GQA_PACK, PREFETCH_Q, OVERLAP_PV, DYNAMIC_ITEMS)),
-        (_consumer, (Q, O, qo_indptr, kv_indptr, k_smem, v_smem, q_smem_1, ready, free,
-                     item_ring, 1, sm_scale_log2, logit_cap,
-                     sliding_window, n_heads, n_blocks, n_seqs, stride_qt, stride_qh, stride_ot,
-                     stride_oh, ITEM_SLOTS, GQA_GROUP, HEAD_DIM, BLOCK_M, BLOCK_N, NUM_STAGES,
-                     USE_WINDOW, USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE, HEADS_FIRST, PERSISTENT,
-                     GQA_PACK, PREFETCH_Q, OVERLAP_PV, DYNAMIC_ITEMS)),
-        (_producer, (K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_smem, v_smem,
-                     ready, free, item_ring, item_counter, tma_descs, sliding_window,
+    # what every consumer takes after its Q buffers and its index: the run-time arguments (an
+    # assigned tuple holds no constexpr: Triton makes its values tensors), then the constexprs
+    consumer_args = (Q, O, qo_indptr, kv_indptr, k_smem, v_smem, ready, free, item_ring,
+                     sm_scale_log2, logit_cap, sliding_window, n_heads, n_blocks, n_seqs,
+                     stride_qt, stride_qh, stride_ot, stride_oh)
+    CONSUMER_CONSTEXPRS: gl.constexpr = (ITEM_SLOTS, GQA_GROUP, HEAD_DIM, BLOCK_M, BLOCK_N,
+                                         NUM_STAGES, USE_WINDOW, USE_LOGIT_CAP, Q_CACHE,
+                                         INDEX_CACHE, HEADS_FIRST, PERSISTENT, GQA_PACK,
+                                         PREFETCH_Q, OVERLAP_PV, DYNAMIC_ITEMS)
+    producer_args = (K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_smem,
+                     v_smem, ready, free, item_ring, item_counter, tma_descs, sliding_window,
                      n_heads, n_blocks, n_seqs, stride_kt, stride_kh, stride_vt, stride_vh,
-                     stride_kbt, stride_kbh, stride_vbt, stride_vbh, ITEM_SLOTS, GQA_GROUP,
-                     HEAD_DIM, BLOCK_M, BLOCK_N, NUM_STAGES, USE_WINDOW, PREFIX_KV_CACHE,
-                     EXTEND_KV_CACHE, INDEX_CACHE, HEADS_FIRST, PREFETCH_INDICES, PERSISTENT,
-                     GQA_PACK, DYNAMIC_ITEMS, TMA_EXTEND)),
-    ], [4, PRODUCER_WARPS], [CONSUMER_REGISTERS, PRODUCER_REGISTERS])
+                     stride_kbt, stride_kbh, stride_vbt, stride_vbh)
+    PRODUCER_CONSTEXPRS: gl.constexpr = (ITEM_SLOTS, GQA_GROUP, HEAD_DIM, BLOCK_M, BLOCK_N,
+                                         NUM_STAGES, USE_WINDOW, PREFIX_KV_CACHE, EXTEND_KV_CACHE,
+                                         INDEX_CACHE, HEADS_FIRST, PREFETCH_INDICES, PERSISTENT,
+                                         GQA_PACK, DYNAMIC_ITEMS, TMA_EXTEND)
+    # (a partition's function cannot be held in a variable either)
+    if CONSUMERS == 3:
+        gl.warp_specialize([(_consumer, (q_smem_0, 0) + consumer_args + CONSUMER_CONSTEXPRS),
+                            (_consumer, (q_smem_1, 1) + consumer_args + CONSUMER_CONSTEXPRS),
+                            (_consumer, (q_smem_2, 2) + consumer_args + CONSUMER_CONSTEXPRS),
+                            (_producer, producer_args + PRODUCER_CONSTEXPRS)],
+                           [4, 4, PRODUCER_WARPS],
+                           [CONSUMER_REGISTERS, CONSUMER_REGISTERS, PRODUCER_REGISTERS])
+    else:
+        gl.warp_specialize([(_consumer, (q_smem_0, 0) + consumer_args + CONSUMER_CONSTEXPRS),
+                            (_consumer, (q_smem_1, 1) + consumer_args + CONSUMER_CONSTEXPRS),
+                            (_producer, producer_args + PRODUCER_CONSTEXPRS)],
+                           [4, PRODUCER_WARPS], [CONSUMER_REGISTERS, PRODUCER_REGISTERS])

@@ -231,6 +231,14 @@ WS_CONFIGS.update({f"{name}_dynamic": dataclasses.replace(WS_CONFIGS[name], dyna
 WS_CONFIGS.update({f"{name}_tma": dataclasses.replace(WS_CONFIGS[name], tma_extend=True)
                    for name in ("m128n16s2", "m128n128s2_persistent", "m128n64s3_persistent_packed",
                                 "m128n16s2_persistent_dynamic")})
+# ... and with three consumer warpgroups (block_m=192), on the knobs of `default`'s rows
+WS_CONFIGS.update({
+    "m192n64s3_persistent_packed_prefetch_q_tma": LaunchConfig(
+        block_m=192, block_n=64, num_warps=12, num_stages=3, warp_specialize=True, persistent=True,
+        pack_gqa=True, prefetch_q=True, tma_extend=True),
+    "m192n128s2_persistent_dynamic": LaunchConfig(
+        block_m=192, block_n=128, num_warps=12, num_stages=2, warp_specialize=True,
+        persistent=True, dynamic_items=True)})
 GLUON_CONFIGS = {**{f"overlap_{name}": config for name, config in OVERLAP_CONFIGS.items()},
                  **{f"ws_{name}": config for name, config in WS_CONFIGS.items()}}
 

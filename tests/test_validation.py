@@ -170,8 +170,19 @@ WS = dict(warp_specialize=True, block_m=128, block_n=64, num_warps=8, num_stages
 
 
 def test_warp_specialize_needs_what_the_gluon_kernel_is_written_for(inputs):
-    expect(inputs, "config.block_m=64, config.num_warps=8: .* two consumer warpgroups",
+    expect(inputs, "config.block_m=64, config.num_warps=8: .* two or three consumer warpgroups",
            config=LaunchConfig(**{**WS, "block_m": 64}))
+    expect(inputs, "config.block_m=192, config.num_warps=8: .* two or three consumer warpgroups",
+           config=LaunchConfig(**{**WS, "block_m": 192}))
+    # three consumers (block_m=192, 12 warps): only on the warp-specialized kernel, at head
+    # dims up to 128
+    d256 = make_inputs((3,), (5,), heads="4/2", head_dim=256, dtype="fp16", device=DEVICE)
+    expect(d256, "config.block_m=192: three consumer warpgroups .* head_dim=256",
+           config=LaunchConfig(**{**WS, "block_m": 192, "num_warps": 12}))
+    expect(inputs, "config.num_warps=12, config.block_m=192: only warp_specialize",
+           config=LaunchConfig(block_m=192, num_warps=12))
+    with pytest.raises(ValueError, match=r"config.block_n=192: expected a power of two in \[16, 256\]$"):
+        LaunchConfig(block_n=192)
     expect(inputs, "config.overlap_softmax=True: warp_specialize",
            config=LaunchConfig(**WS, overlap_softmax=True))
     expect(inputs, "config.num_stages=1", config=LaunchConfig(**{**WS, "num_stages": 1}))
@@ -346,7 +357,7 @@ def test_the_launcher_runs_the_warp_specialized_kernel_where_it_resolves_sm90(ws
     d128 = make_inputs((6, 0, 9), (5, 3, 4), heads="4/2", head_dim=128, dtype="fp16", device=DEVICE)
     extend_attention_fwd(*d128.args)
     [(grid, args, kwargs)] = ws_launches
-    assert kwargs["CONSUMER_REGISTERS"] == ea.WS_CONSUMER_REGISTERS and kwargs["BLOCK_N"] == 64
+    assert kwargs["CONSUMER_REGISTERS"] == ea.WS_REGISTERS[2].consumer and kwargs["BLOCK_N"] == 64
     # short extends: a persistent grid of items, each the 2 query heads of a KV head packed
     # into its rows; the items' extents: KV heads, blocks of 128 rows, sequences; the items
     # after each program's first taken from a counter, zeroed
