@@ -205,8 +205,9 @@ TL_TUNED_BLOCKS = {
     (256, "long"): _tuned(128, 64, 8, 2, True),
 }
 # The tuned variant where the Gluon kernels run (``gluon_unavailable``): the warp-specialized
-# kernel (a producer warpgroup, two consumers) on a persistent grid (a program per SM walking
-# the items), with a KV head's query heads packed into its rows. Measured on the H200 against
+# kernel (a producer warpgroup, two consumers; three at head dim 64's short extends) on a
+# persistent grid (a program per SM walking the items), with a KV head's query heads packed
+# into its rows. Measured on the H200 against
 # FlashInfer 0.7.2 (docs/MEASUREMENTS.md, steps 10-13): where the extends are short, or the
 # window small, items are short and 64-key tiles (with prefetched indices until step 16b),
 # each consumer's next Q copied ahead, win; without a window at long extends 128-key tiles do
@@ -227,6 +228,9 @@ TL_TUNED_BLOCKS = {
 # long extends 6% faster at n_ctx 8192, 4% at 4096; at head dim 64 4-5% at 4096 and 8192, 1%
 # at 1024; on head dim 128's short and windowed rows (step 16b) 2-9%, though TMA excludes the
 # prefetched indices (worth 1% on the short row). At head dim 256 (32-key tiles) -2 to +1%.
+# Three consumer warpgroups (192-row items, 12 warps, step 18) at head dim 64's short extends:
+# 1.11x the two-consumer 128-key row at n_ctx 1024 and 1.07x at 4096; at long extends (8192)
+# and with W512 within 1-3% of the rows they would replace, so those stay.
 _WS_PERSISTENT = _tuned(128, 64, 8, 4, False, warp_specialize=True, persistent=True,
                         pack_gqa=True, prefetch_q=True, tma_extend=True)
 _WS_PERSISTENT_64 = _tuned(128, 128, 8, 4, False, warp_specialize=True, persistent=True,
@@ -235,9 +239,11 @@ _WS_PERSISTENT_256 = _tuned(128, 32, 8, 4, True, warp_specialize=True, persisten
                             pack_gqa=True, overlap_pv=True)
 _WS_LONG = _tuned(128, 128, 8, 3, False, warp_specialize=True, persistent=True, pack_gqa=True,
                   tma_extend=True)
+_WS_THREE_CONSUMERS_64 = _tuned(192, 64, 12, 3, False, warp_specialize=True, persistent=True,
+                                pack_gqa=True, prefetch_q=True, tma_extend=True)
 TUNED_BLOCKS = {**TL_TUNED_BLOCKS,
                 (64, "windowed"): _WS_PERSISTENT,
-                (64, "short"): _WS_PERSISTENT_64, (64, "long"): _WS_PERSISTENT_64,
+                (64, "short"): _WS_THREE_CONSUMERS_64, (64, "long"): _WS_PERSISTENT_64,
                 (128, "windowed"): dataclasses.replace(_WS_PERSISTENT, overlap_pv=True),
                 (128, "short"): dataclasses.replace(_WS_PERSISTENT, dynamic_items=True),
                 (128, "long"): _WS_LONG,
