@@ -258,6 +258,8 @@ def test_a_file_stored_before_runs_were_written_gets_them_on_import(tmp_path, cs
     assert f"unchanged {MACHINE}/telemetry/{STORED_NAME}" in said
     assert f"added {MACHINE}/telemetry/20261129T071233.123Z.runs: sampled {_results_name(COMMIT)}" in said
     assert json.loads(telemetry.runs_path(stored).read_text()) == [_results_name(COMMIT)]
+
+
 def test_a_malformed_telemetry_file_is_named_and_nothing_is_imported(tmp_path, capsys):
     results_dir = tmp_path / "results"
     broken = write_telemetry(tmp_path / "telemetry.csv", ["Failed to initialize NVML: Unknown Error"])
