@@ -13,7 +13,9 @@ the L40S) and sm_100 (B200). The gate fails when
 * spills appear or grow (the per-thread stack frame),
 * on sm_90, the occupancy drops: the registers per thread (or the shared memory) cross a
   step, so that fewer warps reside on an SM; a step of one limit that another limit hides
-  is noted,
+  is noted, and so is a drop in a persistent configuration (its grid is one program per SM:
+  more resident blocks would have nothing to run, so only one block fitting matters, and
+  the shared-memory rule above checks that),
 * a variant that asks for ``.cg`` on a load group carries fewer ``ld.global.cg`` than
   its baseline (it vanishing altogether is the case this exists for).
 
@@ -178,14 +180,22 @@ def _does_not_fit(case: Case, new: dict) -> List[str]:
     return []
 
 
+def _persistent(case: Case) -> bool:
+    """Whether the case's configuration launches one program per SM (``persistent``)."""
+    return bool(resolve_config(case.variant, case.head_dim, case.shape, arch=case.arch).persistent)
+
+
+def _occupancy_dropped(old: dict, new: dict) -> str:
+    causes = _steps_down(old, new) or [f"num_warps {old['num_warps']} → {new['num_warps']}"]
+    return f"occupancy dropped from {resident_warps(old)} to {resident_warps(new)} warps/SM: {'; '.join(causes)}"
+
+
 def _failures(case: Case, old: dict, new: dict, cg_requested: bool) -> List[str]:
     failures = []
     if new["stack_bytes"] > old["stack_bytes"]:
         failures.append(f"spills: stack {old['stack_bytes']} → {new['stack_bytes']} bytes per thread")
-    if case.arch == SM90 and resident_warps(new) < resident_warps(old):
-        causes = _steps_down(old, new) or [f"num_warps {old['num_warps']} → {new['num_warps']}"]
-        failures.append(f"occupancy dropped from {resident_warps(old)} to {resident_warps(new)} "
-                        f"warps/SM: {'; '.join(causes)}")
+    if case.arch == SM90 and resident_warps(new) < resident_warps(old) and not _persistent(case):
+        failures.append(_occupancy_dropped(old, new))
     if cg_requested and new["ld_global_cg"] < old["ld_global_cg"]:
         failures.append(f"ld.global.cg {old['ld_global_cg']} → {new['ld_global_cg']} although "
                         "the variant asks for .cg")
@@ -200,6 +210,9 @@ def _notes(case: Case, old: dict, new: dict, cg_requested: bool) -> List[str]:
     if occupancy and resident_warps(new) == resident_warps(old):
         notes += [f"{step}, hidden by another limit: occupancy stays {resident_warps(new)} warps/SM"
                   for step in _steps_down(old, new)]
+    if occupancy and resident_warps(new) < resident_warps(old) and _persistent(case):
+        notes.append(f"{_occupancy_dropped(old, new)}; not a failure: a persistent grid runs one "
+                     "program per SM")
     if cg_requested and new["ld_global_cg"] == 0:
         notes.append("asks for .cg but carries no ld.global.cg (pipelined into cp.async.cg)")
     return notes
