@@ -251,6 +251,9 @@ def test_parse_args_rejects_bad_flags(argv):
     ("ncu_point", ["--impls", "default,m64x64"], "--impls"),
     ("ncu_point", ["--impls", "default", "--n-ctx", "1024,2048"], "--n-ctx"),
     ("ncu_point", ["--impls", ","], "--impls"),
+    ("clock_probe", ["--impls", "default,nobody"], "--impls"),
+    ("clock_probe", ["--windows", "-1,127"], "--windows"),
+    ("clock_probe", ["--rounds", "0"], "--rounds"),
 ])
 def test_the_tools_name_the_flag_of_a_bad_list(tool, argv, flag, capsys):
     with pytest.raises(SystemExit) as stopped:
@@ -339,6 +342,40 @@ ncu_point: default at 64/8 D=128 bf16 n_ctx=2048 window=-1 contiguous: relative 
   _extend_attention_ws_kernel (132, 1, 1)x(384, 1, 1), Context 1, Stream 7, Device 0, CC 9.0
     smsp__average_warps_issue_stalled_wait_per_issue_active.ratio        inst        1.46
 """
+
+
+def test_clock_probe_times_each_implementation_alone_and_all_of_them_in_turns(monkeypatch):
+    from tools import clock_probe
+    args = clock_probe.parse_args(["--impls", "default,flashinfer-0.7.2-fa3"])
+    assert args.order == ["default", "flashinfer-0.7.2-fa3"] and args.peers == ("flashinfer-0.7.2-fa3",)
+    timed = []
+    monkeypatch.setattr(clock_probe, "spaced_samples", lambda call: timed.append(("spaced", call())) or [1.0])
+    monkeypatch.setattr(harness, "device_times", lambda call: timed.append(("back", call())) or [2.0])
+    monkeypatch.setattr(harness, "timed_in_turns",
+                        lambda launches: timed.append(("turns", tuple(launches))) or {n: [3.0] for n in launches})
+    calls = {"a": lambda: "a", "b": lambda: "b"}
+    for load, expected in ((clock_probe.SPACED, [("a",), ("b",)]), (clock_probe.BACK_TO_BACK, [("b",), ("a",)]),
+                           (clock_probe.IN_TURNS, [("b", "a")])):
+        order = [name for names in expected for name in names]
+        schedule = clock_probe.timings(load, order, calls)
+        assert [names for names, _ in schedule] == expected
+        for names, timing in schedule:
+            assert set(timing()) == set(names)
+    assert timed == [("spaced", "a"), ("spaced", "b"), ("back", "b"), ("back", "a"), ("turns", ("b", "a"))]
+
+
+def test_clock_probe_speedups_are_the_median_over_rounds_of_the_first_ones():
+    from tools.clock_probe import speedups
+    medians = {(0, "spaced"): {"a": 1.0, "b": 1.1}, (1, "spaced"): {"b": 2.6, "a": 2.0},
+               (2, "spaced"): {"a": 1.0, "b": 1.0}, (0, "in turns"): {"a": 1.0, "b": 0.9, "c": 2.0}}
+    assert speedups(medians, "a") == {"spaced": {"b": pytest.approx(1.1)}, "in turns": {"b": 0.9, "c": 2.0}}
+
+
+def test_clock_probe_without_nvml_times_all_the_same(monkeypatch):
+    from tools import clock_probe
+    with pytest.raises(clock_probe.NvmlUnavailable, match="libnvml-nowhere.so"):
+        clock_probe.Board("libnvml-nowhere.so")
+    assert clock_probe.metered(None, lambda: {"a": [1.0]}) == ({"a": [1.0]}, "n/a", "n/a", "n/a")
 
 
 def test_ncu_stalls_names_each_kernel_by_its_implementation_and_sorts_the_stalls(tmp_path, capsys):

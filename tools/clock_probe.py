@@ -1,42 +1,103 @@
-#!/usr/bin/env python
-"""One point timed three ways, alternating: asv's DeviceClock, back-to-back events, do_bench.
+"""One point, each implementation timed under three loads of the board, in one process.
 
-    python -m tools.clock_probe [--n-ctx 8192] [--window -1] [--variant default] [--rounds 4]
+    python -m tools.clock_probe --impls default,flashinfer-0.7.2-fa3 [--n-ctx 8192]
+        [--windows -1] [--pool contiguous] [--rounds 4]
+
+An implementation is a variant, a configuration as ``tools.sweep_blocks`` spells it, or a
+provider (``benchmarks/providers``). Each is checked against the float64 reference first.
+Then, in every round, with the implementations' order rotated by one from round to round:
+
+* ``spaced``: each implementation alone, as asv's ``time_extend`` samples it
+  (``DeviceClock``: a millisecond's spin on one SM and a host sync between calls, so the
+  board idles between them), with the sample limits of ``DeviceTimed.repeat``;
+* ``back to back``: each implementation alone, its calls queued one after another
+  (``harness.device_times``: the device sequence of ``triton.testing.do_bench``);
+* ``in turns``: all of them together, call by call (``harness.timed_in_turns``), as the
+  peers' setup cache times them for ``track_default_time_ratio``.
+
+Beside each median: the board's mean power over that timing, from NVML's energy counter, and
+its SM clock, power and temperature before and after (NVML, for the GPU torch uses). At the
+end, per load, the first implementation's speedup over each other one: the median over the
+rounds of the ratio of their medians.
 
 Why: on 2026-11-25 the suite's times for the most power-hungry variant ran up to 12% below
-``triton.testing.do_bench``'s, taken a minute later in another process, while the other
-variants agreed within 1%. ``DeviceClock`` (benchmarks/device_clock.py) leaves the GPU a
-millisecond's spin on one SM and a host sync between samples; ``harness.device_times`` and
-do_bench queue their repetitions back to back. Timed here in one process, in alternating
-rounds, with the SM clock read before and after each method (nvidia-smi), the three differ
-only in how they load the GPU. Run it with a clock log beside it:
-``nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,temperature.gpu --format=csv -lms 200``.
+do_bench's. On 2026-11-29 asv's medians put ours 1.03× ahead of FlashInfer 0.7.2 fa3 at 8192
+without a window, and the in-run turns 0.95× behind, in one asv run. The board runs at its
+power cap only when the calls come back to back; this probe asks whether the winner depends
+on that.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import statistics
-import subprocess
 import sys
 import time
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
-import triton
 
 from benchmarks import harness, workloads
-from benchmarks.bench_extend import PRMatrix
-from benchmarks.device_clock import DeviceClock
+from benchmarks.device_clock import DeviceClock, DeviceTimed
+from benchmarks.providers.base import PeerPoint
+from tools import _cli
+from tools.sweep_blocks import parse_impls, prepare_point
+
+SPACED, BACK_TO_BACK, IN_TURNS = "spaced", "back to back", "in turns"
+LOADS = (SPACED, BACK_TO_BACK, IN_TURNS)
 
 
-def sm_clock_mhz() -> str:
-    done = subprocess.run(["nvidia-smi", "--query-gpu=clocks.sm,power.draw,temperature.gpu",
-                           "--format=csv,noheader"], capture_output=True, text=True)
-    return done.stdout.strip()
+class NvmlUnavailable(RuntimeError):
+    """NVML cannot be loaded or does not know the GPU torch uses."""
 
 
-def device_clock_samples(call, max_samples: int, max_time_s: float):
-    """asv's loop for these classes: samples of one call until max_samples or max_time_s."""
+class Board:
+    """The GPU torch uses, read through NVML (``libnvidia-ml.so.1``, by ctypes: no Python
+    package needed): its energy counter, SM clock, power and temperature."""
+
+    NVML_CLOCK_SM = 1
+    NVML_TEMPERATURE_GPU = 0
+
+    def __init__(self, library: str = "libnvidia-ml.so.1"):
+        try:
+            self._nvml = ctypes.CDLL(library)
+        except OSError as missing:
+            raise NvmlUnavailable(f"{library}: {missing}") from None
+        self._call("nvmlInit_v2")
+        # by UUID: under CUDA_VISIBLE_DEVICES torch's index is not NVML's
+        uuid = str(torch.cuda.get_device_properties(torch.cuda.current_device()).uuid)
+        self._handle = ctypes.c_void_p()
+        self._call("nvmlDeviceGetHandleByUUID", (uuid if uuid.startswith("GPU-") else f"GPU-{uuid}").encode(),
+                   ctypes.byref(self._handle))
+
+    def _call(self, name: str, *args) -> None:
+        status = getattr(self._nvml, name)(*args)
+        if status != 0:
+            raise NvmlUnavailable(f"{name} returned NVML error {status}")
+
+    def _read(self, name: str, kind, *args) -> int:
+        value = kind()
+        self._call(name, self._handle, *args, ctypes.byref(value))
+        return value.value
+
+    def energy_j(self) -> float:
+        """Energy the board has used since the driver loaded (NVML counts millijoules)."""
+        return self._read("nvmlDeviceGetTotalEnergyConsumption", ctypes.c_ulonglong) / 1e3
+
+    def state(self) -> str:
+        """'1980 MHz 512 W 51 C': SM clock, power, temperature."""
+        return (f"{self._read('nvmlDeviceGetClockInfo', ctypes.c_uint, self.NVML_CLOCK_SM)} MHz "
+                f"{self._read('nvmlDeviceGetPowerUsage', ctypes.c_uint) / 1e3:.0f} W "
+                f"{self._read('nvmlDeviceGetTemperature', ctypes.c_uint, self.NVML_TEMPERATURE_GPU)} C")
+
+
+Samples = Dict[str, List[float]]
+
+
+def spaced_samples(call: Callable[[], None]) -> List[float]:
+    """asv's loop for ``DeviceTimed`` classes: samples of one call until the sample or time limit."""
+    _, max_samples, max_time_s = DeviceTimed.repeat
     clock, times, begin = DeviceClock(), [], time.perf_counter()
     while len(times) < max_samples and (len(times) < 10 or time.perf_counter() - begin < max_time_s):
         start = clock()
@@ -45,31 +106,93 @@ def device_clock_samples(call, max_samples: int, max_time_s: float):
     return times
 
 
-def main(argv=None) -> int:
+def timings(load: str, order: Sequence[str], calls: Mapping[str, Callable[[], None]]
+            ) -> List[Tuple[Tuple[str, ...], Callable[[], Samples]]]:
+    """The timings one load takes in a round: (the implementations each times, the timing)."""
+    if load == IN_TURNS:
+        return [(tuple(order), lambda: harness.timed_in_turns({name: calls[name] for name in order}))]
+    alone = spaced_samples if load == SPACED else harness.device_times
+    return [((name,), lambda name=name: {name: alone(calls[name])}) for name in order]
+
+
+def metered(board: Optional[Board], timing: Callable[[], Samples]) -> Tuple[Samples, str, str, str]:
+    """The timing's samples, with the board's mean power over it and its state before and after."""
+    if board is None:
+        return timing(), "n/a", "n/a", "n/a"
+    before, joules, start = board.state(), board.energy_j(), time.perf_counter()
+    samples = timing()
+    torch.cuda.synchronize()
+    watts = (board.energy_j() - joules) / (time.perf_counter() - start)
+    return samples, f"{watts:.0f}", before, board.state()
+
+
+def speedups(medians: Mapping[Tuple[int, str], Mapping[str, float]], first: str) -> Dict[str, Dict[str, float]]:
+    """{load: {other: the median over the rounds of other's median time over first's}} from
+    {(round, load): {implementation: median seconds}}."""
+    ratios: Dict[str, Dict[str, List[float]]] = {}
+    for (_, load), by_name in medians.items():
+        for name, seconds in by_name.items():
+            if name != first and first in by_name:
+                ratios.setdefault(load, {}).setdefault(name, []).append(seconds / by_name[first])
+    return {load: {name: statistics.median(values) for name, values in by_name.items()}
+            for load, by_name in ratios.items()}
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-ctx", type=int, default=8192)
-    parser.add_argument("--window", type=int, default=-1)
-    parser.add_argument("--variant", default="default")
-    parser.add_argument("--pool", default="contiguous", choices=workloads.POOLS)
+    parser.add_argument("--impls", default="default",
+                        help="comma-separated variants, configurations (mMnNwWsS...) or providers; "
+                             "the speedups are the first one's")
     parser.add_argument("--rounds", type=int, default=4)
-    args = parser.parse_args(argv)
-    inputs = workloads.make_inputs(*workloads.pr_lengths(args.n_ctx), pool=args.pool, device="cuda")
-    harness.check_variant(inputs, args.variant, args.window)
-    call = harness.kernel_call(inputs, args.variant, args.window)
-    _, max_samples, max_time = PRMatrix.repeat
-    methods = {
-        "DeviceClock (asv)": lambda: device_clock_samples(call, max_samples, max_time),
-        "back-to-back events": lambda: harness.device_times(call),
-        "do_bench": lambda: [triton.testing.do_bench(call, return_mode="median") / 1e3],
-    }
-    print(f"{torch.cuda.get_device_name()}: {args.variant} n_ctx={args.n_ctx} window={args.window} "
-          f"{args.pool}; medians in ms; SM clock, power, temperature before and after")
-    print("| round | method | ms | before | after |\n|---|---|---|---|---|")
+    _cli.add_shape_flags(parser, n_ctx="8192", windows="-1", pool="contiguous")
+    args = _cli.parse(parser, argv)
+    if len(args.n_ctx) != 1 or len(args.windows) != 1:
+        parser.error(f"--n-ctx {args.n_ctx} --windows {args.windows}: one point at a time")
+    if args.rounds < 1:
+        parser.error(f"--rounds {args.rounds}: expected at least 1")
+    try:
+        args.order, args.configs, args.peers = parse_impls(args.impls)
+    except ValueError as bad:
+        parser.error(str(bad))
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    n_ctx, window = args.n_ctx[0], args.windows[0]
+    inputs = workloads.make_inputs(*workloads.pr_lengths(n_ctx), heads=args.heads,
+                                   head_dim=args.head_dim, dtype=args.dtype, pool=args.pool,
+                                   device="cuda")
+    prepared = prepare_point(inputs, PeerPoint(args.head_dim, args.dtype, window), args.configs,
+                             args.peers)
+    reference = harness.reference_for(inputs, window)
+    for name in args.order:
+        error = harness.check_call(inputs, name, window, prepared[name].checked, reference=reference)
+        print(f"clock_probe: {name}: relative error {error:.2e}", flush=True)
+    del reference
+    calls = {name: prepared[name].timed for name in args.order}
+    try:
+        board: Optional[Board] = Board()
+    except NvmlUnavailable as why:
+        board = None
+        print(f"clock_probe: no board readings: {why}", flush=True)
+    print(f"{torch.cuda.get_device_name()}: {args.heads} D={args.head_dim} {args.dtype} n_ctx={n_ctx} "
+          f"window={window} {args.pool}; medians in ms; board W: mean power over the timing; "
+          "before/after: SM clock, power, temperature")
+    print("| round | load | implementation | ms | board W | before | after |\n|---|---|---|---|---|---|---|")
+    medians: Dict[Tuple[int, str], Dict[str, float]] = {}
     for r in range(args.rounds):
-        for name, timed in methods.items():
-            before = sm_clock_mhz()
-            ms = statistics.median(timed()) * 1e3
-            print(f"| {r} | {name} | {ms:.3f} | {before} | {sm_clock_mhz()} |", flush=True)
+        order = args.order[r % len(args.order):] + args.order[:r % len(args.order)]
+        for load in LOADS:
+            for names, timing in timings(load, order, calls):
+                samples, watts, before, after = metered(board, timing)
+                for name in names:
+                    medians.setdefault((r, load), {})[name] = statistics.median(samples[name])
+                    print(f"| {r} | {load} | {name} | {medians[r, load][name] * 1e3:.3f} | {watts} | "
+                          f"{before} | {after} |", flush=True)
+    first = args.order[0]
+    for load, by_name in speedups(medians, first).items():
+        print(f"{load}: " + ", ".join(f"{first} over {name} {ratio:.3f}×" for name, ratio in by_name.items()))
     return 0
 
 

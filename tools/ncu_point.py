@@ -19,12 +19,10 @@ from typing import Optional, Sequence
 
 import torch
 
-import kernels
 from benchmarks import harness, workloads
-from benchmarks.providers import PROVIDERS
 from benchmarks.providers.base import PeerPoint
 from tools import _cli
-from tools.sweep_blocks import parse_configs, prepare_point
+from tools.sweep_blocks import parse_impls, prepare_point
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -35,17 +33,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = _cli.parse(parser, argv)
     if len(args.n_ctx) != 1 or len(args.windows) != 1:
         parser.error(f"--n-ctx {args.n_ctx} --windows {args.windows}: one point at a time")
-    names = [name.strip() for name in args.impls.split(",") if name.strip()]
-    if not names:
-        parser.error(f"--impls {args.impls!r}: no implementation given")
-    # a variant runs as a configuration, whether or not a provider of that name exists
-    peers = tuple(name for name in names if name in PROVIDERS and name not in kernels.VARIANTS)
-    launched = [name for name in names if name not in peers]
     try:
-        configs = parse_configs(",".join(launched)) if launched else {}
+        args.order, args.configs, args.peers = parse_impls(args.impls)
     except ValueError as bad:
-        parser.error(str(bad).replace("--configs", "--impls"))
-    args.order, args.configs, args.peers = names, configs, peers
+        parser.error(str(bad))
     return args
 
 
