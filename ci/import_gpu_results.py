@@ -11,8 +11,11 @@ The archive is ``ci/gpu_job.sh``'s ``asv-results.tgz``: a ``results/`` folder. P
   kept and named, unless ``--replace`` takes the incoming one (a deliberate re-measurement),
   or unless each run skipped the points the other measured (the halves of one commit's
   points, run as two ``--bench 'name(...)'`` selections): then the halves are joined;
-* ``machine.json`` and ``benchmarks.json`` describe the machine and the suite of the newest
-  run and are taken from the archive (``benchmarks.json`` merged, incoming entries winning).
+* ``benchmarks.json`` describes the suite of the newest run: merged, incoming entries winning.
+* ``machine.json`` is taken from the archive only where none is stored. A stored one stays as
+  it is, as ``ci/main.sh`` keeps it: it describes the host the stored history came from, and
+  each results file holds its own host's record in its parameters (the GPU is the same: the
+  guard in ``ci/asv_env.sh`` checked it). Where the archive's differs, the keys are named.
 
 With ``--telemetry``, the job's ``telemetry.csv`` (the board sampled through the job,
 ``ci/gpu_job.sh``) is stored unchanged as ``results/<machine>/telemetry/<first sample's UTC
@@ -277,9 +280,15 @@ def _take_machine_json(source: str, target: str, report: ImportReport) -> None:
     except StoreError as err:
         report.error(f"incoming {source}: {err}; not imported")
         return
-    if not os.path.exists(target) or _read(source) != _read(target):
+    if not os.path.exists(target):
         shutil.copyfile(source, target)
         report.say(f"machine info {target} from the archive")
+        return
+    incoming, stored = json.loads(_read(source)), json.loads(_read(target))
+    differing = sorted(key for key in incoming.keys() | stored.keys() if incoming.get(key) != stored.get(key))
+    if differing:
+        report.say(f"kept the stored machine info {target}; the archive's host differs in "
+                    f"{', '.join(differing)} (its results files keep their own host's record)")
 
 
 def _read(path: str) -> str:

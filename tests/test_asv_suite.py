@@ -637,6 +637,28 @@ def test_import_copies_a_new_commit_whole(tmp_path):
     assert _value(tmp_path / "results" / MACHINE / STORED_NAME, "bench.time_a") == [5.0, 10.0]
 
 
+def test_import_keeps_a_stored_machine_record_and_names_what_differs(tmp_path):
+    record = {"machine": MACHINE, "gpu": "NVIDIA H200", "num_cpu": "16", "version": 1}
+    source = tmp_path / "archive-source" / "results"
+    _results_file(source, {"bench.time_a": 5.0})
+    (source / MACHINE / "machine.json").write_text(json.dumps({**record, "num_cpu": "32"}))
+    archive = tmp_path / "asv-results.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(source, arcname="results")
+
+    fresh = tmp_path / "fresh"
+    import_gpu_results.import_archive(str(archive), str(fresh))
+    assert json.loads((fresh / MACHINE / "machine.json").read_text())["num_cpu"] == "32"  # none stored: taken
+
+    stored = tmp_path / "results"
+    _results_file(stored, {"bench.time_a": 5.0})
+    (stored / MACHINE / "machine.json").write_text(json.dumps(record))
+    before = (stored / MACHINE / "machine.json").read_bytes()
+    report = import_gpu_results.import_archive(str(archive), str(stored))
+    assert report.errors == 0 and (stored / MACHINE / "machine.json").read_bytes() == before
+    assert any("kept the stored machine info" in line and "differs in num_cpu" in line for line in report.lines)
+
+
 def test_import_names_a_broken_file_and_clobbers_nothing(tmp_path, capsys):
     stored = tmp_path / "results"
     path = _results_file(stored, {"bench.time_a": 1.0})
