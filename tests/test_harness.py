@@ -364,6 +364,19 @@ def test_clock_probe_times_each_implementation_alone_and_all_of_them_in_turns(mo
     assert timed == [("spaced", "a"), ("spaced", "b"), ("back", "b"), ("back", "a"), ("turns", ("b", "a"))]
 
 
+def test_the_one_point_tools_check_every_implementation_before_anything_else(inputs, monkeypatch):
+    from tools import ncu_point, sweep_blocks
+    args = ncu_point.parse_args(["--impls", "baseline,cg", "--windows", str(WINDOW), "--n-ctx", "1024",
+                                 "--heads", "4/2", "--head-dim", "64", "--dtype", "fp16"])
+    assert (args.n_ctx, args.window) == (1024, WINDOW)
+    monkeypatch.setattr(sweep_blocks.workloads, "make_inputs", lambda *shape, **kwargs: inputs)
+    _, prepared, errors = sweep_blocks.checked_point(args)
+    assert list(prepared) == ["baseline", "cg"] and all(error < 1e-2 for error in errors.values())
+    monkeypatch.setattr(kernels, "extend_attention_fwd", _run_with(window_shift=1))
+    with pytest.raises(harness.VariantIncorrect, match="baseline"):
+        sweep_blocks.checked_point(args)
+
+
 def test_clock_probe_speedups_are_the_median_over_rounds_of_the_first_ones():
     from tools.clock_probe import speedups
     medians = {(0, "spaced"): {"a": 1.0, "b": 1.1}, (1, "spaced"): {"b": 2.6, "a": 2.0},

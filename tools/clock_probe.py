@@ -38,11 +38,10 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 
-from benchmarks import harness, workloads
+from benchmarks import harness
 from benchmarks.device_clock import DeviceClock, DeviceTimed
-from benchmarks.providers.base import PeerPoint
 from tools import _cli
-from tools.sweep_blocks import parse_impls, prepare_point
+from tools.sweep_blocks import checked_point, parse_point_args
 
 SPACED, BACK_TO_BACK, IN_TURNS = "spaced", "back to back", "in turns"
 LOADS = (SPACED, BACK_TO_BACK, IN_TURNS)
@@ -145,39 +144,25 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                              "the speedups are the first one's")
     parser.add_argument("--rounds", type=int, default=4)
     _cli.add_shape_flags(parser, n_ctx="8192", windows="-1", pool="contiguous")
-    args = _cli.parse(parser, argv)
-    if len(args.n_ctx) != 1 or len(args.windows) != 1:
-        parser.error(f"--n-ctx {args.n_ctx} --windows {args.windows}: one point at a time")
+    args = parse_point_args(parser, argv)
     if args.rounds < 1:
         parser.error(f"--rounds {args.rounds}: expected at least 1")
-    try:
-        args.order, args.configs, args.peers = parse_impls(args.impls)
-    except ValueError as bad:
-        parser.error(str(bad))
     return args
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
-    n_ctx, window = args.n_ctx[0], args.windows[0]
-    inputs = workloads.make_inputs(*workloads.pr_lengths(n_ctx), heads=args.heads,
-                                   head_dim=args.head_dim, dtype=args.dtype, pool=args.pool,
-                                   device="cuda")
-    prepared = prepare_point(inputs, PeerPoint(args.head_dim, args.dtype, window), args.configs,
-                             args.peers)
-    reference = harness.reference_for(inputs, window)
+    _, prepared, errors = checked_point(args)
     for name in args.order:
-        error = harness.check_call(inputs, name, window, prepared[name].checked, reference=reference)
-        print(f"clock_probe: {name}: relative error {error:.2e}", flush=True)
-    del reference
+        print(f"clock_probe: {name}: relative error {errors[name]:.2e}", flush=True)
     calls = {name: prepared[name].timed for name in args.order}
     try:
         board: Optional[Board] = Board()
     except NvmlUnavailable as why:
         board = None
         print(f"clock_probe: no board readings: {why}", flush=True)
-    print(f"{torch.cuda.get_device_name()}: {args.heads} D={args.head_dim} {args.dtype} n_ctx={n_ctx} "
-          f"window={window} {args.pool}; medians in ms; board W: mean power over the timing; "
+    print(f"{torch.cuda.get_device_name()}: {args.heads} D={args.head_dim} {args.dtype} n_ctx={args.n_ctx} "
+          f"window={args.window} {args.pool}; medians in ms; board W: mean power over the timing; "
           "before/after: SM clock, power, temperature")
     print("| round | load | implementation | ms | board W | before | after |\n|---|---|---|---|---|---|---|")
     medians: Dict[Tuple[int, str], Dict[str, float]] = {}

@@ -19,10 +19,8 @@ from typing import Optional, Sequence
 
 import torch
 
-from benchmarks import harness, workloads
-from benchmarks.providers.base import PeerPoint
 from tools import _cli
-from tools.sweep_blocks import parse_impls, prepare_point
+from tools.sweep_blocks import checked_point, parse_point_args
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -30,31 +28,17 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--impls", required=True,
                         help="comma-separated variants, configurations (mMnNwWsS...) or providers")
     _cli.add_shape_flags(parser, n_ctx="8192", windows="-1", pool="contiguous")
-    args = _cli.parse(parser, argv)
-    if len(args.n_ctx) != 1 or len(args.windows) != 1:
-        parser.error(f"--n-ctx {args.n_ctx} --windows {args.windows}: one point at a time")
-    try:
-        args.order, args.configs, args.peers = parse_impls(args.impls)
-    except ValueError as bad:
-        parser.error(str(bad))
-    return args
+    return parse_point_args(parser, argv)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
-    n_ctx, window = args.n_ctx[0], args.windows[0]
-    inputs = workloads.make_inputs(*workloads.pr_lengths(n_ctx), heads=args.heads,
-                                   head_dim=args.head_dim, dtype=args.dtype, pool=args.pool,
-                                   device="cuda")
-    prepared = prepare_point(inputs, PeerPoint(args.head_dim, args.dtype, window), args.configs,
-                             args.peers)
-    reference = harness.reference_for(inputs, window)
+    _, prepared, errors = checked_point(args)
     for name in args.order:
-        error = harness.check_call(inputs, name, window, prepared[name].checked, reference=reference)
         prepared[name].timed()  # warm: the profiled call finds its kernels compiled and loaded
         torch.cuda.synchronize()
-        print(f"ncu_point: {name} at {args.heads} D={args.head_dim} {args.dtype} n_ctx={n_ctx} "
-              f"window={window} {args.pool}: relative error {error:.2e}; profiled call next",
+        print(f"ncu_point: {name} at {args.heads} D={args.head_dim} {args.dtype} n_ctx={args.n_ctx} "
+              f"window={args.window} {args.pool}: relative error {errors[name]:.2e}; profiled call next",
               flush=True)
         torch.cuda.profiler.start()
         prepared[name].timed()

@@ -146,6 +146,36 @@ def prepare_point(inputs, point: PeerPoint, configs, peers) -> Dict[str, harness
     return prepared
 
 
+def parse_point_args(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    """A one-point tool's flags (``--impls`` and ``_cli.add_shape_flags``'): one n_ctx and one
+    window (``args.n_ctx``, ``args.window``), the implementations as ``parse_impls`` reads them
+    (``args.order``, ``args.configs``, ``args.peers``); the parser's error otherwise."""
+    args = _cli.parse(parser, argv)
+    if len(args.n_ctx) != 1 or len(args.windows) != 1:
+        parser.error(f"--n-ctx {args.n_ctx} --windows {args.windows}: one point at a time")
+    (args.n_ctx,), (args.window,) = args.n_ctx, args.windows
+    try:
+        args.order, args.configs, args.peers = parse_impls(args.impls)
+    except ValueError as bad:
+        parser.error(str(bad))
+    return args
+
+
+def checked_point(args: argparse.Namespace) -> Tuple[workloads.ExtendInputs, Dict[str, harness.Prepared],
+                                                     Dict[str, float]]:
+    """The point of ``parse_point_args``: its inputs, each implementation's calls, and each one's
+    relative error against the float64 reference (``VariantIncorrect`` for a wrong one)."""
+    inputs = workloads.make_inputs(*workloads.pr_lengths(args.n_ctx), heads=args.heads,
+                                   head_dim=args.head_dim, dtype=args.dtype, pool=args.pool,
+                                   device="cuda")
+    prepared = prepare_point(inputs, PeerPoint(args.head_dim, args.dtype, args.window), args.configs,
+                             args.peers)
+    reference = harness.reference_for(inputs, args.window)
+    errors = {name: harness.check_call(inputs, name, args.window, prepared[name].checked, reference=reference)
+              for name in args.order}
+    return inputs, prepared, errors
+
+
 # The few rows a compile-ahead launch attends over: the strides, and so the compiled
 # specialization, are the point's; only the lengths are small.
 COMPILE_LENGTHS = ((16,), (16,))
