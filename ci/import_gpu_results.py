@@ -258,6 +258,16 @@ def store_telemetry(board: TelemetryFile, results_dir: str, machine: str, runs: 
         report.error(f"{claims_label} is stored already naming other runs than "
                      f"{', '.join(sorted(runs)) or 'none'}; {board.path} not stored")
         return
+    # Claims name results files, not benchmarks: two boards sampled at once that both claim a
+    # commit's file (two GPUs measuring two of its benchmarks side by side) would each give all
+    # of that commit's benchmarks both boards' samples.
+    for other in telemetry.load(results_dir, machine).files:
+        shared = sorted(set(runs) & (other.runs or set()))
+        if other.path.name != target.name and shared and other.start_ms <= board.end_ms and board.start_ms <= other.end_ms:
+            report.error(f"{board.path} sampled {', '.join(shared)} while the stored {other.path.name} did too "
+                         "(another GPU measuring the same commit at the same time): its samples could not be "
+                         "told from that board's per benchmark; not stored. Measure one commit on one GPU at a time.")
+            return
     target.parent.mkdir(parents=True, exist_ok=True)
     # The runs before the samples: samples stored without them would be matched by time alone,
     # to the runs of every GPU sampled at the same time.

@@ -18,7 +18,9 @@ sampled, the runs that file's board measured. asv reads ``*.json`` only below a 
 A run's samples come from the files whose ``.runs`` names its results file; where none does, from
 the files without one (stored before the import wrote them), by time alone. A file whose
 ``.runs`` does not name the run never gives it samples: on a host of several GPUs, one asv and
-one file per GPU, the files overlap in time and each sampled only its own GPU's runs.
+one file per GPU, the files overlap in time and each sampled only its own GPU's runs. Claims
+name results files, not benchmarks, so the import refuses a file that overlaps a stored one in
+time and claims a results file it claims: two GPUs that measured one commit side by side.
 
 A sample's time is nvidia-smi's ``timestamp`` (``2026/11/29 07:12:33.123``), the GPU host's
 clock read as UTC, the clock asv's ``started_at`` is taken from on the same host. A file

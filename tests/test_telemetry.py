@@ -329,6 +329,21 @@ def test_each_gpus_runs_get_only_their_own_boards_samples(tmp_path, capsys):
     assert telemetry.load(results_dir, MACHINE) == board
 
 
+def test_two_boards_sampled_at_once_never_share_a_commits_runs(tmp_path, capsys):
+    """Two GPUs measuring one commit side by side: the second board's file would claim the same
+    results file as the first's, and each benchmark would get both boards' samples."""
+    results_dir = tmp_path / "results"
+    for index, sm_mhz in enumerate((1980, 1500)):
+        lines = telemetry_lines(_at(index * 0.25), 60, _steady(sm_mhz))
+        argv = [str(_archive(tmp_path / f"gpu{index}")), "--results", str(results_dir),
+                "--telemetry", str(write_telemetry(tmp_path / f"telemetry-gpu{index}.csv", lines))]
+        assert import_gpu_results.main(argv) == index  # the second is refused
+    assert "did too (another GPU measuring the same commit at the same time)" in capsys.readouterr().err
+    (stored,) = telemetry.load(results_dir, MACHINE).files
+    assert {sample.sm_mhz for sample in stored.samples} == {1980}
+    assert len(list(stored.path.parent.iterdir())) == 2  # the first file and its runs, nothing else
+
+
 def test_a_file_without_runs_is_matched_by_time_one_with_runs_to_those_alone(synthetic_results, csv_path):
     _measured(synthetic_results)
     (run,) = store.load(synthetic_results.root).history(MACHINE)
