@@ -1,14 +1,21 @@
 """The commits a machine's history still lacks: every commit that changed kernels/, oldest
-first, whose stored run on the machine has no measured or failed point of the benchmarks
-named. ``ci/gpu_job.sh backfill`` hands the list to ``asv run HASHFILE:...``.
+first, whose stored runs on the machine lack a benchmark named. ``ci/gpu_job.sh backfill``
+hands the list to ``asv run HASHFILE:...``.
 
-    python ci/backfill.py --machine nvidia-h200 [--bench RE] [--repo .] [--results results]
-        [--shard I/N]
+    python ci/backfill.py --machine nvidia-h200 [--bench RE] [--since REV] [--repo .]
+        [--results results] [--shard I/N]
 
-A commit counts as stored only for the benchmarks asked about: a commit whose file holds
-``bench_peers.Peers`` alone (measured at that commit's HEAD) still lacks the PR matrix.
-``asv run --skip-existing-commits`` skips any commit that has a file, so it cannot tell the
-two apart; asv itself merges new benchmarks into an existing file.
+The benchmarks named are those of the suite (the store's ``benchmarks.json``; without one,
+those the store holds) that ``--bench`` selects, as asv's ``--bench`` does: a search. A commit
+lacks a benchmark until one of its runs holds a measured or failed point of it. So a commit
+whose file holds ``bench_peers.Peers`` alone (measured at that commit's HEAD) still lacks the
+PR matrix, and one that holds the PR matrix alone still lacks the rest of the suite.
+``asv run --skip-existing-commits`` skips any commit that has a file, so it cannot tell these
+apart; asv itself merges new benchmarks into an existing file.
+
+``--since REV`` keeps the kernel commits after REV: issue 17 asks for the PR matrix at every
+kernel commit, and for the whole suite but the peers at every kernel commit since it was
+filed (``--bench '^(?!bench_peers\.)' --since ecbba5d``).
 
 ``--shard I/N`` keeps every Nth missing commit from the Ith (0-based), for N jobs side by
 side, one per GPU: both walk the history oldest first, so a deadline leaves one gap, not two.
@@ -22,7 +29,7 @@ import os
 import re
 import subprocess
 import sys
-from typing import Iterable, List, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from ci import store  # noqa: E402
@@ -31,25 +38,34 @@ from ci.store import SKIPPED, Run, StoreError  # noqa: E402
 DEFAULT_BENCH = r"bench_extend\.PRMatrix\."  # the PR matrix: issue 17's history
 
 
-def kernel_commits(repo: str) -> List[str]:
-    """Every commit of HEAD's history that changed kernels/, oldest first."""
-    out = subprocess.run(["git", "-C", repo, "rev-list", "--reverse", "HEAD", "--", "kernels/"],
+def kernel_commits(repo: str, since: Optional[str] = None) -> List[str]:
+    """Every commit of HEAD's history that changed kernels/ (after ``since``), oldest first."""
+    revisions = f"{since}..HEAD" if since else "HEAD"
+    out = subprocess.run(["git", "-C", repo, "rev-list", "--reverse", revisions, "--", "kernels/"],
                          check=True, capture_output=True, text=True).stdout
     return out.split()
 
 
-def has_benchmarks(run: Run, bench: str) -> bool:
-    """Whether ``run`` holds a point that was run, measured or failed, of a benchmark whose name
-    ``bench`` matches (as asv's ``--bench`` matches: a search); all skipped is not stored."""
+def holds(run: Run, benchmark: str) -> bool:
+    """Whether ``run`` holds a point of ``benchmark`` that was run, measured or failed; all
+    skipped (no GPU, say) is not stored."""
+    return any(point.status != SKIPPED for point in run.points(benchmark).values())
+
+
+def selected(names: Iterable[str], bench: str) -> List[str]:
+    """The benchmark names ``bench`` selects, as asv's ``--bench`` does: a search."""
     pattern = re.compile(bench)
-    return any(point.status != SKIPPED for name in run.benchmarks() if pattern.search(name)
-               for point in run.points(name).values())
+    return sorted(name for name in set(names) if pattern.search(name))
 
 
-def missing(commits: Sequence[str], runs: Iterable[Run], bench: str) -> List[str]:
-    """``commits`` (in their order) that no run in ``runs`` holds ``bench`` for."""
-    stored = {run.commit for run in runs if has_benchmarks(run, bench)}
-    return [commit for commit in commits if commit not in stored]
+def missing(commits: Sequence[str], runs: Sequence[Run], bench: str, suite: Iterable[str] = ()) -> List[str]:
+    """``commits`` (in their order) whose runs lack a benchmark of ``suite`` (default: every
+    benchmark stored in ``runs``) that ``bench`` selects."""
+    names = selected(suite, bench) or selected((name for run in runs for name in run.benchmarks()), bench)
+    held: Dict[str, Set[str]] = {}
+    for run in runs:
+        held.setdefault(run.commit, set()).update(name for name in names if holds(run, name))
+    return [commit for commit in commits if not names or held.get(commit, set()) != set(names)]
 
 
 def parse_shard(text: str) -> Tuple[int, int]:
@@ -64,6 +80,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--machine", required=True, help="the machine's name in the results store")
     parser.add_argument("--bench", default=DEFAULT_BENCH, help=f"benchmarks the history needs (default {DEFAULT_BENCH})")
+    parser.add_argument("--since", help="only the kernel commits after this revision")
     parser.add_argument("--repo", default=".", help="the git repository whose history is read")
     parser.add_argument("--results", default="results", help="the results store")
     parser.add_argument("--shard", type=parse_shard, default=(0, 1), metavar="I/N",
@@ -73,18 +90,20 @@ def main(argv=None) -> int:
         re.compile(args.bench)
     except re.error as err:
         parser.error(f"--bench {args.bench!r} is not a regular expression: {err}")
+    results = store.load(args.results)
     try:
-        runs = store.load(args.results).runs(args.machine) if os.path.isdir(
-            os.path.join(args.results, args.machine)) else ()
+        runs = results.runs(args.machine) if os.path.isdir(os.path.join(args.results, args.machine)) else ()
+        suite = results.param_names.keys()
     except StoreError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     try:
-        commits = kernel_commits(args.repo)
+        commits = kernel_commits(args.repo, args.since)
     except subprocess.CalledProcessError as err:
-        print(f"error: --repo {args.repo}: git rev-list failed: {err.stderr.strip()}", file=sys.stderr)
+        flag = f"--since {args.since}" if args.since else f"--repo {args.repo}"
+        print(f"error: {flag}: git rev-list failed: {err.stderr.strip()}", file=sys.stderr)
         return 1
-    todo = missing(commits, runs, args.bench)
+    todo = missing(commits, runs, args.bench, suite)
     index, count = args.shard
     print(f"backfill: {len(commits)} kernel commits, {len(commits) - len(todo)} stored for {args.machine}, "
           f"{len(todo)} to run; shard {index}/{count}: {len(todo[index::count])}", file=sys.stderr)

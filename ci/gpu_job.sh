@@ -31,7 +31,10 @@
 #                                       results are imported. On a host of N GPUs it runs N jobs side
 #                                       by side, one per GPU, each every Nth missing commit, each in
 #                                       gpuI/ with its own results archive and telemetry, packed
-#                                       together as $OUT/backfill.tgz
+#                                       together as $OUT/backfill.tgz. BACKFILL_SINCE=REV keeps
+#                                       the kernel commits after REV: issue 17's whole suite at
+#                                       every kernel commit since it was filed is `BACKFILL_SINCE=
+#                                       ecbba5d bash ci/gpu_job.sh backfill '^(?!bench_peers\.)'`
 # GPU_JOB_GPU=I runs any job on GPU I alone (nvidia-smi's index), beside jobs on the other GPUs:
 # its telemetry samples that GPU, and asv works in folders of its own (ci/asv_env.sh,
 # ASV_ISOLATED). Import each job's archive with its own telemetry file.
@@ -104,7 +107,8 @@ backfill_job() {
     asv_prepare || return 1
     local commits="$ASV_WORK/kernel-commits.txt" bench=${1:-bench_extend\.PRMatrix\.}
     $PY ci/backfill.py --repo "$ASV_REPO" --results "$(asv_results_dir)" --machine "$ASV_MACHINE" \
-        --bench "$bench" --shard "${BACKFILL_SHARD:-0/1}" > "$commits" || return 1
+        --bench "$bench" --shard "${BACKFILL_SHARD:-0/1}" ${BACKFILL_SINCE:+--since "$BACKFILL_SINCE"} \
+        > "$commits" || return 1
     if [ ! -s "$commits" ]; then
         echo "gpu_job: no kernel commit lacks $bench on $ASV_MACHINE"
         return 0

@@ -32,7 +32,7 @@ from asv_runner.discovery import disc_benchmarks, list_benchmarks
 import kernels
 from benchmarks import bench_ceilings, bench_codegen, bench_extend, device_clock, extend_grid, versions, workloads
 from benchmarks import harness
-from ci import asv_host_packages, gate, import_gpu_results, store
+from ci import asv_host_packages, backfill, gate, import_gpu_results, store
 from tools import timing_agreement
 from conftest import DEVICE
 from tests.checkout import clone_with_working_tree
@@ -524,9 +524,11 @@ def test_the_gpu_job_runs_asv_without_git_history_and_its_results_import(tmp_pat
     assert again.errors == 0 and not any(line.startswith(("added", "merged")) for line in again.lines)
 
 
-def test_the_backfill_runs_a_job_per_gpu_each_on_its_share_of_the_missing_commits(tmp_path):
+@pytest.mark.parametrize("since", [None, 20])
+def test_the_backfill_runs_a_job_per_gpu_each_on_its_share_of_the_missing_commits(tmp_path, since):
     """On a host of two GPUs (a stand-in nvidia-smi lists them) the backfill starts two jobs,
-    each on its own GPU, whose commit lists split the missing commits between them."""
+    each on its own GPU, whose commit lists split the missing commits between them; with
+    BACKFILL_SINCE (here the 20th kernel commit), the missing commits after it."""
     tree = _sent_checkout(tmp_path)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -536,6 +538,10 @@ def test_the_backfill_runs_a_job_per_gpu_each_on_its_share_of_the_missing_commit
     # a deadline too near for asv to start: each job stops after choosing its commits
     env = dict(_asv_env(tmp_path), OUT=str(out), ASV_WORK=str(tmp_path / "work"), ASV_MACHINE=MACHINE,
                ASV_DEADLINE_S="5", PATH=f"{bin_dir}:{os.environ['PATH']}")
+    since_args = []
+    if since is not None:
+        env["BACKFILL_SINCE"] = backfill.kernel_commits(str(REPO))[since - 1]
+        since_args = ["--since", env["BACKFILL_SINCE"]]
     done = subprocess.run(["bash", "ci/gpu_job.sh", "backfill"], cwd=tree, env=env, capture_output=True, text=True)
     # one archive of both jobs' folders: the device tool brings back 8 files at most
     assert [path.name for path in out.iterdir()] == ["backfill.tgz"], done.stdout + done.stderr
@@ -544,7 +550,8 @@ def test_the_backfill_runs_a_job_per_gpu_each_on_its_share_of_the_missing_commit
     logs = {i: (out / f"gpu{i}" / "job.log").read_text() for i in range(2)}
     assert done.returncode == 124, done.stdout + done.stderr + str(logs)  # the deadline's status
     missing = subprocess.run([sys.executable, "ci/backfill.py", "--machine", MACHINE, "--results",
-                              str(tree / "results")], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+                              str(tree / "results"), *since_args], cwd=REPO, capture_output=True, text=True,
+                             check=True).stdout.split()
     shares = [(tmp_path / f"work-gpu{i}" / "kernel-commits.txt").read_text().split() for i in range(2)]
     assert shares == [missing[0::2], missing[1::2]] and shares[1]
     for i in range(2):

@@ -64,6 +64,37 @@ def test_a_commit_stored_without_the_benchmarks_asked_about_is_missing(repo, syn
     assert backfill.missing(commits, runs, r"bench_peers\.") == [commits[0], commits[2], commits[3]]
 
 
+PR_MEMORY = "bench_extend.PRMatrix.track_peak_memory_mb"
+
+
+def test_a_commit_lacking_one_benchmark_of_the_suite_named_is_missing(repo, synthetic_results, capsys):
+    """c0: both PR-matrix benchmarks; c2: the time alone; c3: Peers alone; c4: nothing. The suite
+    (benchmarks.json) names both PR-matrix benchmarks and Peers."""
+    commits = _kernel_commits(repo)
+    synthetic_results.benchmark_list({name: ([["1"]], ["n"], "seconds") for name in (PR, PR_MEMORY, PEERS)})
+    synthetic_results.run(MACHINE, commits[0], {PR: Series([["1"]], [[1e-3]]), PR_MEMORY: Series([["1"]], [[9.0]])})
+    synthetic_results.run(MACHINE, commits[1], {PR: Series([["1"]], [[1e-3]])})
+    synthetic_results.run(MACHINE, commits[2], {PEERS: Series([["1"]], [[1e-3]])})
+    suite = store.load(synthetic_results.root).param_names
+    runs = store.load(synthetic_results.root).runs(MACHINE)
+    assert backfill.missing(commits, runs, backfill.DEFAULT_BENCH, suite) == commits[1:]
+    assert backfill.missing(commits, runs, r"^(?!bench_peers\.)", suite) == commits[1:]
+    assert backfill.missing(commits, runs, r"PRMatrix\.time_extend$", suite) == [commits[2], commits[3]]
+    assert backfill.main(["--machine", MACHINE, "--repo", str(repo), "--results", str(synthetic_results.root),
+                          "--bench", r"bench_peers\."]) == 0
+    assert capsys.readouterr().out.split() == [commits[0], commits[1], commits[3]]
+
+
+def test_since_keeps_the_kernel_commits_after_it_and_a_bad_one_is_named(repo, tmp_path, capsys):
+    commits = _kernel_commits(repo)
+    assert backfill.kernel_commits(str(repo), since=commits[1]) == commits[2:]
+    argv = ["--machine", MACHINE, "--repo", str(repo), "--results", str(tmp_path / "none")]
+    assert backfill.main([*argv, "--since", commits[1]]) == 0
+    assert capsys.readouterr().out.split() == commits[2:]
+    assert backfill.main([*argv, "--since", "no-such-revision"]) == 1
+    assert "--since no-such-revision" in capsys.readouterr().err
+
+
 def test_shards_split_the_missing_commits_oldest_first_and_lose_none(repo, synthetic_results):
     commits = _kernel_commits(repo)
     _stored(synthetic_results, commits)
