@@ -15,10 +15,12 @@ apart; asv itself merges new benchmarks into an existing file.
 
 ``--since REV`` keeps the kernel commits after REV: issue 17 asks for the PR matrix at every
 kernel commit, and for the whole suite but the peers at every kernel commit since it was
-filed (``--bench '^(?!bench_peers\.)' --since ecbba5d``).
+filed (``--bench '^(?!bench_peers\\.)' --since ecbba5d``).
 
 ``--shard I/N`` keeps every Nth missing commit from the Ith (0-based), for N jobs side by
 side, one per GPU: both walk the history oldest first, so a deadline leaves one gap, not two.
+``--plan FILE`` writes the shard's asv runs: one per set of benchmarks lacked, each commit run
+for what it lacks alone (a commit that holds the PR matrix runs only the rest of the suite).
 A results file that cannot be read is named, with exit status 2.
 """
 
@@ -29,7 +31,7 @@ import os
 import re
 import subprocess
 import sys
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from ci import store  # noqa: E402
@@ -58,14 +60,37 @@ def selected(names: Iterable[str], bench: str) -> List[str]:
     return sorted(name for name in set(names) if pattern.search(name))
 
 
-def missing(commits: Sequence[str], runs: Sequence[Run], bench: str, suite: Iterable[str] = ()) -> List[str]:
-    """``commits`` (in their order) whose runs lack a benchmark of ``suite`` (default: every
-    benchmark stored in ``runs``) that ``bench`` selects."""
-    names = selected(suite, bench) or selected((name for run in runs for name in run.benchmarks()), bench)
+def needed(suite: Iterable[str], runs: Sequence[Run], bench: str) -> List[str]:
+    """The benchmarks a commit needs: those of ``suite`` that ``bench`` selects, or where the suite
+    is unknown (no benchmarks.json), those stored in ``runs`` that it selects."""
+    return selected(suite, bench) or selected((name for run in runs for name in run.benchmarks()), bench)
+
+
+def lacking(commits: Sequence[str], runs: Sequence[Run], names: Sequence[str]) -> Dict[str, Tuple[str, ...]]:
+    """{commit: the benchmarks of ``names`` its runs lack}, for the ``commits`` (in their order)
+    that lack any; every commit where ``names`` is empty (nothing known to look for)."""
     held: Dict[str, Set[str]] = {}
     for run in runs:
         held.setdefault(run.commit, set()).update(name for name in names if holds(run, name))
-    return [commit for commit in commits if not names or held.get(commit, set()) != set(names)]
+    lacked = {commit: tuple(name for name in names if name not in held.get(commit, set())) for commit in commits}
+    return {commit: absent for commit, absent in lacked.items() if absent or not names}
+
+
+def missing(commits: Sequence[str], runs: Sequence[Run], bench: str, suite: Iterable[str] = ()) -> List[str]:
+    """The commits (in their order) that lack a benchmark ``bench`` selects (``needed``)."""
+    return list(lacking(commits, runs, needed(suite, runs, bench)))
+
+
+def plan(lacked: Mapping[str, Tuple[str, ...]], names: Sequence[str], bench: str) -> List[Tuple[str, List[str]]]:
+    """The asv runs for the commits of ``lacking``: [(--bench, commits)], one per set of benchmarks
+    lacked, in the order the sets first appear. Commits that lack every benchmark of ``names``
+    run ``bench`` itself; the others run only what they lack (the exact names, with or without
+    parameters), so that nothing stored is measured again."""
+    groups: Dict[Tuple[str, ...], List[str]] = {}
+    for commit, absent in lacked.items():
+        groups.setdefault(absent, []).append(commit)
+    return [(bench if set(absent) >= set(names) else "^(?:" + "|".join(map(re.escape, absent)) + r")(?:\(|$)",
+             commits) for absent, commits in groups.items()]
 
 
 def parse_shard(text: str) -> Tuple[int, int]:
@@ -85,6 +110,9 @@ def main(argv=None) -> int:
     parser.add_argument("--results", default="results", help="the results store")
     parser.add_argument("--shard", type=parse_shard, default=(0, 1), metavar="I/N",
                         help="every Nth missing commit, from the Ith (0-based)")
+    parser.add_argument("--plan", metavar="FILE",
+                        help="also write the shard's asv runs here: a line per run, its --bench and its "
+                             "commits (tab between, spaces among the commits)")
     args = parser.parse_args(argv)
     try:
         re.compile(args.bench)
@@ -103,11 +131,16 @@ def main(argv=None) -> int:
         flag = f"--since {args.since}" if args.since else f"--repo {args.repo}"
         print(f"error: {flag}: git rev-list failed: {err.stderr.strip()}", file=sys.stderr)
         return 1
-    todo = missing(commits, runs, args.bench, suite)
+    names = needed(suite, runs, args.bench)
+    todo = lacking(commits, runs, names)
     index, count = args.shard
+    share = {commit: todo[commit] for commit in list(todo)[index::count]}
     print(f"backfill: {len(commits)} kernel commits, {len(commits) - len(todo)} stored for {args.machine}, "
-          f"{len(todo)} to run; shard {index}/{count}: {len(todo[index::count])}", file=sys.stderr)
-    print("\n".join(todo[index::count]))
+          f"{len(todo)} to run; shard {index}/{count}: {len(share)}", file=sys.stderr)
+    print("\n".join(share))
+    if args.plan:
+        with open(args.plan, "w") as out:
+            out.writelines(f"{selection}\t{' '.join(hashes)}\n" for selection, hashes in plan(share, names, args.bench))
     return 0
 
 

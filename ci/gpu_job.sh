@@ -105,16 +105,28 @@ protocol_job() {
 backfill_job() {
     source ci/asv_env.sh
     asv_prepare || return 1
-    local commits="$ASV_WORK/kernel-commits.txt" bench=${1:-bench_extend\.PRMatrix\.}
+    local commits="$ASV_WORK/kernel-commits.txt" plan="$ASV_WORK/backfill-plan.tsv"
+    local bench=${1:-bench_extend\.PRMatrix\.} selection hashes group=0 status=0
     $PY ci/backfill.py --repo "$ASV_REPO" --results "$(asv_results_dir)" --machine "$ASV_MACHINE" \
         --bench "$bench" --shard "${BACKFILL_SHARD:-0/1}" ${BACKFILL_SINCE:+--since "$BACKFILL_SINCE"} \
-        > "$commits" || return 1
+        --plan "$plan" > "$commits" || return 1
     if [ ! -s "$commits" ]; then
         echo "gpu_job: no kernel commit lacks $bench on $ASV_MACHINE"
         return 0
     fi
-    # not --skip-existing-commits: a commit stored with other benchmarks (Peers) still lacks these
-    run_asv run --machine "$ASV_MACHINE" --record-samples --show-stderr --bench "$bench" "HASHFILE:$commits"
+    # an asv run per set of benchmarks lacked (ci/backfill.py --plan): a commit that holds some
+    # of them runs the others alone. Not --skip-existing-commits: a commit stored with other
+    # benchmarks (Peers) still lacks these.
+    while IFS=$'\t' read -r selection hashes; do
+        group=$((group + 1))
+        tr ' ' '\n' <<< "$hashes" > "$ASV_WORK/backfill-group-$group.txt"
+        echo "gpu_job: backfill run $group: --bench '$selection' at $(wc -l < "$ASV_WORK/backfill-group-$group.txt") commits"
+        run_asv run --machine "$ASV_MACHINE" --record-samples --show-stderr --bench "$selection" \
+            "HASHFILE:$ASV_WORK/backfill-group-$group.txt" < /dev/null
+        local code=$?
+        [ "$status" -ne 0 ] || status=$code
+    done < "$plan"
+    return "$status"
 }
 
 # backfill on a host of several GPUs: one job per GPU, side by side, each every Nth missing commit

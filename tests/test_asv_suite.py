@@ -559,6 +559,35 @@ def test_the_backfill_runs_a_job_per_gpu_each_on_its_share_of_the_missing_commit
         assert (out / f"gpu{i}" / "asv-results.tgz").exists()
 
 
+def test_the_backfill_runs_asv_once_per_set_of_benchmarks_lacked(tmp_path):
+    """The last three kernel commits, the PR matrix and Heads asked for; the first of them holds
+    the PR matrix already, so it runs Heads alone, and the two others run the selection. asv is
+    a stand-in that records its command line."""
+    tree = _sent_checkout(tmp_path)
+    first, *rest = backfill.kernel_commits(str(REPO))[-3:]
+    held = Series([["1"]], [[1e-3]])
+    stored = SyntheticResults(tree / "results")
+    stored.machine(MACHINE, gpu="none")  # this machine's hardware: the guard lets the job go on
+    stored.run(MACHINE, first, {"bench_extend.PRMatrix.time_extend": held,
+                                                             "bench_extend.PRMatrix.track_peak_memory_mb": held})
+    log, python = tmp_path / "asv-runs.log", tmp_path / "bin" / "python3"
+    python.parent.mkdir()
+    python.write_text(f'#!/bin/sh\ncase " $* " in *" -m asv "*" run "*) echo "$*" >> {log}; exit 0 ;; esac\n'
+                      f'exec {sys.executable} "$@"\n')
+    python.chmod(0o755)
+    selection = r"^bench_extend\.(PRMatrix|Heads)\."
+    env = dict(_asv_env(tmp_path), OUT=str(tmp_path / "out"), ASV_WORK=str(tmp_path / "work"), ASV_MACHINE=MACHINE,
+               PYTHON=str(python), BACKFILL_SINCE=backfill.kernel_commits(str(REPO))[-4])
+    done = subprocess.run(["bash", "ci/gpu_job.sh", "backfill", selection], cwd=tree, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    runs = log.read_text().splitlines()
+    benches = [re.search(r"--bench (\S+) HASHFILE:(\S+)", line).groups() for line in runs]
+    assert [(bench, Path(hashes).read_text().split()) for bench, hashes in benches] == [
+        (r"^(?:bench_extend\.Heads\.time_extend|bench_extend\.Heads\.track_peak_memory_mb)(?:\(|$)", [first]),
+        (selection, rest)]
+
+
 def test_asv_reads_the_bundle_where_the_checkouts_head_is_stale(tmp_path):
     """A copy whose .git holds the bundle's HEAD among its objects but points HEAD at another
     commit (the device machine on 2026-11-29) must not have asv measure that other commit."""

@@ -3,6 +3,7 @@ list for jobs side by side, one per GPU."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -83,6 +84,16 @@ def test_a_commit_lacking_one_benchmark_of_the_suite_named_is_missing(repo, synt
     assert backfill.main(["--machine", MACHINE, "--repo", str(repo), "--results", str(synthetic_results.root),
                           "--bench", r"bench_peers\."]) == 0
     assert capsys.readouterr().out.split() == [commits[0], commits[1], commits[3]]
+
+
+def test_the_plan_runs_each_commit_for_what_it_lacks_and_nothing_stored_again():
+    lacked = {"c1": (PR, PR_MEMORY), "c2": (PR_MEMORY,), "c3": (PR, PR_MEMORY)}
+    runs = backfill.plan(lacked, [PR, PR_MEMORY], backfill.DEFAULT_BENCH)
+    assert runs == [(backfill.DEFAULT_BENCH, ["c1", "c3"]),
+                    (r"^(?:bench_extend\.PRMatrix\.track_peak_memory_mb)(?:\(|$)", ["c2"])]
+    exact = re.compile(runs[1][0])
+    assert exact.search(PR_MEMORY) and exact.search(f"{PR_MEMORY}(1024, -1)") and not exact.search(PR)
+    assert not exact.search(PR_MEMORY + "_per_call")
 
 
 def test_since_keeps_the_kernel_commits_after_it_and_a_bad_one_is_named(repo, tmp_path, capsys):
