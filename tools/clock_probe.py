@@ -69,6 +69,7 @@ class Board:
         self._handle = ctypes.c_void_p()
         self._call("nvmlDeviceGetHandleByUUID", (uuid if uuid.startswith("GPU-") else f"GPU-{uuid}").encode(),
                    ctypes.byref(self._handle))
+        self.energy_j(), self.state()  # a reading the board lacks fails here, not between timings
 
     def _call(self, name: str, *args) -> None:
         status = getattr(self._nvml, name)(*args)
