@@ -3,10 +3,12 @@ first, whose stored runs on the machine lack a benchmark named. ``ci/gpu_job.sh 
 hands the list to ``asv run HASHFILE:...``.
 
     python ci/backfill.py --machine nvidia-h200 [--bench RE] [--since REV] [--repo .]
-        [--results results] [--shard I/N]
+        [--results results] [--benchmarks benchmarks] [--shard I/N] [--plan FILE]
 
-The benchmarks named are those of the suite (the store's ``benchmarks.json``; without one,
-those the store holds) that ``--bench`` selects, as asv's ``--bench`` does: a search. A commit
+The benchmarks named are those of the suite asv will run (found in ``--benchmarks``, the
+checkout's folder, as asv finds them; the store's ``benchmarks.json`` also lists benchmarks
+retired since, which no commit could ever gain) that ``--bench`` selects, as asv's ``--bench``
+does: a search. A commit
 lacks a benchmark until one of its runs holds a measured or failed point of it. So a commit
 whose file holds ``bench_peers.Peers`` alone (measured at that commit's HEAD) still lacks the
 PR matrix, and one that holds the PR matrix alone still lacks the rest of the suite.
@@ -60,9 +62,15 @@ def selected(names: Iterable[str], bench: str) -> List[str]:
     return sorted(name for name in set(names) if pattern.search(name))
 
 
+def suite(benchmark_dir: str) -> List[str]:
+    """The names of the benchmarks asv finds in ``benchmark_dir``: the suite it will run."""
+    from asv_runner.discovery import disc_benchmarks  # imports the suite: only where it is asked for
+    return sorted(benchmark.name for benchmark in disc_benchmarks(benchmark_dir))
+
+
 def needed(suite: Iterable[str], runs: Sequence[Run], bench: str) -> List[str]:
     """The benchmarks a commit needs: those of ``suite`` that ``bench`` selects, or where the suite
-    is unknown (no benchmarks.json), those stored in ``runs`` that it selects."""
+    is not given, those stored in ``runs`` that it selects."""
     return selected(suite, bench) or selected((name for run in runs for name in run.benchmarks()), bench)
 
 
@@ -108,6 +116,7 @@ def main(argv=None) -> int:
     parser.add_argument("--since", help="only the kernel commits after this revision")
     parser.add_argument("--repo", default=".", help="the git repository whose history is read")
     parser.add_argument("--results", default="results", help="the results store")
+    parser.add_argument("--benchmarks", default="benchmarks", help="the suite's folder, as asv's benchmark_dir")
     parser.add_argument("--shard", type=parse_shard, default=(0, 1), metavar="I/N",
                         help="every Nth missing commit, from the Ith (0-based)")
     parser.add_argument("--plan", metavar="FILE",
@@ -118,10 +127,11 @@ def main(argv=None) -> int:
         re.compile(args.bench)
     except re.error as err:
         parser.error(f"--bench {args.bench!r} is not a regular expression: {err}")
-    results = store.load(args.results)
+    if not os.path.isdir(args.benchmarks):
+        parser.error(f"--benchmarks {args.benchmarks!r} is not a folder")
     try:
-        runs = results.runs(args.machine) if os.path.isdir(os.path.join(args.results, args.machine)) else ()
-        suite = results.param_names.keys()
+        runs = store.load(args.results).runs(args.machine) if os.path.isdir(
+            os.path.join(args.results, args.machine)) else ()
     except StoreError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -131,7 +141,7 @@ def main(argv=None) -> int:
         flag = f"--since {args.since}" if args.since else f"--repo {args.repo}"
         print(f"error: {flag}: git rev-list failed: {err.stderr.strip()}", file=sys.stderr)
         return 1
-    names = needed(suite, runs, args.bench)
+    names = needed(suite(args.benchmarks), runs, args.bench)
     todo = lacking(commits, runs, names)
     index, count = args.shard
     share = {commit: todo[commit] for commit in list(todo)[index::count]}

@@ -16,6 +16,7 @@ from synthetic_results import Series
 MACHINE = "gpu-box"
 PR = "bench_extend.PRMatrix.time_extend"
 PEERS = "bench_peers.Peers.time_extend"
+PR_MEMORY = "bench_extend.PRMatrix.track_peak_memory_mb"
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -51,7 +52,8 @@ def test_kernel_commits_are_those_that_changed_kernels_oldest_first(repo):
 
 def _stored(synthetic_results, commits):
     """c0: the PR matrix; c2: Peers alone; c3: the PR matrix, every point skipped; c4 nothing."""
-    synthetic_results.run(MACHINE, commits[0], {PR: Series([["1", "2"]], [[1e-3], [2e-3]])})
+    synthetic_results.run(MACHINE, commits[0], {PR: Series([["1", "2"]], [[1e-3], [2e-3]]),
+                                                PR_MEMORY: Series([["1", "2"]], [[9.0], [9.0]])})
     synthetic_results.run(MACHINE, commits[1], {PEERS: Series([["1"]], [[1e-3]])})
     synthetic_results.run(MACHINE, commits[2], {PR: Series([["1", "2"]], [[], []])})
     return store.load(synthetic_results.root).runs(MACHINE)
@@ -65,25 +67,22 @@ def test_a_commit_stored_without_the_benchmarks_asked_about_is_missing(repo, syn
     assert backfill.missing(commits, runs, r"bench_peers\.") == [commits[0], commits[2], commits[3]]
 
 
-PR_MEMORY = "bench_extend.PRMatrix.track_peak_memory_mb"
-
-
 def test_a_commit_lacking_one_benchmark_of_the_suite_named_is_missing(repo, synthetic_results, capsys):
-    """c0: both PR-matrix benchmarks; c2: the time alone; c3: Peers alone; c4: nothing. The suite
-    (benchmarks.json) names both PR-matrix benchmarks and Peers."""
+    """c0: both PR-matrix benchmarks; c2: the time alone; c3: Peers alone; c4: nothing."""
     commits = _kernel_commits(repo)
-    synthetic_results.benchmark_list({name: ([["1"]], ["n"], "seconds") for name in (PR, PR_MEMORY, PEERS)})
     synthetic_results.run(MACHINE, commits[0], {PR: Series([["1"]], [[1e-3]]), PR_MEMORY: Series([["1"]], [[9.0]])})
     synthetic_results.run(MACHINE, commits[1], {PR: Series([["1"]], [[1e-3]])})
     synthetic_results.run(MACHINE, commits[2], {PEERS: Series([["1"]], [[1e-3]])})
-    suite = store.load(synthetic_results.root).param_names
     runs = store.load(synthetic_results.root).runs(MACHINE)
+    suite = [PR, PR_MEMORY, PEERS]
     assert backfill.missing(commits, runs, backfill.DEFAULT_BENCH, suite) == commits[1:]
     assert backfill.missing(commits, runs, r"^(?!bench_peers\.)", suite) == commits[1:]
     assert backfill.missing(commits, runs, r"PRMatrix\.time_extend$", suite) == [commits[2], commits[3]]
+    # the command line's suite is the one asv finds in the checkout (both PR-matrix benchmarks)
+    assert {PR, PR_MEMORY} <= set(backfill.suite(str(REPO / "benchmarks")))
     assert backfill.main(["--machine", MACHINE, "--repo", str(repo), "--results", str(synthetic_results.root),
-                          "--bench", r"bench_peers\."]) == 0
-    assert capsys.readouterr().out.split() == [commits[0], commits[1], commits[3]]
+                          "--benchmarks", str(REPO / "benchmarks")]) == 0
+    assert capsys.readouterr().out.split() == commits[1:]
 
 
 def test_the_plan_runs_each_commit_for_what_it_lacks_and_nothing_stored_again():
