@@ -65,7 +65,10 @@ class Board:
             raise NvmlUnavailable(f"{library}: {missing}") from None
         self._call("nvmlInit_v2")
         # by UUID: under CUDA_VISIBLE_DEVICES torch's index is not NVML's
-        uuid = str(torch.cuda.get_device_properties(torch.cuda.current_device()).uuid)
+        uuid = getattr(torch.cuda.get_device_properties(torch.cuda.current_device()), "uuid", None)
+        if uuid is None:
+            raise NvmlUnavailable(f"torch {torch.__version__} gives no GPU UUID to find the board by")
+        uuid = str(uuid)
         self._handle = ctypes.c_void_p()
         self._call("nvmlDeviceGetHandleByUUID", (uuid if uuid.startswith("GPU-") else f"GPU-{uuid}").encode(),
                    ctypes.byref(self._handle))
