@@ -106,7 +106,7 @@ backfill_job() {
     source ci/asv_env.sh
     asv_prepare || return 1
     local commits="$ASV_WORK/kernel-commits.txt" plan="$ASV_WORK/backfill-plan.tsv"
-    local bench=${1:-bench_extend\.PRMatrix\.} selection hashes group=0 status=0
+    local bench=${1:-bench_extend\.PRMatrix\.} selection hashes group=0 code status=0
     $PY ci/backfill.py --repo "$ASV_REPO" --results "$(asv_results_dir)" --machine "$ASV_MACHINE" \
         --bench "$bench" --shard "${BACKFILL_SHARD:-0/1}" ${BACKFILL_SINCE:+--since "$BACKFILL_SINCE"} \
         --plan "$plan" > "$commits" || return 1
@@ -123,7 +123,7 @@ backfill_job() {
         echo "gpu_job: backfill run $group: --bench '$selection' at $(wc -l < "$ASV_WORK/backfill-group-$group.txt") commits"
         run_asv run --machine "$ASV_MACHINE" --record-samples --show-stderr --bench "$selection" \
             "HASHFILE:$ASV_WORK/backfill-group-$group.txt" < /dev/null
-        local code=$?
+        code=$?
         [ "$status" -ne 0 ] || status=$code
     done < "$plan"
     return "$status"
