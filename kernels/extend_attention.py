@@ -230,7 +230,9 @@ TL_TUNED_BLOCKS = {
 # prefetched indices (worth 1% on the short row). At head dim 256 (32-key tiles) -2 to +1%.
 # Three consumer warpgroups (192-row items, 12 warps, step 18) at head dim 64's short extends:
 # 1.11x the two-consumer 128-key row at n_ctx 1024 and 1.07x at 4096; at long extends (8192)
-# and with W512 within 1-3% of the rows they would replace, so those stay.
+# and with W512 within 1-3% of the rows they would replace, so those stay. At head dim 128's
+# short extends too, with items from the counter (step 19): 1.08x the two-consumer row at
+# n_ctx 2048, 1.01x at 1024; 128-key tiles there measured 0.84-0.97x.
 _WS_PERSISTENT = _tuned(128, 64, 8, 4, False, warp_specialize=True, persistent=True,
                         pack_gqa=True, prefetch_q=True, tma_extend=True)
 _WS_PERSISTENT_64 = _tuned(128, 128, 8, 4, False, warp_specialize=True, persistent=True,
@@ -239,13 +241,13 @@ _WS_PERSISTENT_256 = _tuned(128, 32, 8, 4, True, warp_specialize=True, persisten
                             pack_gqa=True, overlap_pv=True)
 _WS_LONG = _tuned(128, 128, 8, 3, False, warp_specialize=True, persistent=True, pack_gqa=True,
                   tma_extend=True)
-_WS_THREE_CONSUMERS_64 = _tuned(192, 64, 12, 3, False, warp_specialize=True, persistent=True,
+_WS_THREE_CONSUMERS = _tuned(192, 64, 12, 3, False, warp_specialize=True, persistent=True,
                                 pack_gqa=True, prefetch_q=True, tma_extend=True)
 TUNED_BLOCKS = {**TL_TUNED_BLOCKS,
                 (64, "windowed"): _WS_PERSISTENT,
-                (64, "short"): _WS_THREE_CONSUMERS_64, (64, "long"): _WS_PERSISTENT_64,
+                (64, "short"): _WS_THREE_CONSUMERS, (64, "long"): _WS_PERSISTENT_64,
                 (128, "windowed"): dataclasses.replace(_WS_PERSISTENT, overlap_pv=True),
-                (128, "short"): dataclasses.replace(_WS_PERSISTENT, dynamic_items=True),
+                (128, "short"): dataclasses.replace(_WS_THREE_CONSUMERS, dynamic_items=True),
                 (128, "long"): _WS_LONG,
                 (256, "windowed"): _WS_PERSISTENT_256, (256, "short"): _WS_PERSISTENT_256}
 

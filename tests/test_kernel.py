@@ -238,7 +238,10 @@ WS_CONFIGS.update({
         pack_gqa=True, prefetch_q=True, tma_extend=True),
     "m192n128s2_persistent_dynamic": LaunchConfig(
         block_m=192, block_n=128, num_warps=12, num_stages=2, warp_specialize=True,
-        persistent=True, dynamic_items=True)})
+        persistent=True, dynamic_items=True),
+    "m192n64s3_persistent_packed_prefetch_q_tma_dynamic": LaunchConfig(
+        block_m=192, block_n=64, num_warps=12, num_stages=3, warp_specialize=True, persistent=True,
+        pack_gqa=True, prefetch_q=True, tma_extend=True, dynamic_items=True)})
 GLUON_CONFIGS = {**{f"overlap_{name}": config for name, config in OVERLAP_CONFIGS.items()},
                  **{f"ws_{name}": config for name, config in WS_CONFIGS.items()}}
 
@@ -308,12 +311,13 @@ def test_gpu_gluon_kernels_large_shapes(dtype, head_dim, block_n, window, kernel
                                     WS_CONFIGS["m128n64s4_pf_modifiers_persistent_packed_prefetch_q_overlap_pv"],
                                     WS_CONFIGS["m128n16s2_persistent_dynamic"],
                                     WS_CONFIGS["m128n64s4_pf_modifiers_persistent_packed_prefetch_q_dynamic"],
-                                    WS_CONFIGS["m128n16s2_persistent_dynamic_tma"]],
+                                    WS_CONFIGS["m128n16s2_persistent_dynamic_tma"],
+                                    WS_CONFIGS["m192n64s3_persistent_packed_prefetch_q_tma_dynamic"]],
                          ids=["m128n16s2", "m128n64s4_pf_sequences", "m128n64s3_packed",
                               "m128n16s2_prefetch_q", "m128n64s4_pf_sequences_packed_prefetch_q",
                               "m128n64s4_pf_sequences_packed_prefetch_q_overlap_pv",
                               "m128n16s2_dynamic", "m128n64s4_pf_sequences_packed_prefetch_q_dynamic",
-                              "m128n16s2_dynamic_tma"])
+                              "m128n16s2_dynamic_tma", "m192n64s3_packed_prefetch_q_tma_dynamic"])
 def test_gpu_persistent_programs_walk_many_items(monkeypatch, programs, config):
     """Few programs, so that each walks many items (empty ones too) and the K/V ring runs on
     across them for many laps; any phase slip between producer and consumers hangs or

@@ -357,9 +357,11 @@ def test_the_launcher_runs_the_warp_specialized_kernel_where_it_resolves_sm90(ws
     d128 = make_inputs((6, 0, 9), (5, 3, 4), heads="4/2", head_dim=128, dtype="fp16", device=DEVICE)
     extend_attention_fwd(*d128.args)
     [(grid, args, kwargs)] = ws_launches
-    assert kwargs["CONSUMER_REGISTERS"] == ea.WS_REGISTERS[2].consumer and kwargs["BLOCK_N"] == 64
-    # short extends: a persistent grid of items, each the 2 query heads of a KV head packed
-    # into its rows; the items' extents: KV heads, blocks of 128 rows, sequences; the items
+    # short extends: three consumer warpgroups (192-row items), 64-key tiles
+    assert kwargs["BLOCK_M"] == 192 and kwargs["BLOCK_N"] == 64
+    assert kwargs["CONSUMER_REGISTERS"] == ea.WS_REGISTERS[3].consumer
+    # a persistent grid of items, each the 2 query heads of a KV head packed into its rows;
+    # the items' extents: KV heads, blocks of 192 rows, sequences; the items
     # after each program's first taken from a counter, zeroed
     assert kwargs["PERSISTENT"] and kwargs["GQA_PACK"] == 2 and kwargs["DYNAMIC_ITEMS"]
     assert grid == (2 * 1 * 3,) and args[-6:-3] == (2, 1, 3)
