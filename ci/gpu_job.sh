@@ -34,10 +34,15 @@
 #                                       together as $OUT/backfill.tgz. BACKFILL_SINCE=REV keeps
 #                                       the kernel commits after REV: issue 17's whole suite at
 #                                       every kernel commit since it was filed is `BACKFILL_SINCE=
-#                                       ecbba5d bash ci/gpu_job.sh backfill '^(?!bench_peers\.)'`
+#                                       ecbba5d bash ci/gpu_job.sh backfill '^(?!bench_peers\.)'`.
+#                                       On a machine kept warm between calls it first adds what
+#                                       earlier calls measured there (GPU_JOB_KEEP_DIR, below)
 # GPU_JOB_GPU=I runs any job on GPU I alone (nvidia-smi's index), beside jobs on the other GPUs:
 # its telemetry samples that GPU, and asv works in folders of its own (ci/asv_env.sh,
 # ASV_ISOLATED). Import each job's archive with its own telemetry file.
+# Every asv mode files its results archive in GPU_JOB_KEEP_DIR too (default ~/.gpu-job-keep),
+# which outlives the call where the machine stays warm: the device tool releases a machine 30 s
+# after a call, too soon to import one call's archive here before the next.
 # Compile caches carried in .device-cache/ (flashinfer-jit-hdD.tgz, triton-cache.tgz: what a
 # peers job packed) are unpacked into ~ first, so that a fresh machine skips the JIT builds.
 # The asv modes file results under this machine's own name (ci/asv_machine.py: h100-sxm-80gb on
@@ -102,9 +107,40 @@ protocol_job() {
     return "$status"
 }
 
+# Results kept on this machine between device calls (see the header): every asv mode files its
+# archive here (pack_results); the backfill adds what they hold to its results folder before
+# it plans (restore_kept_results), files only, none replaced, so that its shards skip the
+# commits an earlier call measured. Import every call's archive as ever: the restored files
+# come back unchanged, and a telemetry file claims only the runs it sampled.
+KEEP_DIR=${GPU_JOB_KEEP_DIR:-$HOME/.gpu-job-keep}
+
+pack_results() {
+    source ci/asv_env.sh && asv_pack_results "$OUT" || return 1
+    mkdir -p "$KEEP_DIR" &&
+        cp "$OUT/asv-results.tgz" "$KEEP_DIR/$(date -u +%Y%m%dT%H%M%S)-gpu${GPU_JOB_GPU:-all}-$$.tgz"
+}
+
+restore_kept_results() {
+    local into=$1 archive scratch before status=0
+    ls "$KEEP_DIR"/*.tgz >/dev/null 2>&1 || return 0
+    mkdir -p "$into" && scratch=$(mktemp -d) || return 1
+    before=$(find "$into" -type f | wc -l)
+    for archive in "$KEEP_DIR"/*.tgz; do
+        rm -rf "$scratch/results"
+        # --update=none keeps every file already there (coreutils 9.3; -n before, deprecated since)
+        tar -xzf "$archive" -C "$scratch" results &&
+            { cp -r --update=none "$scratch/results/." "$into/" 2>/dev/null ||
+              cp -rn "$scratch/results/." "$into/"; } || { status=1; break; }
+    done
+    rm -rf "$scratch"
+    echo "gpu_job: $(( $(find "$into" -type f | wc -l) - before )) results files added from $KEEP_DIR"
+    return "$status"
+}
+
 backfill_job() {
     source ci/asv_env.sh
     asv_prepare || return 1
+    restore_kept_results "$(asv_results_dir)" || return 1
     local commits="$ASV_WORK/kernel-commits.txt" plan="$ASV_WORK/backfill-plan.tsv"
     local bench=${1:-bench_extend\.PRMatrix\.} selection hashes group=0 code status=0
     $PY ci/backfill.py --repo "$ASV_REPO" --results "$(asv_results_dir)" --machine "$ASV_MACHINE" \
@@ -246,7 +282,7 @@ case "$mode" in
     asv|agreement|backfill)
         "${mode}_job" "$@" 2>&1 | tee "$OUT/asv.log"
         status=${PIPESTATUS[0]}
-        source ci/asv_env.sh && asv_pack_results "$OUT" || status=1
+        pack_results || status=1
         exit "$status" ;;
     peers)
         pool=${1:-}
@@ -280,14 +316,14 @@ except ValueError as bad:
         BENCH_PEERS_POOLS=$pools asv_job --bench "$selection" "$@" 2>&1 | tee "$OUT/asv.log"
         status=${PIPESTATUS[0]}
         append_peers_trace
-        source ci/asv_env.sh && asv_pack_results "$OUT" || status=1
+        pack_results || status=1
         pack_caches
         exit "$status" ;;
     peers-head-dims)
         asv_job --bench "bench_peers\.PeersHeadDims\." "$@" 2>&1 | tee "$OUT/asv.log"
         status=${PIPESTATUS[0]}
         append_peers_trace
-        source ci/asv_env.sh && asv_pack_results "$OUT" || status=1
+        pack_results || status=1
         pack_caches
         exit "$status" ;;
     protocol|find)

@@ -588,6 +588,43 @@ def test_the_backfill_runs_asv_once_per_set_of_benchmarks_lacked(tmp_path):
         (selection, rest)]
 
 
+def test_a_backfill_on_a_warm_machine_skips_what_its_earlier_calls_measured(tmp_path):
+    """The device machine stays warm between calls but is released too soon to import between
+    them: a call's archive kept in GPU_JOB_KEEP_DIR holds the PR matrix at the first of the last
+    three kernel commits, so the next call's backfill runs the two others, and keeps its own
+    archive beside it. asv is a stand-in that records its command line."""
+    tree = _sent_checkout(tmp_path)
+    first, *rest = backfill.kernel_commits(str(REPO))[-3:]
+    held = Series([["1"]], [[1e-3]])
+    SyntheticResults(tree / "results").machine(MACHINE, gpu="none")
+    earlier = tmp_path / "earlier-call"
+    SyntheticResults(earlier / "results").run(MACHINE, first, {
+        "bench_extend.PRMatrix.time_extend": held, "bench_extend.PRMatrix.track_peak_memory_mb": held})
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    with tarfile.open(keep / "earlier.tgz", "w:gz") as tar:
+        tar.add(earlier / "results", arcname="results")
+    log, python = tmp_path / "asv-runs.log", tmp_path / "bin" / "python3"
+    python.parent.mkdir()
+    python.write_text(f'#!/bin/sh\ncase " $* " in *" -m asv "*" run "*) echo "$*" >> {log}; exit 0 ;; esac\n'
+                      f'exec {sys.executable} "$@"\n')
+    python.chmod(0o755)
+    env = dict(_asv_env(tmp_path), OUT=str(tmp_path / "out"), ASV_WORK=str(tmp_path / "work"), ASV_MACHINE=MACHINE,
+               PYTHON=str(python), BACKFILL_SINCE=backfill.kernel_commits(str(REPO))[-4],
+               GPU_JOB_KEEP_DIR=str(keep))
+    done = subprocess.run(["bash", "ci/gpu_job.sh", "backfill"], cwd=tree, env=env, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [(bench, hashes)] = [re.search(r"--bench (\S+) HASHFILE:(\S+)", line).groups()
+                         for line in log.read_text().splitlines()]
+    assert Path(hashes).read_text().split() == rest
+    assert f"gpu_job: 1 results files added from {keep}" in (tmp_path / "out" / "asv.log").read_text()
+    # the earlier run sits in the results asv writes (the sent checkout's, on the whole host),
+    # and this call's archive is kept for the next
+    assert list((tree / "results" / MACHINE).glob(f"{first[:8]}-*.json"))
+    assert len(list(keep.glob("*.tgz"))) == 2
+
+
 def test_asv_reads_the_bundle_where_the_checkouts_head_is_stale(tmp_path):
     """A copy whose .git holds the bundle's HEAD among its objects but points HEAD at another
     commit (the device machine on 2026-11-29) must not have asv measure that other commit."""
