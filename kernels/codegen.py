@@ -27,6 +27,7 @@ from triton.compiler import ASTSource
 from triton.experimental.gluon import language as gl
 from triton.experimental.gluon._runtime import GluonASTSource
 
+from .extend_attention_ws import kv_tile_layout
 from .extend_attention import (RUNS_IN_INTERPRETER, LaunchConfig, SUPPORTED_HEAD_DIMS, kernel_constexprs,
                                kernel_for, launch_options, resolve_config)
 
@@ -186,8 +187,7 @@ def _compile(cfg: LaunchConfig, *, head_dim, dtype, gqa_group, use_window, use_l
     signature = _signature(kernel, dtype, absent)
     if cfg.tma_extend:
         # the TMA descriptors of k_extend and v_extend (extend_descriptors), tiles of one head
-        layout = gl.NVMMASharedLayout.get_default_for([cfg.block_n, head_dim],
-                                                     getattr(gl, _GLUON_DTYPES[dtype]))
+        layout = kv_tile_layout(cfg.block_n, head_dim, getattr(gl, _GLUON_DTYPES[dtype]))
         for name in ("k_ext_desc", "v_ext_desc"):
             signature[name] = f"tensordesc<{_TRITON_DTYPES[dtype]}[{cfg.block_n}, {head_dim}],{layout!r}>"
     arg_names = kernel.arg_names

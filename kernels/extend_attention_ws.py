@@ -76,12 +76,19 @@ from .extend_attention_hopper import (_issue_tile, _key_stream, _load_pool_rows,
 _GLUON_DTYPES = {torch.bfloat16: gl.bfloat16, torch.float16: gl.float16}
 
 
+@gluon.constexpr_function
+def kv_tile_layout(block_n: int, head_dim: int, dtype):
+    """The shared-memory layout of a K or V tile of ``block_n`` rows (``dtype`` a Gluon
+    dtype): the kernel's ring stages, and the tiles a TMA descriptor copies into them."""
+    return gl.NVMMASharedLayout.get_default_for([block_n, head_dim], dtype)
+
+
 def extend_descriptors(k_extend: torch.Tensor, v_extend: torch.Tensor, block_n: int):
     """TMA descriptors of ``k_extend`` and ``v_extend`` as [tokens, kv heads * head dim], in
     tiles of ``block_n`` rows of one head (``TMA_EXTEND``), or None where TMA cannot read
     them: heads not packed in a row, or a base or row stride off 16 bytes."""
     tokens, heads, head_dim = k_extend.shape
-    layout = gl.NVMMASharedLayout.get_default_for([block_n, head_dim], _GLUON_DTYPES[k_extend.dtype])
+    layout = kv_tile_layout(block_n, head_dim, _GLUON_DTYPES[k_extend.dtype])
     descriptors = []
     for t in (k_extend, v_extend):
         if (tokens == 0 or t.stride(1) != head_dim or t.data_ptr() % 16
@@ -558,7 +565,7 @@ def _extend_attention_ws_kernel(
     gl.static_assert(not (TMA_EXTEND and PREFETCH_INDICES),
                      "TMA tiles skip the row copies that load the next tile's indices")
     dtype: gl.constexpr = Q.dtype.element_ty
-    kv_smem_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BLOCK_N, HEAD_DIM], dtype)
+    kv_smem_layout: gl.constexpr = kv_tile_layout(BLOCK_N, HEAD_DIM, dtype)
     q_smem_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([CONSUMER_ROWS, HEAD_DIM],
                                                                        dtype)
     k_smem = gl.allocate_shared_memory(dtype, [NUM_STAGES, BLOCK_N, HEAD_DIM], kv_smem_layout)
