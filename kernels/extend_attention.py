@@ -242,7 +242,7 @@ _WS_PERSISTENT_256 = _tuned(128, 32, 8, 4, True, warp_specialize=True, persisten
 _WS_LONG = _tuned(128, 128, 8, 3, False, warp_specialize=True, persistent=True, pack_gqa=True,
                   tma_extend=True)
 _WS_THREE_CONSUMERS = _tuned(192, 64, 12, 3, False, warp_specialize=True, persistent=True,
-                                pack_gqa=True, prefetch_q=True, tma_extend=True)
+                             pack_gqa=True, prefetch_q=True, tma_extend=True)
 TUNED_BLOCKS = {**TL_TUNED_BLOCKS,
                 (64, "windowed"): _WS_PERSISTENT,
                 (64, "short"): _WS_THREE_CONSUMERS, (64, "long"): _WS_PERSISTENT_64,
