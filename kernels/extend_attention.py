@@ -583,7 +583,7 @@ def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
         constexprs["OVERLAP_PV"] = bool(config.overlap_pv)
         constexprs["DYNAMIC_ITEMS"] = bool(config.dynamic_items)
         constexprs["TMA_EXTEND"] = bool(config.tma_extend)
-        registers = WS_REGISTERS[config.num_warps // 4]
+        registers = ws_registers(config)
         constexprs["CONSUMER_REGISTERS"] = registers.consumer
         constexprs["PRODUCER_REGISTERS"] = registers.producer
     return constexprs
@@ -603,6 +603,12 @@ class WsRegisters(NamedTuple):
 # items, FlashAttention-3's split there): 128 each, 152 per consumer, 56 for the producer.
 SM90_REGISTERS = 65536
 WS_REGISTERS = {2: WsRegisters(168, 216, 72), 3: WsRegisters(128, 152, 56)}
+
+
+def ws_registers(config: LaunchConfig) -> WsRegisters:
+    """The register split of a warp-specialized config: one consumer warpgroup per 4 of its
+    ``num_warps`` (the producer's 4 come on top)."""
+    return WS_REGISTERS[config.num_warps // 4]
 
 # cp.async, which the Gluon kernels copy K and V (and the overlapped kernel Q) with, takes
 # only these modifiers.
@@ -702,7 +708,7 @@ def check_warp_specialize(config: LaunchConfig, head_dim: int, element_bytes: in
                          "producer copies 64-row chunks, each with its own index load; "
                          "prefetching needs block_n <= 64")
     if config.max_registers is not None:
-        registers = WS_REGISTERS[config.num_warps // 4]
+        registers = ws_registers(config)
         raise ValueError(f"config.max_registers={config.max_registers}: warp_specialize sets its "
                          f"own split ({registers.consumer} per consumer thread, "
                          f"{registers.producer} per producer thread)")
@@ -719,7 +725,7 @@ def launch_options(config: LaunchConfig) -> dict:
         # the kernel's num_warps is its default partition (one consumer warpgroup); the other
         # consumers and the producer are worker partitions
         return dict(num_warps=4, num_stages=config.num_stages,
-                    maxnreg=WS_REGISTERS[config.num_warps // 4].total)
+                    maxnreg=ws_registers(config).total)
     options = dict(num_warps=config.num_warps, num_stages=config.num_stages)
     if config.max_registers is not None:
         options["maxnreg"] = config.max_registers

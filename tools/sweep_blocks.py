@@ -85,26 +85,25 @@ def parse_configs(text: str) -> Dict[str, Union[str, kernels.LaunchConfig]]:
     return configs
 
 
-def parse_impls(text: str, flag: str = "--impls") -> Tuple[List[str], Dict[str, Union[str, kernels.LaunchConfig]],
-                                                         Tuple[str, ...]]:
+def parse_impls(text: str) -> Tuple[List[str], Dict[str, Union[str, kernels.LaunchConfig]], Tuple[str, ...]]:
     """'flashinfer-0.7.2-fa3,default,m128n128w8s3:heads+ws' -> (every name in the order given,
     {name: variant or LaunchConfig} for the ones this repository's kernel launches, the
-    providers' names); ValueError naming ``flag``. A variant runs as a configuration, whether
+    providers' names); ValueError naming ``--impls``. A variant runs as a configuration, whether
     or not a provider of that name exists."""
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
-        raise ValueError(f"{flag} {text!r}: no implementation given")
+        raise ValueError(f"--impls {text!r}: no implementation given")
     peers = tuple(name for name in names if name in PROVIDERS and name not in kernels.VARIANTS)
     launched = [name for name in names if name not in peers]
     unknown = [name for name in launched if name not in kernels.VARIANTS and not _CONFIG.fullmatch(name)]
     if unknown:
-        raise ValueError(f"{flag}: {unknown[0]!r} is neither a variant ({sorted(kernels.VARIANTS)}), a provider "
+        raise ValueError(f"--impls: {unknown[0]!r} is neither a variant ({sorted(kernels.VARIANTS)}), a provider "
                          f"({list(PROVIDERS)}) nor a configuration mMnNwWsS[...] (tools.sweep_blocks), "
                          "e.g. m128n32w4s3")
     try:
         configs = parse_configs(",".join(launched)) if launched else {}
     except ValueError as bad:
-        raise ValueError(str(bad).replace("--configs", flag)) from None
+        raise ValueError(str(bad).replace("--configs", "--impls")) from None
     return names, configs, peers
 
 
