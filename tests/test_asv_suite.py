@@ -524,6 +524,17 @@ def test_the_gpu_job_runs_asv_without_git_history_and_its_results_import(tmp_pat
     assert again.errors == 0 and not any(line.startswith(("added", "merged")) for line in again.lines)
 
 
+def _asv_run_stand_in(tmp_path: Path) -> "tuple[Path, Path]":
+    """(log, python): a python3 for the jobs (PYTHON) that records each `-m asv ... run` command
+    line in ``log`` instead of running it, and runs every other command with this Python."""
+    log, python = tmp_path / "asv-runs.log", tmp_path / "bin" / "python3"
+    python.parent.mkdir()
+    python.write_text(f'#!/bin/sh\ncase " $* " in *" -m asv "*" run "*) echo "$*" >> {log}; exit 0 ;; esac\n'
+                      f'exec {sys.executable} "$@"\n')
+    python.chmod(0o755)
+    return log, python
+
+
 @pytest.mark.parametrize("since", [None, 20])
 def test_the_backfill_runs_a_job_per_gpu_each_on_its_share_of_the_missing_commits(tmp_path, since):
     """On a host of two GPUs (a stand-in nvidia-smi lists them) the backfill starts two jobs,
@@ -570,11 +581,7 @@ def test_the_backfill_runs_asv_once_per_set_of_benchmarks_lacked(tmp_path):
     stored.machine(MACHINE, gpu="none")  # this machine's hardware: the guard lets the job go on
     stored.run(MACHINE, first, {"bench_extend.PRMatrix.time_extend": held,
                                                              "bench_extend.PRMatrix.track_peak_memory_mb": held})
-    log, python = tmp_path / "asv-runs.log", tmp_path / "bin" / "python3"
-    python.parent.mkdir()
-    python.write_text(f'#!/bin/sh\ncase " $* " in *" -m asv "*" run "*) echo "$*" >> {log}; exit 0 ;; esac\n'
-                      f'exec {sys.executable} "$@"\n')
-    python.chmod(0o755)
+    log, python = _asv_run_stand_in(tmp_path)
     selection = r"^bench_extend\.(PRMatrix|Heads)\."
     env = dict(_asv_env(tmp_path), OUT=str(tmp_path / "out"), ASV_WORK=str(tmp_path / "work"), ASV_MACHINE=MACHINE,
                PYTHON=str(python), BACKFILL_SINCE=backfill.kernel_commits(str(REPO))[-4])
@@ -604,11 +611,7 @@ def test_a_backfill_on_a_warm_machine_skips_what_its_earlier_calls_measured(tmp_
     keep.mkdir()
     with tarfile.open(keep / "earlier.tgz", "w:gz") as tar:
         tar.add(earlier / "results", arcname="results")
-    log, python = tmp_path / "asv-runs.log", tmp_path / "bin" / "python3"
-    python.parent.mkdir()
-    python.write_text(f'#!/bin/sh\ncase " $* " in *" -m asv "*" run "*) echo "$*" >> {log}; exit 0 ;; esac\n'
-                      f'exec {sys.executable} "$@"\n')
-    python.chmod(0o755)
+    log, python = _asv_run_stand_in(tmp_path)
     env = dict(_asv_env(tmp_path), OUT=str(tmp_path / "out"), ASV_WORK=str(tmp_path / "work"), ASV_MACHINE=MACHINE,
                PYTHON=str(python), BACKFILL_SINCE=backfill.kernel_commits(str(REPO))[-4],
                GPU_JOB_KEEP_DIR=str(keep))
