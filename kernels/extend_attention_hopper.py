@@ -108,18 +108,28 @@ def _issue_tile(k_stage, v_stage, t, pool_rows, n_tiles, n_prefix_tiles, prefix_
                 len_prefix, extend_hi, K_buf, V_buf, K_ext, V_ext, qo_start, kv_head,
                 stride_kbt, stride_kbh, stride_vbt, stride_vbh, stride_kt, stride_kh,
                 stride_vt, stride_vh, key_offs, offs_d, BLOCK_N: gl.constexpr,
-                PREFIX_KV_CACHE: gl.constexpr, EXTEND_KV_CACHE: gl.constexpr):
+                PREFIX_KV_CACHE: gl.constexpr, EXTEND_KV_CACHE: gl.constexpr,
+                SHARED_POOL_OFFSETS: gl.constexpr = False):
     """Start copying tile ``t``'s K and V rows into one stage, as one cp.async group.
 
     Tiles past the stream (``t >= n_tiles``) copy nothing but still commit a group, so that
-    the group count the waits rely on stays one per tile.
+    the group count the waits rely on stays one per tile. With ``SHARED_POOL_OFFSETS`` (the
+    launcher's ``shared_pool_offsets``: the K and V pools have the same strides and every
+    element offset fits 32 bits) a prefix row's offset is computed once, in 32 bits, for
+    both copies, instead of a 64-bit product per pool.
     """
     start, is_prefix = _tile_keys(t, n_prefix_tiles, prefix_lo, extend_lo, BLOCK_N)
     keys = start + key_offs
     if is_prefix:
         in_range = (keys < len_prefix) & (t < n_tiles)
-        k_ptrs = K_buf + pool_rows[:, None] * stride_kbt + kv_head * stride_kbh + offs_d[None, :]
-        v_ptrs = V_buf + pool_rows[:, None] * stride_vbt + kv_head * stride_vbh + offs_d[None, :]
+        if SHARED_POOL_OFFSETS:
+            offsets = ((pool_rows.to(gl.int32) * stride_kbt + kv_head * stride_kbh)[:, None]
+                       + offs_d[None, :])
+            k_ptrs = K_buf + offsets
+            v_ptrs = V_buf + offsets
+        else:
+            k_ptrs = K_buf + pool_rows[:, None] * stride_kbt + kv_head * stride_kbh + offs_d[None, :]
+            v_ptrs = V_buf + pool_rows[:, None] * stride_vbt + kv_head * stride_vbh + offs_d[None, :]
         async_copy.async_copy_global_to_shared(k_stage, k_ptrs, mask=in_range[:, None],
                                                cache_modifier=PREFIX_KV_CACHE)
         async_copy.async_copy_global_to_shared(v_stage, v_ptrs, mask=in_range[:, None],

@@ -334,6 +334,20 @@ def test_only_head_dim_256_without_a_window_needs_other_blocks_off_sm90():
     assert not any(row.warp_specialize or row.overlap_softmax for row in ea.PORTABLE_BLOCKS.values())
 
 
+def test_one_offset_per_pool_row_only_where_both_pools_are_alike_and_fit_32_bits():
+    """ea.shared_pool_offsets: the warp-specialized kernel computes one 32-bit offset per prefix
+    row for both pools only where K and V have one shape and one set of strides and the last
+    element's offset is below 2**31."""
+    pool = torch.empty(1000, 8, 128, device="meta")
+    assert ea.shared_pool_offsets(pool, torch.empty_like(pool))
+    assert not ea.shared_pool_offsets(pool, torch.empty(1000, 10, 128, device="meta")[:, 1:9])
+    assert not ea.shared_pool_offsets(pool, torch.empty(999, 8, 128, device="meta"))
+    rows = 2**31 // (8 * 128)  # the last element's offset is 2**31 - 1 ...
+    assert ea.shared_pool_offsets(*[torch.empty(rows, 8, 128, device="meta")] * 2)
+    # ... and 2**31 one row on
+    assert not ea.shared_pool_offsets(*[torch.empty(rows + 1, 8, 128, device="meta")] * 2)
+
+
 @pytest.fixture
 def ws_launches(monkeypatch, gluon_triton):
     """The warp-specialized kernel's launches, as on an sm_90 GPU with 132 SMs: (grid, the
@@ -364,6 +378,8 @@ def test_the_launcher_runs_the_warp_specialized_kernel_where_it_resolves_sm90(ws
     # the items' extents: KV heads, blocks of 192 rows, sequences; the items
     # after each program's first taken from a counter, zeroed
     assert kwargs["PERSISTENT"] and kwargs["GQA_PACK"] == 2 and kwargs["DYNAMIC_ITEMS"]
+    # the pools are alike and small: one 32-bit offset per prefix row serves both
+    assert kwargs["SHARED_POOL_OFFSETS"]
     assert grid == (2 * 1 * 3,) and args[-6:-3] == (2, 1, 3)
     counter = args[-3]
     assert counter.dtype == torch.int32 and counter.tolist() == [0]
