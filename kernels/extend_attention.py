@@ -561,19 +561,21 @@ def kernel_for(config: LaunchConfig):
     return _extend_attention_hopper_kernel if config.overlap_softmax else _extend_attention_kernel
 
 
-def shared_pool_offsets(k_buffer: torch.Tensor, v_buffer: torch.Tensor) -> bool:
-    """Whether one 32-bit element offset per pool row serves both pools (the warp-specialized
-    kernel's SHARED_POOL_OFFSETS): K's and V's shapes and strides are the same, and the last
-    element's offset is below 2**31."""
-    if k_buffer.shape != v_buffer.shape or k_buffer.stride() != v_buffer.stride():
-        return False
-    return sum((n - 1) * s for n, s in zip(k_buffer.shape, k_buffer.stride())) < 2**31
+def shared_kv_offsets(k_extend: torch.Tensor, v_extend: torch.Tensor, k_buffer: torch.Tensor,
+                      v_buffer: torch.Tensor) -> bool:
+    """Whether one 32-bit element offset per row serves K and V alike (the warp-specialized
+    kernel's SHARED_KV_OFFSETS): the extends have one shape and one set of strides, the pools
+    too, and the last element's offset in each is below 2**31."""
+    def alike_and_small(k: torch.Tensor, v: torch.Tensor) -> bool:
+        return (k.shape == v.shape and k.stride() == v.stride()
+                and sum((n - 1) * s for n, s in zip(k.shape, k.stride())) < 2**31)
+    return alike_and_small(k_extend, v_extend) and alike_and_small(k_buffer, v_buffer)
 
 
 def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
                       use_window: bool, use_logit_cap: bool, shared_offsets: bool = False) -> dict:
     """The compile-time arguments of ``kernel_for(config)`` (shared with codegen);
-    ``shared_offsets`` is ``shared_pool_offsets`` of the call's pools."""
+    ``shared_offsets`` is ``shared_kv_offsets`` of the call's tensors."""
     constexprs = dict(
         GQA_GROUP=gqa_group, HEAD_DIM=head_dim,
         BLOCK_M=config.block_m, BLOCK_N=config.block_n,
@@ -593,7 +595,7 @@ def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
         constexprs["OVERLAP_PV"] = bool(config.overlap_pv)
         constexprs["DYNAMIC_ITEMS"] = bool(config.dynamic_items)
         constexprs["TMA_EXTEND"] = bool(config.tma_extend)
-        constexprs["SHARED_POOL_OFFSETS"] = shared_offsets
+        constexprs["SHARED_KV_OFFSETS"] = shared_offsets
         registers = WS_REGISTERS[config.num_warps // 4]
         constexprs["CONSUMER_REGISTERS"] = registers.consumer
         constexprs["PRODUCER_REGISTERS"] = registers.producer
@@ -1040,6 +1042,7 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
         *work_items,
         **kernel_constexprs(cfg, gqa_group=heads_q // heads_kv, head_dim=head_dim,
                             use_window=sliding_window_size > 0, use_logit_cap=logit_cap > 0,
-                            shared_offsets=shared_pool_offsets(k_buffer, v_buffer)),
+                            shared_offsets=shared_kv_offsets(k_extend, v_extend, k_buffer,
+                                                             v_buffer)),
         **launch_options(cfg),
     )
