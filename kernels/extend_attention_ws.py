@@ -179,7 +179,8 @@ def _produce_item(K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready,
                   key_offs, HEAD_DIM: gl.constexpr, BLOCK_N: gl.constexpr,
                   NUM_STAGES: gl.constexpr, PREFIX_KV_CACHE: gl.constexpr,
                   EXTEND_KV_CACHE: gl.constexpr, INDEX_CACHE: gl.constexpr,
-                  PREFETCH_INDICES: gl.constexpr, TMA_EXTEND: gl.constexpr):
+                  PREFETCH_INDICES: gl.constexpr, TMA_EXTEND: gl.constexpr,
+                  SHARED_KV_OFFSETS: gl.constexpr):
     """One item's tiles into the ring: its tile t is the program's tile ``first_tile + t``,
     which goes to stage (first_tile + t) % NUM_STAGES once both consumers freed it. With
     ``TMA_EXTEND`` an extend tile whose rows all lie in the sequence's extend is copied by
@@ -226,7 +227,7 @@ def _produce_item(K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready,
                             K_buf, V_buf, K_ext, V_ext, qo_start, kv_head, stride_kbt,
                             stride_kbh, stride_vbt, stride_vbh, stride_kt, stride_kh, stride_vt,
                             stride_vh, chunk_offs, offs_d, BLOCK_N, PREFIX_KV_CACHE,
-                            EXTEND_KV_CACHE)
+                            EXTEND_KV_CACHE, SHARED_KV_OFFSETS)
             # every producer thread arrives once its own copies of this tile have landed
             async_copy.mbarrier_arrive(ready.index(stage), increment_count=False)
 
@@ -242,7 +243,7 @@ def _produce_work_item(item, first_tile, K_ext, V_ext, K_buf, V_buf, qo_indptr, 
                        PREFIX_KV_CACHE: gl.constexpr, EXTEND_KV_CACHE: gl.constexpr,
                        INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr,
                        PREFETCH_INDICES: gl.constexpr, PERSISTENT: gl.constexpr,
-                       TMA_EXTEND: gl.constexpr):
+                       TMA_EXTEND: gl.constexpr, SHARED_KV_OFFSETS: gl.constexpr):
     """Item ``item``'s tiles into the ring from the program's tile ``first_tile``; returns the
     program's next tile."""
     (has_queries, head, block, kv_head, qo_start, len_extend, kv_start, len_prefix, prefix_lo,
@@ -255,7 +256,8 @@ def _produce_work_item(item, first_tile, K_ext, V_ext, K_buf, V_buf, qo_indptr, 
                       n_tiles, n_prefix_tiles, prefix_lo, extend_lo, extend_hi, stride_kt,
                       stride_kh, stride_vt, stride_vh, stride_kbt, stride_kbh, stride_vbt,
                       stride_vbh, offs_d, key_offs, HEAD_DIM, BLOCK_N, NUM_STAGES,
-                      PREFIX_KV_CACHE, EXTEND_KV_CACHE, INDEX_CACHE, PREFETCH_INDICES, TMA_EXTEND)
+                      PREFIX_KV_CACHE, EXTEND_KV_CACHE, INDEX_CACHE, PREFETCH_INDICES, TMA_EXTEND,
+                      SHARED_KV_OFFSETS)
         first_tile += n_tiles
     return first_tile
 
@@ -270,7 +272,7 @@ def _producer(K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_sm
               PREFIX_KV_CACHE: gl.constexpr, EXTEND_KV_CACHE: gl.constexpr,
               INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr, PREFETCH_INDICES: gl.constexpr,
               PERSISTENT: gl.constexpr, GQA_PACK: gl.constexpr, DYNAMIC_ITEMS: gl.constexpr,
-              TMA_EXTEND: gl.constexpr):
+              TMA_EXTEND: gl.constexpr, SHARED_KV_OFFSETS: gl.constexpr):
     """Fill the ring with the tiles of the program's items, one item after the other; with
     ``DYNAMIC_ITEMS`` take each next item from the counter and hand it to the consumers."""
     TOKENS: gl.constexpr = BLOCK_M // GQA_PACK  # the query tokens of an item
@@ -288,7 +290,8 @@ def _producer(K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_sm
                  offs_d, key_offs)
     ITEM_CONSTEXPRS: gl.constexpr = (GQA_GROUP // GQA_PACK, TOKENS, HEAD_DIM, BLOCK_N, NUM_STAGES,
                                      USE_WINDOW, PREFIX_KV_CACHE, EXTEND_KV_CACHE, INDEX_CACHE,
-                                     HEADS_FIRST, PREFETCH_INDICES, PERSISTENT, TMA_EXTEND)
+                                     HEADS_FIRST, PREFETCH_INDICES, PERSISTENT, TMA_EXTEND,
+                                     SHARED_KV_OFFSETS)
     # a loop of its own per schedule, so that the strided one compiles as it did before step 15
     # (whose single loop measured the windowed row 1-2% slower at W256)
     if DYNAMIC_ITEMS:
@@ -551,6 +554,7 @@ def _extend_attention_ws_kernel(
     OVERLAP_PV: gl.constexpr,
     DYNAMIC_ITEMS: gl.constexpr,
     TMA_EXTEND: gl.constexpr,
+    SHARED_KV_OFFSETS: gl.constexpr,
     CONSUMER_REGISTERS: gl.constexpr,
     PRODUCER_REGISTERS: gl.constexpr,
 ):
@@ -617,7 +621,7 @@ def _extend_attention_ws_kernel(
     PRODUCER_CONSTEXPRS: gl.constexpr = (ITEM_SLOTS, GQA_GROUP, HEAD_DIM, BLOCK_M, BLOCK_N,
                                          NUM_STAGES, USE_WINDOW, PREFIX_KV_CACHE, EXTEND_KV_CACHE,
                                          INDEX_CACHE, HEADS_FIRST, PREFETCH_INDICES, PERSISTENT,
-                                         GQA_PACK, DYNAMIC_ITEMS, TMA_EXTEND)
+                                         GQA_PACK, DYNAMIC_ITEMS, TMA_EXTEND, SHARED_KV_OFFSETS)
     # (a partition's function cannot be held in a variable either)
     if CONSUMERS == 3:
         gl.warp_specialize([(_consumer, (q_smem_0, 0) + consumer_args + CONSUMER_CONSTEXPRS),

@@ -159,6 +159,29 @@ def test_gpu_large_shapes(dtype, variant, head_dim, heads, window):
 
 
 @pytest.mark.gpu
+@pytest.mark.parametrize("apart", [None, "v_buffer", "v_extend"])
+def test_gpu_default_copies_with_and_without_one_offset_per_row(apart):
+    """`default`'s warp-specialized rows (head dims 64 and 128, short and long extends) take
+    one 32-bit offset per row for K and V where the launcher finds them alike
+    (ea.shared_kv_offsets); a V pool or V extend that is a view of a wider tensor has other
+    strides, and the copies fall back to a 64-bit product per tensor."""
+    for head_dim, extend in ((128, (300, 1, 1500)), (64, (200, 40, 900)), (128, (2100, 5, 700))):
+        inputs = make_inputs((700, 1300, 90), extend, heads="16/2", head_dim=head_dim, dtype="bf16",
+                             pool="fragmented", device=DEVICE, pool_slack=5)
+        args = list(inputs.args)
+        if apart is not None:
+            index = {"v_extend": 2, "v_buffer": 5}[apart]
+            tensor = args[index]
+            wide = torch.zeros(tensor.shape[0], 3, head_dim, dtype=tensor.dtype, device=DEVICE)
+            wide[:, 1:] = tensor
+            args[index] = wide[:, 1:]
+        assert ea.shared_kv_offsets(args[1], args[2], args[4], args[5]) is (apart is None)
+        ref = extend_attention_reference(*inputs.reference_args)
+        extend_attention_fwd(*args)
+        assert relative_error(inputs.o_extend, ref) < TOLERANCE["bf16"]
+
+
+@pytest.mark.gpu
 @pytest.mark.parametrize("dtype", ["bf16", "fp16"])
 @pytest.mark.parametrize("head_dim,heads", [(128, "64/8"), (64, "32/32"), (64, "16/2"), (256, "16/8")])
 def test_gpu_default_long_extends(dtype, head_dim, heads):

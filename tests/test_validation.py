@@ -334,6 +334,29 @@ def test_only_head_dim_256_without_a_window_needs_other_blocks_off_sm90():
     assert not any(row.warp_specialize or row.overlap_softmax for row in ea.PORTABLE_BLOCKS.values())
 
 
+def test_one_offset_per_row_only_where_k_and_v_are_alike_and_fit_32_bits():
+    """ea.shared_kv_offsets: the warp-specialized kernel computes one 32-bit offset per row for
+    K and V only where the extends have one shape and one set of strides, the pools too, and
+    the last element's offset in each is below 2**31."""
+    def meta(*shape):
+        return torch.empty(*shape, device="meta")
+
+    extend, pool = meta(300, 8, 128), meta(1000, 8, 128)
+    assert ea.shared_kv_offsets(extend, meta(300, 8, 128), pool, meta(1000, 8, 128))
+    # a V pool or a V extend that is a view of a wider tensor has other strides
+    assert not ea.shared_kv_offsets(extend, extend, pool, meta(1000, 10, 128)[:, 1:9])
+    assert not ea.shared_kv_offsets(extend, meta(300, 10, 128)[:, 1:9], pool, pool)
+    assert not ea.shared_kv_offsets(extend, extend, pool, meta(999, 8, 128))
+    # views of one fused projection share their strides, whatever their bases
+    fused = meta(300, 48, 128)
+    assert ea.shared_kv_offsets(fused[:, 32:40], fused[:, 40:], pool, pool)
+    rows = 2**31 // (8 * 128)  # the last element's offset is 2**31 - 1 ...
+    assert ea.shared_kv_offsets(extend, extend, *[meta(rows, 8, 128)] * 2)
+    # ... and 2**31 one row on
+    assert not ea.shared_kv_offsets(extend, extend, *[meta(rows + 1, 8, 128)] * 2)
+    assert not ea.shared_kv_offsets(*[meta(rows + 1, 8, 128)] * 2, pool, pool)
+
+
 @pytest.fixture
 def ws_launches(monkeypatch, gluon_triton):
     """The warp-specialized kernel's launches, as on an sm_90 GPU with 132 SMs: (grid, the
@@ -364,6 +387,8 @@ def test_the_launcher_runs_the_warp_specialized_kernel_where_it_resolves_sm90(ws
     # the items' extents: KV heads, blocks of 192 rows, sequences; the items
     # after each program's first taken from a counter, zeroed
     assert kwargs["PERSISTENT"] and kwargs["GQA_PACK"] == 2 and kwargs["DYNAMIC_ITEMS"]
+    # K and V are alike and small: one 32-bit offset per row serves both
+    assert kwargs["SHARED_KV_OFFSETS"]
     assert grid == (2 * 1 * 3,) and args[-6:-3] == (2, 1, 3)
     counter = args[-3]
     assert counter.dtype == torch.int32 and counter.tolist() == [0]
