@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from typing import Mapping, NamedTuple, Optional, Tuple, Union
+from typing import Dict, Mapping, NamedTuple, Optional, Tuple, Union
 
 import torch
 import triton
@@ -939,8 +939,27 @@ def _work_item_grid(cfg: LaunchConfig, heads_q: int, gqa_group: int, batch: int,
         raise ValueError(f"qo_indptr: {batch} sequences of up to {n_blocks} blocks of "
                          f"{cfg.block_m} rows for {heads_q // pack} item heads are {items} "
                          f"work items; the kernel counts at most {INT32_MAX - programs}")
-    item_counter = torch.zeros(1, dtype=torch.int32, device=device) if cfg.dynamic_items else None
+    item_counter = _item_counter(device) if cfg.dynamic_items else None
     return (programs,), (heads_q // pack, n_blocks, batch, item_counter)
+
+
+# The dynamic schedule's counters per (device, stream): [the next item, the programs done],
+# zeroed once here and again by the last program of every launch (extend_attention_ws.py), so
+# that a call launches no fill kernel. Launches on one stream run one after another; each stream
+# has its own pair. (A CUDA graph captured on one stream and replayed on another alongside a
+# launch on the first would share the pair: not supported.)
+_ITEM_COUNTERS: Dict[Tuple[int, int], torch.Tensor] = {}
+
+
+def _item_counter(device: torch.device) -> torch.Tensor:
+    if device.type != "cuda":  # a launch recorded in the tests, not run
+        return torch.zeros(2, dtype=torch.int32, device=device)
+    key = (device.index if device.index is not None else torch.cuda.current_device(),
+           torch.cuda.current_stream(device).cuda_stream)
+    counter = _ITEM_COUNTERS.get(key)
+    if counter is None:
+        counter = _ITEM_COUNTERS[key] = torch.zeros(2, dtype=torch.int32, device=device)
+    return counter
 
 
 def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buffer,

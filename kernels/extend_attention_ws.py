@@ -304,6 +304,13 @@ def _producer(K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_sm
             k += 1
             first_tile = _produce_work_item(item, first_tile, *(item_args + ITEM_CONSTEXPRS))
             item = following
+        # every program has taken its last item: the last to get here zeroes the counter (and
+        # the count of programs done) for the next launch on the stream, which the launcher's
+        # cached counter would otherwise need a fill kernel for, every call
+        done = gl.atomic_add(item_counter + 1, 1, sem="acq_rel")
+        if done == gl.num_programs(0) - 1:
+            gl.atomic_xchg(item_counter, 0, sem="relaxed")
+            gl.atomic_xchg(item_counter + 1, 0, sem="relaxed")
     else:
         for item in range(gl.program_id(0), n_heads * n_blocks * n_seqs, gl.num_programs(0)):
             first_tile = _produce_work_item(item, first_tile, *(item_args + ITEM_CONSTEXPRS))

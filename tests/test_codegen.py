@@ -189,10 +189,12 @@ def test_rejects_unknown_arguments():
                                                     (128, "long", False), (64, "short", False)])
 def test_only_the_dynamic_rows_take_items_from_a_counter(head_dim, shape, dynamic):
     """`default`'s warp-specialized rows: the row that takes its items from a counter
-    (LaunchConfig.dynamic_items, step 15) carries the producer's one atomic add, and the
-    strided rows carry none (the counter measured slower there)."""
+    (LaunchConfig.dynamic_items, step 15) carries the producer's atomic add per item, one more
+    when it is done, and the last program's two exchanges that zero the counters for the next
+    launch; the strided rows carry none (the counter measured slower there)."""
     report = compile_for_target("default", head_dim=head_dim, shape=shape)
     assert ea.resolve_config("default", head_dim, shape, arch=90).dynamic_items is dynamic
-    assert re.findall(r"\batom\.[\w.]+", report.ptx) == (["atom.global.gpu.relaxed.add.u32"]
-                                                          if dynamic else [])
-    assert len(re.findall(r"\bATOMG\.E\.ADD\b", report.sass())) == (1 if dynamic else 0)
+    assert sorted(re.findall(r"\batom\.[\w.]+", report.ptx)) == (
+        ["atom.global.gpu.acq_rel.add.u32", "atom.global.gpu.relaxed.add.u32",
+         "atom.global.gpu.relaxed.exch.b32", "atom.global.gpu.relaxed.exch.b32"] if dynamic else [])
+    assert len(re.findall(r"\bATOMG\.E\.ADD\b", report.sass())) == (2 if dynamic else 0)

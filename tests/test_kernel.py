@@ -357,6 +357,25 @@ def test_gpu_persistent_programs_walk_many_items(monkeypatch, programs, config):
 
 
 @pytest.mark.gpu
+def test_gpu_the_item_counter_is_zero_after_every_launch(monkeypatch):
+    """The dynamic schedule's counters are the launcher's, one pair per stream, and the last
+    program of each launch zeroes them for the next: after calls of every size, on two streams,
+    and a call of one program, they read zero, and every answer is right."""
+    config = WS_CONFIGS["m192n64s3_persistent_packed_prefetch_q_tma_dynamic"]
+    other = torch.cuda.Stream()
+    for programs, stream in ((None, None), (3, None), (None, other), (1, other)):
+        if programs is not None:
+            monkeypatch.setattr(ea, "sm_count", lambda device, n=programs: n)
+        with torch.cuda.stream(stream or torch.cuda.current_stream()):
+            for extend in ((40, 300, 7), (1,), (900, 2, 512, 64)):
+                run_and_check(tuple(3 * e for e in extend), extend, heads="16/2", head_dim=128,
+                              dtype="bf16", config=config)
+                counter = ea._item_counter(torch.device(DEVICE))
+                assert counter.tolist() == [0, 0]
+        monkeypatch.undo()
+
+
+@pytest.mark.gpu
 def test_gpu_default_runs_the_fastest_kernel_this_device_has(monkeypatch):
     """At head dim 128 without a window `default` runs the warp-specialized kernel where the
     Gluon kernels run (sm_90 with Triton 3.6), and the `tl` kernel on every other GPU."""

@@ -385,13 +385,14 @@ def test_the_launcher_runs_the_warp_specialized_kernel_where_it_resolves_sm90(ws
     assert kwargs["CONSUMER_REGISTERS"] == ea.WS_REGISTERS[3].consumer
     # a persistent grid of items, each the 2 query heads of a KV head packed into its rows;
     # the items' extents: KV heads, blocks of 192 rows, sequences; the items
-    # after each program's first taken from a counter, zeroed
+    # after each program's first taken from a counter
     assert kwargs["PERSISTENT"] and kwargs["GQA_PACK"] == 2 and kwargs["DYNAMIC_ITEMS"]
     # K and V are alike and small: one 32-bit offset per row serves both
     assert kwargs["SHARED_KV_OFFSETS"]
     assert grid == (2 * 1 * 3,) and args[-6:-3] == (2, 1, 3)
     counter = args[-3]
-    assert counter.dtype == torch.int32 and counter.tolist() == [0]
+    # [the next item, the programs done], zero: the kernel's last program zeroes them again
+    assert counter.dtype == torch.int32 and counter.tolist() == [0, 0]
 
 
 def _launch_summary(launch, keyword):
