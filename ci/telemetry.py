@@ -249,16 +249,19 @@ class Board:
     machine: str
     files: Tuple[TelemetryFile, ...]
 
-    def files_of(self, run: Run) -> Tuple[TelemetryFile, ...]:
-        """The files that may hold ``run``'s samples: those whose .runs names its results file, or
-        where none does, those without a .runs (matched by time alone, as before .runs existed)."""
-        claimed = tuple(f for f in self.files if f.runs is not None and run.path.name in f.runs)
-        return claimed or tuple(f for f in self.files if f.runs is None)
+    def files_of(self, run: Run, start_ms: int, end_ms: int) -> Tuple[TelemetryFile, ...]:
+        """The files that may hold ``run``'s samples from ``start_ms`` to ``end_ms``: of those
+        sampling then, the ones whose .runs names its results file, or where none does, those
+        without a .runs (matched by time alone, as before .runs existed). Asked per stretch, so
+        that a results file merged from an old job and a new one keeps both jobs' samples."""
+        sampling = [f for f in self.files if f.start_ms <= end_ms and start_ms <= f.end_ms]
+        claimed = tuple(f for f in sampling if f.runs is not None and run.path.name in f.runs)
+        return claimed or tuple(f for f in sampling if f.runs is None)
 
     def between(self, run: Run, start_ms: int, end_ms: int) -> Tuple[Sample, ...]:
         """The samples of ``run``'s files taken from ``start_ms`` to ``end_ms``, both included, in
         time order."""
-        found = (sample for f in self.files_of(run) for sample in f.between(start_ms, end_ms))
+        found = (sample for f in self.files_of(run, start_ms, end_ms) for sample in f.between(start_ms, end_ms))
         return tuple(sorted(found, key=lambda sample: sample.time_ms))
 
     def per_benchmark(self, run: Run) -> Dict[str, Tuple[Sample, ...]]:

@@ -354,15 +354,36 @@ def test_a_file_without_runs_is_matched_by_time_one_with_runs_to_those_alone(syn
     telemetry.runs_path(other).write_text(json.dumps([elsewhere]))
     board = telemetry.load(synthetic_results.root, MACHINE)
     assert [f.runs for f in board.files] == [None, frozenset({elsewhere})]
-    assert board.files_of(run) == board.files[:1]
+    assert board.files_of(run, *run.intervals()[TIME]) == board.files[:1]
     assert len(board.during(run)) == 54 and 1400 not in {s.sm_mhz for s in board.during(run)}
     telemetry.runs_path(other).write_text(json.dumps([run.path.name]))  # a file naming the run wins
     board = telemetry.load(synthetic_results.root, MACHINE)
-    assert board.files_of(run) == board.files[1:]
+    assert board.files_of(run, *run.intervals()[TIME]) == board.files[1:]
     assert {s.sm_mhz for s in board.during(run)} == {1400} and board.newest_run([run]) == run
     assert telemetry.machine_info(synthetic_results.root, MACHINE)["telemetry_newest_run"].endswith(
         telemetry.summarize(board.during(run)).text())
 
+
+
+def test_a_results_file_merged_from_an_old_job_and_a_new_keeps_both_jobs_samples(synthetic_results, csv_path):
+    """Seen on 2026-11-29: 47075591's Peers, sampled before .runs existed, and its PR matrix,
+    added by a later backfill whose file names the commit. The newer file must not hide the older
+    job's samples."""
+    params = [["8192"], ["-1"]]
+    synthetic_results.run(MACHINE, COMMIT, {
+        TIME: Series(params, samples=[[1e-3, 1.1e-3]], started_at=_at(12), duration=26.0),
+        TRACK: Series(params, values=[512.0], started_at=_at(5000), duration=20.0),
+    })
+    (run,) = store.load(synthetic_results.root).history(MACHINE)
+    folder = telemetry.folder(synthetic_results.root, MACHINE)
+    write_telemetry(folder / STORED_NAME, csv_path.read_text().splitlines())  # the old job: no .runs
+    newer = write_telemetry(folder / "20261129T082300.000Z.csv", telemetry_lines(_at(4990), 60, _steady(1400)))
+    telemetry.runs_path(newer).write_text(json.dumps([run.path.name]))
+    board = telemetry.load(synthetic_results.root, MACHINE)
+    per_benchmark = board.per_benchmark(run)
+    assert per_benchmark[TIME] and 1400 not in {s.sm_mhz for s in per_benchmark[TIME]}
+    assert per_benchmark[TRACK] and {s.sm_mhz for s in per_benchmark[TRACK]} == {1400}
+    assert len(board.during(run)) == len(per_benchmark[TIME]) + len(per_benchmark[TRACK])
 
 RUNS_DAMAGE = {
     "not JSON": "[\"a.json\",",
