@@ -570,12 +570,21 @@ def test_the_backfill_runs_a_job_per_gpu_each_on_its_share_of_the_missing_commit
         assert (out / f"gpu{i}" / "asv-results.tgz").exists()
 
 
+def _kernel_commits_since(since: str) -> list:
+    """The kernel commits a backfill after ``since`` runs, oldest first: git's ``since..HEAD``,
+    which holds more than the list's tail where branches were merged since."""
+    commits = backfill.kernel_commits(str(REPO), since)
+    assert len(commits) >= 3, commits
+    return commits
+
+
 def test_the_backfill_runs_asv_once_per_set_of_benchmarks_lacked(tmp_path):
-    """The last three kernel commits, the PR matrix and Heads asked for; the first of them holds
-    the PR matrix already, so it runs Heads alone, and the two others run the selection. asv is
-    a stand-in that records its command line."""
+    """The kernel commits since the fourth newest, the PR matrix and Heads asked for; the first
+    of them holds the PR matrix already, so it runs Heads alone, and the others run the
+    selection. asv is a stand-in that records its command line."""
     tree = _sent_checkout(tmp_path)
-    first, *rest = backfill.kernel_commits(str(REPO))[-3:]
+    since = backfill.kernel_commits(str(REPO))[-4]
+    first, *rest = _kernel_commits_since(since)
     held = Series([["1"]], [[1e-3]])
     stored = SyntheticResults(tree / "results")
     stored.machine(MACHINE, gpu="none")  # this machine's hardware: the guard lets the job go on
@@ -584,7 +593,7 @@ def test_the_backfill_runs_asv_once_per_set_of_benchmarks_lacked(tmp_path):
     log, python = _asv_run_stand_in(tmp_path)
     selection = r"^bench_extend\.(PRMatrix|Heads)\."
     env = dict(_asv_env(tmp_path), OUT=str(tmp_path / "out"), ASV_WORK=str(tmp_path / "work"), ASV_MACHINE=MACHINE,
-               PYTHON=str(python), BACKFILL_SINCE=backfill.kernel_commits(str(REPO))[-4])
+               PYTHON=str(python), BACKFILL_SINCE=since)
     done = subprocess.run(["bash", "ci/gpu_job.sh", "backfill", selection], cwd=tree, env=env,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -597,11 +606,12 @@ def test_the_backfill_runs_asv_once_per_set_of_benchmarks_lacked(tmp_path):
 
 def test_a_backfill_on_a_warm_machine_skips_what_its_earlier_calls_measured(tmp_path):
     """The device machine stays warm between calls but is released too soon to import between
-    them: a call's archive kept in GPU_JOB_KEEP_DIR holds the PR matrix at the first of the last
-    three kernel commits, so the next call's backfill runs the two others, and keeps its own
-    archive beside it. asv is a stand-in that records its command line."""
+    them: a call's archive kept in GPU_JOB_KEEP_DIR holds the PR matrix at the first kernel
+    commit since the fourth newest, so the next call's backfill runs the others, and keeps its
+    own archive beside it. asv is a stand-in that records its command line."""
     tree = _sent_checkout(tmp_path)
-    first, *rest = backfill.kernel_commits(str(REPO))[-3:]
+    since = backfill.kernel_commits(str(REPO))[-4]
+    first, *rest = _kernel_commits_since(since)
     held = Series([["1"]], [[1e-3]])
     SyntheticResults(tree / "results").machine(MACHINE, gpu="none")
     earlier = tmp_path / "earlier-call"
@@ -613,8 +623,7 @@ def test_a_backfill_on_a_warm_machine_skips_what_its_earlier_calls_measured(tmp_
         tar.add(earlier / "results", arcname="results")
     log, python = _asv_run_stand_in(tmp_path)
     env = dict(_asv_env(tmp_path), OUT=str(tmp_path / "out"), ASV_WORK=str(tmp_path / "work"), ASV_MACHINE=MACHINE,
-               PYTHON=str(python), BACKFILL_SINCE=backfill.kernel_commits(str(REPO))[-4],
-               GPU_JOB_KEEP_DIR=str(keep))
+               PYTHON=str(python), BACKFILL_SINCE=since, GPU_JOB_KEEP_DIR=str(keep))
     done = subprocess.run(["bash", "ci/gpu_job.sh", "backfill"], cwd=tree, env=env, capture_output=True,
                           text=True)
     assert done.returncode == 0, done.stdout + done.stderr
