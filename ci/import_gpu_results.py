@@ -263,7 +263,7 @@ def store_telemetry(board: TelemetryFile, results_dir: str, machine: str, runs: 
     # of that commit's benchmarks both boards' samples.
     for other in telemetry.load(results_dir, machine).files:
         shared = sorted(set(runs) & (other.runs or set()))
-        if other.path.name != target.name and shared and other.start_ms <= board.end_ms and board.start_ms <= other.end_ms:
+        if other.path.name != target.name and shared and other.overlaps(board.start_ms, board.end_ms):
             report.error(f"{board.path} sampled {', '.join(shared)} while the stored {other.path.name} did too "
                          "(another GPU measuring the same commit at the same time): its samples could not be "
                          "told from that board's per benchmark; not stored. Measure one commit on one GPU at a time.")

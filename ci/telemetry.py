@@ -15,8 +15,10 @@ sampled, the runs that file's board measured. asv reads ``*.json`` only below a 
 ``machine.json`` and warns of any other folder holding ``*.json``, hence neither file ends in
 ``.json``; ``ci/store.py`` reads only the machine folder's own ``*.json``.
 
-A run's samples come from the files whose ``.runs`` names its results file; where none does, from
-the files without one (stored before the import wrote them), by time alone. A file whose
+A run's samples over each stretch of its benchmarks come from the files sampling then whose
+``.runs`` names its results file; where none does, from those without one (stored before the
+import wrote them), by time alone: a results file merged from an old job and a new one keeps
+both jobs' samples. A file whose
 ``.runs`` does not name the run never gives it samples: on a host of several GPUs, one asv and
 one file per GPU, the files overlap in time and each sampled only its own GPU's runs. Claims
 name results files, not benchmarks, so the import refuses a file that overlaps a stored one in
@@ -116,6 +118,10 @@ class TelemetryFile:
     def _in_time_order(self) -> Tuple[Tuple[Sample, ...], list]:
         ordered = tuple(sorted(self.samples, key=lambda s: s.time_ms))
         return ordered, [sample.time_ms for sample in ordered]
+
+    def overlaps(self, start_ms: int, end_ms: int) -> bool:
+        """Whether it was sampling at some time from ``start_ms`` to ``end_ms``, both included."""
+        return self.start_ms <= end_ms and start_ms <= self.end_ms
 
     def between(self, start_ms: int, end_ms: int) -> Tuple[Sample, ...]:
         """Its samples taken from ``start_ms`` to ``end_ms``, both included, in time order."""
@@ -254,7 +260,7 @@ class Board:
         sampling then, the ones whose .runs names its results file, or where none does, those
         without a .runs (matched by time alone, as before .runs existed). Asked per stretch, so
         that a results file merged from an old job and a new one keeps both jobs' samples."""
-        sampling = [f for f in self.files if f.start_ms <= end_ms and start_ms <= f.end_ms]
+        sampling = [f for f in self.files if f.overlaps(start_ms, end_ms)]
         claimed = tuple(f for f in sampling if f.runs is not None and run.path.name in f.runs)
         return claimed or tuple(f for f in sampling if f.runs is None)
 
