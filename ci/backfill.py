@@ -84,11 +84,6 @@ def lacking(commits: Sequence[str], runs: Sequence[Run], names: Sequence[str]) -
     return {commit: absent for commit, absent in lacked.items() if absent or not names}
 
 
-def missing(commits: Sequence[str], runs: Sequence[Run], bench: str, suite: Iterable[str] = ()) -> List[str]:
-    """The commits (in their order) that lack a benchmark ``bench`` selects (``needed``)."""
-    return list(lacking(commits, runs, needed(suite, runs, bench)))
-
-
 def plan(lacked: Mapping[str, Tuple[str, ...]], names: Sequence[str], bench: str) -> List[Tuple[str, List[str]]]:
     """The asv runs for the commits of ``lacking``: [(--bench, commits)], one per set of benchmarks
     lacked, in the order the sets first appear. Commits that lack every benchmark of ``names``
