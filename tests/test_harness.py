@@ -246,6 +246,7 @@ def test_parse_args_rejects_bad_flags(argv):
     ("ab_kernels", ["--old", "HEAD", "--variants", "default,nope"], "--variants"),
     ("sweep_blocks", ["--configs", "m64n64w4s2", "--n-ctx", "2k"], "--n-ctx"),
     ("sweep_blocks", ["--configs", "m64x64"], "--configs"),
+    ("sweep_blocks", ["--configs", "default,flashinfer-0.7.2-fa3"], "--peers"),
     ("peers_table", ["--pools", "mixed"], "--pools"),
     ("peers_table", ["--providers", ","], "--providers"),
     ("ncu_point", ["--impls", "default,m64x64"], "--impls"),
@@ -260,6 +261,23 @@ def test_the_tools_name_the_flag_of_a_bad_list(tool, argv, flag, capsys):
         importlib.import_module(f"tools.{tool}").parse_args(argv)
     assert stopped.value.code == 2
     assert flag in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("tool, argv", [
+    ("quick_bench", ["--variants", "default", "--n-ctx", "1024"]),
+    ("ab_kernels", ["--old", "HEAD", "--variants", "default"]),
+    ("sweep_blocks", ["--configs", "default,m192n64w12s3:heads+ws+pe+pg+pq+op+tm", "--windows", "127"]),
+    ("ncu_point", ["--impls", "default"]),
+    ("clock_probe", ["--impls", "default,flashinfer-0.7.2-fa3"]),
+])
+def test_a_gpu_tool_without_a_gpu_checks_its_arguments_and_says_what_it_lacks(tool, argv, capsys,
+                                                                            monkeypatch):
+    # a device job's command, run here first, fails on its arguments or on this line only
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SystemExit) as stopped:
+        importlib.import_module(f"tools.{tool}").main(argv)
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.strip() == f"{tool}: needs a CUDA device (the arguments are valid)"
 
 
 def test_the_tools_take_window_lists_that_start_with_a_minus():

@@ -1,4 +1,5 @@
-"""Command-line pieces the tools share: list flags, windows that start with '-', the shape flags.
+"""Command-line pieces the tools share: list flags, windows that start with '-', the shape flags,
+the check for a GPU.
 
 The list parsers are argparse types: a bad list is the parser's error, naming the flag (exit 2).
 """
@@ -54,3 +55,14 @@ def add_shape_flags(parser: argparse.ArgumentParser, *, n_ctx: str, windows: str
     parser.add_argument("--n-ctx", type=int_list, default=n_ctx)
     parser.add_argument("--windows", type=int_list, default=windows, help="sliding windows; -1 for none")
     parser.add_argument("--pool", default=pool, choices=workloads.POOLS)
+
+
+def require_cuda(tool: str) -> None:
+    """Stop with exit 2 and '<tool>: needs a CUDA device' where torch sees none. Called once the
+    arguments have been parsed, so that a GPU job's command run first on a machine without a GPU
+    checks its arguments: a bad one is argparse's error naming the flag, good ones this line."""
+    import torch  # here, not at the top: the tools that read stored results never need it
+
+    if not torch.cuda.is_available():
+        print(f"{tool}: needs a CUDA device (the arguments are valid)", file=sys.stderr)
+        raise SystemExit(2)

@@ -88,6 +88,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     new = current if args.new is None else load_kernel_at(args.new, "--new")
     versions = {"old": load_kernel_at(args.old).extend_attention_fwd,
                 "new": new.extend_attention_fwd}
+    _cli.require_cuda("ab_kernels")
     print(f"{torch.cuda.get_device_name()}: A = {args.old}'s kernel, "
           f"B = {'this checkout' if args.new is None else args.new}'s; "
           f"{args.heads} D={args.head_dim} {args.dtype} {args.pool}; medians, L2 flushed")

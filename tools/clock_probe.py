@@ -156,6 +156,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
+    _cli.require_cuda("clock_probe")
     _, prepared, errors = checked_point(args)
     for name in args.order:
         print(f"clock_probe: {name}: relative error {errors[name]:.2e}", flush=True)

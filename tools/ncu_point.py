@@ -33,6 +33,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
+    _cli.require_cuda("ncu_point")
     _, prepared, errors = checked_point(args)
     for name in args.order:
         prepared[name].timed()  # warm: the profiled call finds its kernels compiled and loaded

@@ -230,9 +230,7 @@ def _finite_or_none(value):
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     options = parse_args(argv)
-    if not torch.cuda.is_available():
-        print("quick_bench: needs a CUDA device", file=sys.stderr)
-        return 2
+    _cli.require_cuda("quick_bench")
     env = environment()
     print(" · ".join(f"{k} {v}" for k, v in env.items()))
     print(f"B={workloads.PR_BATCH} heads {options.heads} head_dim {options.head_dim} {options.dtype}; "

@@ -58,6 +58,8 @@ def parse_configs(text: str) -> Dict[str, Union[str, kernels.LaunchConfig]]:
         if name in kernels.VARIANTS:
             configs[name] = name
             continue
+        if name in PROVIDERS:
+            raise ValueError(f"--configs: {name!r} is a provider: name it in --peers")
         match = _CONFIG.fullmatch(name)
         if match is None:
             raise ValueError(f"--configs: {name!r} is neither a variant ({sorted(kernels.VARIANTS)}) nor "
@@ -215,6 +217,7 @@ def compile_ahead(args: argparse.Namespace) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
+    _cli.require_cuda("sweep_blocks")
     print(f"{torch.cuda.get_device_name()} · torch {torch.__version__} · triton {triton.__version__}")
     if args.compile_workers > 0:
         compile_ahead(args)

@@ -10,7 +10,8 @@ it), and prints one markdown row per point with the ratio asv / do_bench. Run it
 measured commit's ``kernels`` importable: ``ci/gpu_job.sh agreement`` arranges that.
 
 Exit 0: every point within the tolerance. 1: some point outside it, or points left
-unmeasured at the deadline. 2: nothing to compare, or stored results that cannot be read.
+unmeasured at the deadline. 2: nothing to compare, stored results that cannot be read, or
+no CUDA device.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from benchmarks import harness, workloads  # noqa: E402
 from benchmarks.extend_grid import EXTEND_PARAMS  # noqa: E402
 from ci import store  # noqa: E402
 from ci.store import StoreError  # noqa: E402
+from tools import _cli  # noqa: E402
 
 BENCHMARK = "bench_extend.PRMatrix.time_extend"
 EXIT_AGREE, EXIT_DISAGREE, EXIT_NO_DATA = 0, 1, 2
@@ -123,6 +125,7 @@ def main(argv=None) -> int:
     if not times:
         print(f"no {BENCHMARK} results of {args.commit} on {args.machine} in {args.results}", file=sys.stderr)
         return EXIT_NO_DATA
+    _cli.require_cuda("timing_agreement")
     text, status = report(compare(times, args.rep_ms, deadline), args.tolerance)
     print(text)
     if args.out:
