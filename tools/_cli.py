@@ -10,6 +10,8 @@ import argparse
 import sys
 from typing import Callable, List, Optional, Sequence, Tuple
 
+import torch
+
 from benchmarks import workloads
 
 
@@ -61,8 +63,6 @@ def require_cuda(tool: str) -> None:
     """Stop with exit 2 and '<tool>: needs a CUDA device' where torch sees none. Called once the
     arguments have been parsed, so that a GPU job's command run first on a machine without a GPU
     checks its arguments: a bad one is argparse's error naming the flag, good ones this line."""
-    import torch  # here, not at the top: the tools that read stored results never need it
-
     if not torch.cuda.is_available():
         print(f"{tool}: needs a CUDA device (the arguments are valid)", file=sys.stderr)
         raise SystemExit(2)
