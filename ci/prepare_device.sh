@@ -36,6 +36,9 @@ report() {  # report NAME PATH...: the copy's size with these folders carried
 echo "one call's copy: the tree $tree MiB, and with"
 report "the asv jobs (.whl .bundle)" .whl .bundle
 if [ -d .providers ]; then
-    jit=$(ls .device-cache/flashinfer-jit-hd128.tgz 2>/dev/null || true)
-    report "the peers jobs (.whl .bundle .providers ${jit:-})" .whl .bundle .providers $jit
+    report "the peers jobs (.whl .bundle .providers; FlashInfer's JIT then takes ~110 s)" \
+        .whl .bundle .providers
+    for jit in .device-cache/flashinfer-jit-hd*.tgz; do
+        if [ -f "$jit" ]; then report "  and $jit" .whl .bundle .providers "$jit"; fi
+    done
 fi
