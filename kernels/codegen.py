@@ -18,7 +18,7 @@ import re
 import subprocess
 import sys
 import tempfile
-from typing import Dict, List, Sequence, Union
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import triton
 from triton.backends.compiler import GPUTarget
@@ -65,19 +65,33 @@ class CodegenReport:
 class SassLoop:
     """One loop of the machine code: the instructions from a backward branch's target to the
     branch, and how many of them each opcode is (``HGMMA``, ``MUFU``, ``LDGSTS``, ...: the
-    first word, its modifiers dropped). Static counts: what one pass over the body issues
-    where no branch inside it is taken."""
+    first word, its modifiers dropped). Static counts of the whole body: where the body
+    branches (a masked and an unmasked softmax), one pass issues only some of it, between
+    ``fewest`` and ``most`` instructions."""
 
     start: int  # address of the first instruction
     end: int  # address of the backward branch
     opcodes: Dict[str, int]
+    # Instructions one pass from ``start`` to ``end`` issues along its shortest and longest
+    # path: a forward branch inside the body taken or not, an inner loop's body counted once,
+    # a branch out of the loop (a slow path laid out elsewhere) not taken. None where no path
+    # within the span reaches the backward branch (the body jumps to code laid out after it).
+    fewest: Optional[int]
+    most: Optional[int]
 
     @property
     def instructions(self) -> int:
         return sum(self.opcodes.values())
 
 
-_SASS_LINE = re.compile(r"/\*([0-9a-f]{4,})\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_]*)[^;]*;")
+class _Instruction(NamedTuple):
+    address: int
+    opcode: str  # the first word, modifiers dropped
+    unconditional: bool  # no guard predicate, or @PT
+    target: Optional[int]  # a branch's target address
+
+
+_SASS_LINE = re.compile(r"/\*([0-9a-f]{4,})\*/\s+(@!?U?P\w+\s+)?([A-Z][A-Z0-9_]*)[^;]*;")
 _BRANCH_TARGET = re.compile(r"\bBRA\b[^;]*?0x([0-9a-f]+)\s*;")
 
 
@@ -85,24 +99,49 @@ def sass_loops(sass: str) -> List[SassLoop]:
     """Every loop of ``sass`` (``cuobjdump -sass`` text), one per backward branch, innermost
     (fewest instructions) first. A warp-specialized kernel's partitions are laid out one after
     the other, so a loop's span may take in the code of another partition's loop."""
-    code = []  # (address, opcode, line)
+    code: List[_Instruction] = []
     for line in sass.splitlines():
         match = _SASS_LINE.search(line)
         if match:
-            code.append((int(match.group(1), 16), match.group(2), line))
-    loops = set()
-    for address, opcode, line in code:
-        target = _BRANCH_TARGET.search(line) if opcode == "BRA" else None
-        if target and int(target.group(1), 16) <= address:
-            loops.add((int(target.group(1), 16), address))
+            guard, opcode = match.group(2), match.group(3)
+            target = _BRANCH_TARGET.search(line) if opcode == "BRA" else None
+            code.append(_Instruction(int(match.group(1), 16), opcode,
+                                     guard is None or guard.strip() == "@PT",
+                                     int(target.group(1), 16) if target else None))
+    loops = {(instruction.target, instruction.address) for instruction in code
+             if instruction.target is not None and instruction.target <= instruction.address}
     found = []
     for start, end in loops:
+        body = [instruction for instruction in code if start <= instruction.address <= end]
         opcodes: Dict[str, int] = {}
-        for address, opcode, _ in code:
-            if start <= address <= end:
-                opcodes[opcode] = opcodes.get(opcode, 0) + 1
-        found.append(SassLoop(start, end, opcodes))
+        for instruction in body:
+            opcodes[instruction.opcode] = opcodes.get(instruction.opcode, 0) + 1
+        fewest, most = _pass_lengths(body)
+        found.append(SassLoop(start, end, opcodes, fewest, most))
     return sorted(found, key=lambda loop: (loop.instructions, loop.start))
+
+
+def _pass_lengths(body: List[_Instruction]) -> Tuple[Optional[int], Optional[int]]:
+    """The fewest and most instructions along a path from a loop body's first instruction to
+    its last (the backward branch), as ``SassLoop.fewest`` and ``most`` count them: from the
+    end back, each instruction's paths are those of the instructions it can pass to."""
+    index = {instruction.address: i for i, instruction in enumerate(body)}
+    last = len(body) - 1
+    fewest: List[Optional[int]] = [None] * len(body)
+    most: List[Optional[int]] = [None] * len(body)
+    fewest[last] = most[last] = 1
+    for i in range(last - 1, -1, -1):
+        instruction = body[i]
+        stops = instruction.unconditional and instruction.opcode in ("BRA", "EXIT", "RET")
+        successors = [] if stops else [i + 1]
+        target = instruction.target
+        if target is not None and target > instruction.address and target in index:
+            successors.append(index[target])
+        reached = [j for j in successors if fewest[j] is not None]
+        if reached:
+            fewest[i] = 1 + min(fewest[j] for j in reached)
+            most[i] = 1 + max(most[j] for j in reached)
+    return fewest[0], most[0]
 
 
 def _cuobjdump(flag: str, cubin: bytes) -> str:

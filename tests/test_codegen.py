@@ -141,6 +141,31 @@ def test_sass_loops_finds_each_backward_branch_with_its_opcodes():
     assert (inner.start, inner.end, inner.instructions) == (0x10, 0x30, 3)
     assert inner.opcodes == {"HGMMA": 1, "MUFU": 1, "BRA": 1}
     assert (outer.start, outer.end, outer.opcodes["STG"], outer.instructions) == (0x0, 0x50, 1, 6)
+    # no branch inside either body but the inner loop's: one pass issues all of it
+    assert (inner.fewest, inner.most, outer.fewest, outer.most) == (3, 3, 6, 6)
+
+
+def test_sass_loops_counts_a_pass_along_its_fewest_and_most_instructions():
+    """A body that branches (the masked and the unmasked softmax) issues one arm a pass; a
+    branch out of the loop (a slow path laid out elsewhere) counts as not taken; a body whose
+    every path leaves it has no pass length."""
+    sass = """
+        /*0000*/                   MOV R1, c[0x0][0x28] ;
+        /*0010*/               @P0 BRA P1, 0x40 ;
+        /*0020*/                   FADD R2, R2, R3 ;
+        /*0030*/                   BRA 0x50 ;
+        /*0040*/                   FMUL R2, R2, R3 ;
+        /*0050*/               @P1 BRA 0x80 ;
+        /*0060*/              @!P2 BRA 0x0 ;
+        /*0070*/                   EXIT ;
+        /*0080*/                   NOP ;
+        /*0090*/                   BRA 0x60 ;
+    """
+    leaving, branching = sass_loops(sass)  # innermost (fewest instructions) first
+    assert (branching.start, branching.end, branching.instructions) == (0x0, 0x60, 7)
+    assert (branching.fewest, branching.most) == (5, 6)
+    assert (leaving.start, leaving.end) == (0x60, 0x90)
+    assert (leaving.fewest, leaving.most) == (None, None)
 
 
 @needs_gluon
@@ -154,6 +179,8 @@ def test_warp_specialized_consumers_issue_one_burst_of_mma_per_key_tile():
     for loop in tile_loops:
         assert loop.opcodes.get("MUFU", 0) >= 32  # 64 x 64 scores over 128 threads
         assert not {"LDGSTS", "STG", "LDG"} & set(loop.opcodes)
+        # the masked and the unmasked softmax are the body's two arms: a pass issues one
+        assert loop.fewest < loop.most < loop.instructions
 
 
 @pytest.mark.parametrize("arch", [80, 100])

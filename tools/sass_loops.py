@@ -10,8 +10,11 @@ instructions, and how many of them are tensor-core MMAs (``HGMMA``), special-fun
 operations (``MUFU``: the softmax's exp2), loads (``LDG``), cp.async copies (``LDGSTS``),
 stores (``STG``), barrier operations (``SYNCS``, ``BAR``). A key-tile loop is the one whose
 MMAs are one tile's (8 + 4 ``HGMMA`` for a 64-key tile at head dim 128); an item loop holds
-it and counts the work each item pays once. Static counts, for a lead a profile must then
-confirm: how many instructions one tile or one item costs a warp, not how long they take.
+it and counts the work each item pays once. Where the body branches, one pass issues only
+part of it: "a pass" gives the fewest and most instructions along a path through it (a
+key-tile loop's unmasked and masked softmax), "-" where the body jumps to code laid out after
+it. Static counts, for a lead a profile must then confirm: how many instructions one tile or
+one item costs a warp, not how long they take.
 """
 
 from __future__ import annotations
@@ -52,12 +55,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                     shape=args.shape, arch=args.arch)
         print(f"\n{name}: head_dim {args.head_dim}, {args.shape}, {args.dtype}, sm_{args.arch}, "
               f"{report.registers} registers, {report.num_warps} warps")
-        print("| start | end | instructions | " + " | ".join(COLUMNS) + " |")
-        print("|---" * (3 + len(COLUMNS)) + "|")
+        print("| start | end | instructions | a pass | " + " | ".join(COLUMNS) + " |")
+        print("|---" * (4 + len(COLUMNS)) + "|")
         for loop in report.loops():
             if loop.instructions >= args.min_instructions:
                 counts = " | ".join(str(loop.opcodes.get(opcode, 0)) for opcode in COLUMNS)
-                print(f"| {loop.start:#x} | {loop.end:#x} | {loop.instructions} | {counts} |")
+                a_pass = "-" if loop.fewest is None else f"{loop.fewest}-{loop.most}"
+                print(f"| {loop.start:#x} | {loop.end:#x} | {loop.instructions} | {a_pass} | {counts} |")
     return 0
 
 
