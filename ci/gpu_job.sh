@@ -43,8 +43,9 @@
 # Every asv mode files its results archive in GPU_JOB_KEEP_DIR too (default ~/.gpu-job-keep),
 # which outlives the call where the machine stays warm: the device tool releases a machine 30 s
 # after a call, too soon to import one call's archive here before the next.
-# Compile caches carried in .device-cache/ (flashinfer-jit-hdD.tgz, triton-cache.tgz: what a
-# peers job packed) are unpacked into ~ first, so that a fresh machine skips the JIT builds.
+# Compile caches carried in .device-cache/ (flashinfer-jit-hdD.txz, triton-cache.txz: what a
+# peers job packed, ci/compile_caches.py) are unpacked into ~ first, so that a fresh machine
+# skips the JIT builds.
 # The asv modes file results under this machine's own name (ci/asv_machine.py: h100-sxm-80gb on
 # an H100 80GB HBM3, the GPU's name on another GPU) unless ASV_MACHINE names one; a name whose
 # stored history is other hardware's is refused before anything is written.
@@ -182,7 +183,7 @@ backfill_each_gpu() {
         tail -3 "$OUT/gpu$i/job.log"
     done
     # one file: the device tool brings back 8 at most, and each GPU's job leaves five
-    rm -f "$OUT"/gpu*/{flashinfer-jit-*,triton-cache}.tgz
+    rm -f "$OUT"/gpu*/{flashinfer-jit-*,triton-cache}.txz
     tar -czf "$OUT/backfill.tgz" -C "$OUT" --remove-files $(cd "$OUT" && ls -d gpu*/) &&
         echo "gpu_job: every GPU's folder packed: $OUT/backfill.tgz" || status=1
     return "$status"
@@ -207,29 +208,13 @@ agreement_job() {
 }
 
 restore_caches() {
-    local cache
-    [ -n "${GPU_JOB_CACHES_RESTORED:-}" ] && return 0
-    for cache in .device-cache/*.tgz; do
-        [ -f "$cache" ] && tar -xzf "$cache" -C "$HOME" && echo "gpu_job: unpacked $cache into $HOME"
-    done
-    return 0
+    [ -n "${GPU_JOB_CACHES_RESTORED:-}" ] || [ ! -d .device-cache ] && return 0
+    $PY ci/compile_caches.py unpack .device-cache
 }
 
-# FlashInfer's JIT modules, an archive per head dim (each module and its build about 3.7 MB
-# packed; all of them together pass the device tool's 16 MB per file)
+# FlashInfer's JIT modules, an archive per head dim, and Triton's cache, for .device-cache/
 pack_caches() {
-    local ops base dim modules
-    for ops in "$HOME"/.cache/flashinfer/*/*/cached_ops; do
-        [ -d "$ops" ] || continue
-        base=$(dirname "${ops#$HOME/}")  # the version's folder: cached_ops/ and generated/
-        for dim in $(ls "$ops" | sed -n 's/.*_head_dim_qk_\([0-9]*\)_.*/\1/p' | sort -u); do
-            modules=$(cd "$ops" && ls -d *_head_dim_qk_${dim}_*)
-            tar -czf "$OUT/flashinfer-jit-hd$dim.tgz" -C "$HOME" $(for m in $modules; do
-                echo "$base/cached_ops/$m" "$base/generated/$m"; done)
-        done
-    done
-    [ -d "$HOME/.triton/cache" ] && tar -czf "$OUT/triton-cache.tgz" -C "$HOME" .triton/cache
-    return 0
+    $PY ci/compile_caches.py pack "$OUT"
 }
 
 # The board's state through the whole job (issue 17): SM and memory clocks, power against its

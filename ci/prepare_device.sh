@@ -39,7 +39,8 @@ report "the asv jobs (.whl .bundle .dashboard-js)" .whl .bundle .dashboard-js
 if [ -d .providers ]; then
     report "the peers jobs (.whl .bundle .providers; FlashInfer's JIT then takes ~110 s)" \
         .whl .bundle .providers
-    for jit in .device-cache/flashinfer-jit-hd*.tgz; do
-        if [ -f "$jit" ]; then report "  and $jit" .whl .bundle .providers "$jit"; fi
-    done
+    if [ -d .device-cache ]; then
+        report "  and .device-cache (the compile caches: ci/compile_caches.py)" .whl .bundle .providers \
+            .device-cache
+    fi
 fi

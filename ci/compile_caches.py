@@ -1,0 +1,110 @@
+"""The compile caches a GPU job carries to a fresh machine, so that it skips the JIT builds:
+FlashInfer's JIT modules, one archive per head dim, and Triton's cache.
+
+    python3 ci/compile_caches.py pack OUT          # from ~ into OUT (ci/gpu_job.sh, peers modes)
+    python3 ci/compile_caches.py unpack DIR        # every archive in DIR into ~ (.device-cache/)
+
+Packed with xz: a device call carries 64 MiB in all, and these caches hold near-identical
+binaries (a module with a window and one without, a kernel per specialization) that gzip's
+32 KiB window cannot share. On the H200's caches of 2026-11-29 that is 7.4 MB -> 1.3 MB for
+a head dim's FlashInfer modules, and 10.3 MB -> 1.7 MB for Triton's cache. Unpacking reads the
+gzip archives (``.tgz``) packed before too. An archive that cannot be read is named, with exit
+status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import re
+import sys
+import tarfile
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+# FlashInfer keeps a built module in <version>/<arch>/cached_ops/<name> and its sources in
+# <version>/<arch>/generated/<name>; the name spells the head dim
+FLASHINFER_OPS = ".cache/flashinfer/*/*/cached_ops"
+_HEAD_DIM = re.compile(r"_head_dim_qk_(\d+)_")
+TRITON_CACHE = ".triton/cache"
+SUFFIXES = (".txz", ".tgz")
+XZ_PRESET = 9
+
+
+class CacheError(Exception):
+    """An archive that cannot be read."""
+
+
+def flashinfer_modules(home: Path) -> Dict[int, List[str]]:
+    """The JIT modules under ``home`` by head dim: each module's built and generated folders,
+    as paths relative to ``home``."""
+    by_head_dim: Dict[int, List[str]] = {}
+    for ops in sorted(home.glob(FLASHINFER_OPS)):
+        for module in sorted(path for path in ops.iterdir() if path.is_dir()):
+            match = _HEAD_DIM.search(module.name)
+            if match is None:
+                continue
+            paths = by_head_dim.setdefault(int(match.group(1)), [])
+            for folder in (module, ops.parent / "generated" / module.name):
+                if folder.exists():
+                    paths.append(str(folder.relative_to(home)))
+    return by_head_dim
+
+
+def pack(home: Path, out: Path) -> List[Path]:
+    """``flashinfer-jit-hdD.txz`` per head dim and ``triton-cache.txz`` in ``out``, from what
+    ``home`` holds; the archives written."""
+    archives = {f"flashinfer-jit-hd{dim}.txz": paths
+                for dim, paths in sorted(flashinfer_modules(home).items())}
+    if (home / TRITON_CACHE).is_dir():
+        archives["triton-cache.txz"] = [TRITON_CACHE]
+    # xz packs about 6 MB/s on one core: the archives side by side, so that a peers job packs
+    # within the time it keeps after its deadline
+    with concurrent.futures.ProcessPoolExecutor() as pool:
+        return list(pool.map(_pack_one, [home] * len(archives), [out / name for name in archives],
+                             archives.values()))
+
+
+def _pack_one(home: Path, archive_path: Path, paths: List[str]) -> Path:
+    with tarfile.open(archive_path, "w:xz", preset=XZ_PRESET) as archive:
+        for path in paths:
+            archive.add(home / path, arcname=path)
+    return archive_path
+
+
+def unpack(folder: Path, home: Path) -> List[Path]:
+    """Every cache archive in ``folder`` into ``home``; the archives read. CacheError naming
+    one that cannot be read, or that reaches outside ``home``."""
+    archives = sorted(path for path in folder.glob("*") if path.suffix in SUFFIXES)
+    for path in archives:
+        try:
+            with tarfile.open(path) as archive:
+                archive.extractall(home, filter="data")
+        except (OSError, tarfile.TarError) as err:
+            raise CacheError(f"{path}: not a readable cache archive ({err})") from None
+    return archives
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=("pack", "unpack"))
+    parser.add_argument("folder", type=Path, help="pack: where the archives go; unpack: where they are")
+    parser.add_argument("--home", type=Path, default=Path.home(), help="where the caches live (default ~)")
+    args = parser.parse_args(argv)
+    if not args.folder.is_dir():
+        parser.error(f"{args.folder}: not a folder")
+    try:
+        if args.action == "pack":
+            for path in pack(args.home, args.folder):
+                print(f"compile_caches: packed {path} ({path.stat().st_size / 1e6:.1f} MB)")
+        else:
+            for path in unpack(args.folder, args.home):
+                print(f"compile_caches: unpacked {path} into {args.home}")
+    except CacheError as err:
+        print(f"compile_caches: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""ci/compile_caches.py: the compile caches a GPU job carries, packed per head dim and back."""
+
+import tarfile
+
+import pytest
+
+from ci import compile_caches
+
+MODULE = "batch_prefill_with_kv_cache_dtype_q_bf16_head_dim_qk_{dim}_head_dim_vo_{dim}_use_swa_{swa}_sm90"
+
+
+def _caches(home):
+    """A home holding two head dims' FlashInfer modules (built and generated) and a Triton cache."""
+    version = home / ".cache" / "flashinfer" / "0.7.2" / "90a"
+    files = {}
+    for dim in (64, 128):
+        for swa in (True, False):
+            name = MODULE.format(dim=dim, swa=swa)
+            files[f"{version.relative_to(home)}/cached_ops/{name}/{name}.so"] = bytes([dim]) * 5000
+            files[f"{version.relative_to(home)}/generated/{name}/kernel.cu"] = f"// {dim} {swa}".encode()
+    files[".triton/cache/ABC/kernel.cubin"] = b"\x7fELF" + b"\0" * 4000
+    for path, content in files.items():
+        (home / path).parent.mkdir(parents=True, exist_ok=True)
+        (home / path).write_bytes(content)
+    return files
+
+
+def test_pack_writes_an_archive_per_head_dim_and_unpack_restores_every_file(tmp_path):
+    home, out, fresh = tmp_path / "home", tmp_path / "out", tmp_path / "fresh"
+    for folder in (home, out, fresh):
+        folder.mkdir()
+    files = _caches(home)
+    written = compile_caches.pack(home, out)
+    assert sorted(path.name for path in written) == [
+        "flashinfer-jit-hd128.txz", "flashinfer-jit-hd64.txz", "triton-cache.txz"]
+    with tarfile.open(out / "flashinfer-jit-hd64.txz") as archive:
+        names = archive.getnames()
+    assert names and all("head_dim_qk_64_" in name for name in names)
+    assert any("/generated/" in name for name in names)  # the sources travel with the build
+    assert sorted(compile_caches.unpack(out, fresh)) == sorted(written)
+    for path, content in files.items():
+        assert (fresh / path).read_bytes() == content
+
+
+def test_unpack_reads_the_gzip_archives_packed_before(tmp_path):
+    home, old, fresh = tmp_path / "home", tmp_path / "old", tmp_path / "fresh"
+    for folder in (home, old, fresh):
+        folder.mkdir()
+    files = _caches(home)
+    with tarfile.open(old / "triton-cache.tgz", "w:gz") as archive:
+        archive.add(home / ".triton", arcname=".triton")
+    assert compile_caches.unpack(old, fresh) == [old / "triton-cache.tgz"]
+    assert (fresh / ".triton/cache/ABC/kernel.cubin").read_bytes() == files[".triton/cache/ABC/kernel.cubin"]
+
+
+def test_a_broken_archive_is_named_with_exit_status_2(tmp_path, capsys):
+    (tmp_path / "flashinfer-jit-hd128.txz").write_bytes(b"not an archive")
+    with pytest.raises(compile_caches.CacheError, match="flashinfer-jit-hd128.txz"):
+        compile_caches.unpack(tmp_path, tmp_path / "home")
+    assert compile_caches.main(["unpack", str(tmp_path), "--home", str(tmp_path / "home")]) == 2
+    assert "flashinfer-jit-hd128.txz" in capsys.readouterr().err
+
+
+def test_an_archive_reaching_outside_home_is_refused(tmp_path):
+    folder, home = tmp_path / "caches", tmp_path / "home"
+    folder.mkdir()
+    home.mkdir()
+    (tmp_path / "outside").write_text("x")
+    with tarfile.open(folder / "triton-cache.txz", "w:xz") as archive:
+        archive.add(tmp_path / "outside", arcname="../outside-written")
+    with pytest.raises(compile_caches.CacheError, match="triton-cache.txz"):
+        compile_caches.unpack(folder, home)
+    assert not (tmp_path / "outside-written").exists()
