@@ -65,8 +65,9 @@ if [ -n "${GPU_JOB_GPU:-}" ]; then
     export CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=$GPU_JOB_GPU ASV_ISOLATED=1
     export ASV_WORK=${ASV_WORK:-/tmp/asv-job}-gpu$GPU_JOB_GPU
 fi
-# The device tool stops a command at 600 s; what is left after this is for packing.
-DEADLINE_S=${ASV_DEADLINE_S:-550}
+# The device tool stops a command at 600 s; what is left after this is for packing (the
+# results, and after a peers job the compile caches: about 20 s).
+DEADLINE_S=${ASV_DEADLINE_S:-540}
 
 machine_info() {
     nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,clocks.max.sm,temperature.gpu,power.draw \
