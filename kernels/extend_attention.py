@@ -734,12 +734,15 @@ def check_warp_specialize(config: LaunchConfig, head_dim: int, element_bytes: in
 
 def launch_options(config: LaunchConfig) -> dict:
     """The compile options of a resolved config (shared with codegen)."""
+    # The softmax folds its scale into the exponent as one multiply-add a score (step 3);
+    # Triton 3.10 stops fusing multiply-adds unless asked, so ask.
+    fusion = dict(enable_fp_fusion=True)
     if config.warp_specialize:
         # the kernel's num_warps is its default partition (one consumer warpgroup); the other
         # consumers and the producer are worker partitions
         return dict(num_warps=4, num_stages=config.num_stages,
-                    maxnreg=ws_registers(config).total)
-    options = dict(num_warps=config.num_warps, num_stages=config.num_stages)
+                    maxnreg=ws_registers(config).total, **fusion)
+    options = dict(num_warps=config.num_warps, num_stages=config.num_stages, **fusion)
     if config.max_registers is not None:
         options["maxnreg"] = config.max_registers
     return options

@@ -181,10 +181,18 @@ def _softmax_tile(s, m_i, l_i, t, n_prefix_tiles, prefix_lo, extend_lo, len_pref
         # the tile's first key must be inside every row's window, the last row's included
         needs_mask = needs_mask | (block_last_pos - key_pos > sliding_window)
     if needs_mask:
-        k_pos = key_pos + score_cols
-        visible = (k_pos[None, :] <= q_pos[:, None]) & (k_pos < key_end)[None, :]
+        # A row sees the keys from its window's first (else any) to itself, before the
+        # stream's end: two bounds a row, in the tile's columns, so that each score pays two
+        # compares against per-row values (a row that sees none has first > last).
+        last = gl.minimum(q_pos, key_end - 1) - key_pos
+        visible = score_cols[None, :] <= last[:, None]
         if USE_WINDOW:
-            visible &= (q_pos[:, None] - k_pos[None, :]) <= sliding_window
+            # a window past the sequence's length is none for every row that is stored (rows
+            # past the extend are not); capped so that the bound stays within int32 for any
+            # window the launcher accepts
+            window = gl.minimum(sliding_window, len_prefix + len_extend)
+            first = (q_pos - key_pos) - window
+            visible &= score_cols[None, :] >= first[:, None]
         p, alpha, m_new, l_new = online_softmax(gl.where(visible, s, float("-inf")), m_i, l_i,
                                                  qk_scale, USE_LOGIT_CAP)
     else:
