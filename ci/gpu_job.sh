@@ -111,9 +111,12 @@ protocol_job() {
 
 # Results kept on this machine between device calls (see the header): every asv mode files its
 # archive here (pack_results); the backfill adds what they hold to its results folder before
-# it plans (restore_kept_results), files only, none replaced, so that its shards skip the
-# commits an earlier call measured. Import every call's archive as ever: the restored files
-# come back unchanged, and a telemetry file claims only the runs it sampled.
+# it plans (restore_kept_results), merged as ci/import_gpu_results.py merges them here, nothing
+# replaced, so that its shards skip the commits an earlier call measured. Merged, not copied:
+# two jobs of one call at one commit (the suite's and the peers', 2026-11-30) each leave a file
+# of that name, and a copy kept only the first, so the backfill measured the PR matrix again.
+# Import every call's archive as ever: the restored results come back unchanged, and a
+# telemetry file claims only the runs it sampled.
 KEEP_DIR=${GPU_JOB_KEEP_DIR:-$HOME/.gpu-job-keep}
 
 pack_results() {
@@ -123,18 +126,13 @@ pack_results() {
 }
 
 restore_kept_results() {
-    local into=$1 archive scratch before status=0
+    local into=$1 archive before status=0
     ls "$KEEP_DIR"/*.tgz >/dev/null 2>&1 || return 0
-    mkdir -p "$into" && scratch=$(mktemp -d) || return 1
+    mkdir -p "$into" || return 1
     before=$(find "$into" -type f | wc -l)
     for archive in "$KEEP_DIR"/*.tgz; do
-        rm -rf "$scratch/results"
-        # --update=none keeps every file already there (coreutils 9.3; -n before, deprecated since)
-        tar -xzf "$archive" -C "$scratch" results &&
-            { cp -r --update=none "$scratch/results/." "$into/" 2>/dev/null ||
-              cp -rn "$scratch/results/." "$into/"; } || { status=1; break; }
+        $PY ci/import_gpu_results.py "$archive" --results "$into" >/dev/null || { status=1; break; }
     done
-    rm -rf "$scratch"
     echo "gpu_job: $(( $(find "$into" -type f | wc -l) - before )) results files added from $KEEP_DIR"
     return "$status"
 }

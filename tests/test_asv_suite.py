@@ -606,21 +606,25 @@ def test_the_backfill_runs_asv_once_per_set_of_benchmarks_lacked(tmp_path):
 
 def test_a_backfill_on_a_warm_machine_skips_what_its_earlier_calls_measured(tmp_path):
     """The device machine stays warm between calls but is released too soon to import between
-    them: a call's archive kept in GPU_JOB_KEEP_DIR holds the PR matrix at the first kernel
+    them: a call's archives kept in GPU_JOB_KEEP_DIR hold the PR matrix at the first kernel
     commit since the fourth newest, so the next call's backfill runs the others, and keeps its
-    own archive beside it. asv is a stand-in that records its command line."""
+    own archive beside them. The PR matrix is in the second of two archives that each hold a
+    file of that commit (a suite job's and a peers job's beside it): the two are merged, not
+    the first kept. asv is a stand-in that records its command line."""
     tree = _sent_checkout(tmp_path)
     since = backfill.kernel_commits(str(REPO))[-4]
     first, *rest = _kernel_commits_since(since)
     held = Series([["1"]], [[1e-3]])
     SyntheticResults(tree / "results").machine(MACHINE, gpu="none")
-    earlier = tmp_path / "earlier-call"
-    SyntheticResults(earlier / "results").run(MACHINE, first, {
-        "bench_extend.PRMatrix.time_extend": held, "bench_extend.PRMatrix.track_peak_memory_mb": held})
     keep = tmp_path / "keep"
     keep.mkdir()
-    with tarfile.open(keep / "earlier.tgz", "w:gz") as tar:
-        tar.add(earlier / "results", arcname="results")
+    for archive, benchmarks in [("1-peers.tgz", ["bench_peers.Peers.time_provider"]),
+                                ("2-suite.tgz", ["bench_extend.PRMatrix.time_extend",
+                                                 "bench_extend.PRMatrix.track_peak_memory_mb"])]:
+        earlier = tmp_path / archive
+        SyntheticResults(earlier / "results").run(MACHINE, first, dict.fromkeys(benchmarks, held))
+        with tarfile.open(keep / archive, "w:gz") as tar:
+            tar.add(earlier / "results", arcname="results")
     log, python = _asv_run_stand_in(tmp_path)
     env = dict(_asv_env(tmp_path), OUT=str(tmp_path / "out"), ASV_WORK=str(tmp_path / "work"), ASV_MACHINE=MACHINE,
                PYTHON=str(python), BACKFILL_SINCE=since, GPU_JOB_KEEP_DIR=str(keep))
@@ -634,7 +638,7 @@ def test_a_backfill_on_a_warm_machine_skips_what_its_earlier_calls_measured(tmp_
     # the earlier run sits in the results asv writes (the sent checkout's, on the whole host),
     # and this call's archive is kept for the next
     assert list((tree / "results" / MACHINE).glob(f"{first[:8]}-*.json"))
-    assert len(list(keep.glob("*.tgz"))) == 2
+    assert len(list(keep.glob("*.tgz"))) == 3
 
 
 def test_asv_reads_the_bundle_where_the_checkouts_head_is_stale(tmp_path):
