@@ -20,11 +20,12 @@ The archive is ``ci/gpu_job.sh``'s ``asv-results.tgz``: a ``results/`` folder. P
 With ``--telemetry``, the job's ``telemetry.csv`` (the board sampled through the job,
 ``ci/gpu_job.sh``) is stored unchanged as ``results/<machine>/telemetry/<first sample's UTC
 time>.csv`` (``ci/telemetry.py`` reads it). The machine is the one whose results in the archive
-were measured while it was sampled, or ``--machine``. Beside it goes ``<same stem>.runs``: the
-names of the archive's results files of that machine measured while it was sampled, the runs
-this board measured (on a host of several GPUs, each GPU's job has its own archive and telemetry
-file, imported as a pair). A stored file of either name is never replaced: the same bytes are
-"unchanged", other bytes an error.
+were measured while it was sampled, or ``--machine``. Beside it goes ``<same stem>.runs``: each
+of the archive's results files of that machine measured while it was sampled, with its
+benchmarks that ran then and are stored as the archive holds them, the benchmarks this board
+measured (on a host of several GPUs, each GPU's job has its own archive and telemetry file,
+imported as a pair; two jobs may measure two benchmarks of one commit side by side). A stored
+file of either name is never replaced: the same bytes are "unchanged", other bytes an error.
 
 A file that asv cannot read, in the archive or stored, is named and left alone; the exit
 status is then 1, as it is when the telemetry has no machine or its name is taken. A telemetry
@@ -43,7 +44,7 @@ import sys
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import List, Mapping, Optional, Sequence
 
 from asv.results import Results
 
@@ -187,8 +188,10 @@ def import_archive(archive: str, results_dir: str, replace: bool = False,
     if board is not None:
         machine = machine or _measured_while_sampled(incoming_runs, board, report)
         if machine is not None:
-            runs = [run.path.name for run in incoming_runs if run.machine == machine and _sampled(run, board)]
-            store_telemetry(board, results_dir, machine, runs, report)
+            stored = {run.path.name: run for run in store.load(results_dir).runs(machine)}
+            claims = {run.path.name: _sampled_benchmarks(run, stored.get(run.path.name), board)
+                      for run in incoming_runs if run.machine == machine and _sampled(run, board)}
+            store_telemetry(board, results_dir, machine, claims, report)
     return report
 
 
@@ -232,6 +235,14 @@ def _sampled(run: Run, board: TelemetryFile) -> bool:
     return any(start <= board.end_ms and end >= board.start_ms for start, end in run.intervals().values())
 
 
+def _sampled_benchmarks(incoming: Run, stored: Optional[Run], board: TelemetryFile) -> List[str]:
+    """The benchmarks of ``incoming`` that ran while ``board`` was sampled and are stored as it
+    holds them (the same start and duration): not those whose stored run is another job's."""
+    kept = stored.intervals() if stored is not None else {}
+    return sorted(name for name, (start, end) in incoming.intervals().items()
+                  if start <= board.end_ms and end >= board.start_ms and kept.get(name) == (start, end))
+
+
 def _measured_while_sampled(runs: Sequence[Run], board: TelemetryFile, report: ImportReport) -> Optional[str]:
     """The one machine whose incoming results have a benchmark that ran while ``board`` was sampled."""
     machines = sorted({run.machine for run in runs if _sampled(run, board)})
@@ -243,30 +254,35 @@ def _measured_while_sampled(runs: Sequence[Run], board: TelemetryFile, report: I
     return None
 
 
-def store_telemetry(board: TelemetryFile, results_dir: str, machine: str, runs: Sequence[str],
-                    report: ImportReport) -> None:
-    """Copy the telemetry file, unchanged, to results/<machine>/telemetry/, and beside it the names
-    of the results files it sampled (``runs``), replacing nothing."""
+def store_telemetry(board: TelemetryFile, results_dir: str, machine: str,
+                    runs: Mapping[str, Sequence[str]], report: ImportReport) -> None:
+    """Copy the telemetry file, unchanged, to results/<machine>/telemetry/, and beside it the
+    results files it sampled, each with the benchmarks it sampled (``runs``), replacing
+    nothing."""
     target = telemetry.folder(results_dir, machine) / board.stored_name
     claims = telemetry.runs_path(target)
     label, claims_label = os.path.relpath(target, results_dir), os.path.relpath(claims, results_dir)
-    claimed = (json.dumps(sorted(runs), indent=4) + "\n").encode()
+    claimed = telemetry.runs_text(runs).encode()
     if target.exists() and target.read_bytes() != Path(board.path).read_bytes():
         report.error(f"{label} is stored already with other samples; {board.path} not stored")
         return
     if claims.exists() and claims.read_bytes() != claimed:
         report.error(f"{claims_label} is stored already naming other runs than "
-                     f"{', '.join(sorted(runs)) or 'none'}; {board.path} not stored")
+                     f"{', '.join(sorted(runs)) or 'none'} or their benchmarks; {board.path} not stored")
         return
-    # Claims name results files, not benchmarks: two boards sampled at once that both claim a
-    # commit's file (two GPUs measuring two of its benchmarks side by side) would each give all
-    # of that commit's benchmarks both boards' samples.
+    # Two boards sampled at once (two GPUs) whose claims share a benchmark would each give it
+    # both boards' samples. A stored list names whole results files: a benchmark this file
+    # names is this file's, the list's claim the rest (ci/telemetry.py).
     for other in telemetry.load(results_dir, machine).files:
-        shared = sorted(set(runs) & (other.runs or set()))
-        if other.path.name != target.name and shared and other.overlaps(board.start_ms, board.end_ms):
+        if other.path.name == target.name or not other.overlaps(board.start_ms, board.end_ms):
+            continue
+        shared = sorted(f"{run}: {name}" for run, names in runs.items() for name in names
+                        if other.names(run, name))
+        if shared:
             report.error(f"{board.path} sampled {', '.join(shared)} while the stored {other.path.name} did too "
-                         "(another GPU measuring the same commit at the same time): its samples could not be "
-                         "told from that board's per benchmark; not stored. Measure one commit on one GPU at a time.")
+                         "(another GPU measuring the same benchmark of the same commit at the same time): "
+                         "its samples could not be told from that board's; not stored. Measure a benchmark "
+                         "on one GPU at a time.")
             return
     target.parent.mkdir(parents=True, exist_ok=True)
     # The runs before the samples: samples stored without them would be matched by time alone,
@@ -275,7 +291,8 @@ def store_telemetry(board: TelemetryFile, results_dir: str, machine: str, runs: 
         report.say(f"unchanged {claims_label}")
     else:
         claims.write_bytes(claimed)
-        report.say(f"added {claims_label}: sampled {', '.join(sorted(runs)) or 'none of the incoming runs'}")
+        sampled = ", ".join(f"{run} ({len(names)} benchmarks)" for run, names in sorted(runs.items()))
+        report.say(f"added {claims_label}: sampled {sampled or 'none of the incoming runs'}")
     if target.exists():
         report.say(f"unchanged {label}")
         return

@@ -3,26 +3,29 @@
     board = load("results", "nvidia-h200")       # every stored file of the machine
     board.during(run)                            # the samples taken while a stored run's benchmarks ran
     board.per_benchmark(run)                     # {benchmark: its samples}
-    board.between(run, start_ms, end_ms)         # the run's samples taken in a stretch of time
+    board.between(run, names, start_ms, end_ms)  # the samples of a stretch of the run's benchmarks
     summarize(board.during(run)).text()          # SM clock, power against its limit, temperature, throttling
 
 ``ci/gpu_job.sh`` samples the board through every GPU job (``start_telemetry``: nvidia-smi's
 ``--query-gpu`` every 500 ms, ``--format=csv,nounits``) into ``$OUT/telemetry.csv``;
 ``ci/import_gpu_results.py --telemetry`` stores that file unchanged as
 ``results/<machine>/telemetry/<first sample's UTC time>.csv``, and beside it ``<same stem>.runs``:
-a JSON list of the names of the results files (``Run.path.name``) of the runs measured while it was
-sampled, the runs that file's board measured. asv reads ``*.json`` only below a folder with a
+the runs that file's board measured, as a JSON object from the name of each results file
+(``Run.path.name``) to the names of its benchmarks that ran while it was sampled. Files stored
+before 2026-11-30 hold a JSON list of results-file names instead: every benchmark of those
+files. asv reads ``*.json`` only below a folder with a
 ``machine.json`` and warns of any other folder holding ``*.json``, hence neither file ends in
 ``.json``; ``ci/store.py`` reads only the machine folder's own ``*.json``.
 
-A run's samples over each stretch of its benchmarks come from the files sampling then whose
-``.runs`` names its results file; where none does, from those without one (stored before the
-import wrote them), by time alone: a results file merged from an old job and a new one keeps
-both jobs' samples. A file whose
-``.runs`` does not name the run never gives it samples: on a host of several GPUs, one asv and
-one file per GPU, the files overlap in time and each sampled only its own GPU's runs. Claims
-name results files, not benchmarks, so the import refuses a file that overlaps a stored one in
-time and claims a results file it claims: two GPUs that measured one commit side by side.
+A benchmark's samples come from the files sampling while it ran whose ``.runs`` names it;
+where none does, from those whose list names its results file; where none does either, from
+those without a ``.runs`` (stored before the import wrote them), by time alone: a results file
+merged from an old job and a new one keeps both jobs' samples. A file whose ``.runs`` does not
+name the run never gives it samples: on a host of several GPUs, one asv and one file per GPU,
+the files overlap in time and each sampled only its own GPU's runs, and two GPUs that measured
+two benchmarks of one commit side by side (a suite job and a peers job) each give theirs. The
+import refuses a file that overlaps a stored one in time where the two name a benchmark in
+common, or where both name a results file without its benchmarks.
 
 A sample's time is nvidia-smi's ``timestamp`` (``2026/11/29 07:12:33.123``), the GPU host's
 clock read as UTC, the clock asv's ``started_at`` is taken from on the same host. A file
@@ -43,14 +46,14 @@ import math
 import re
 import statistics
 from pathlib import Path
-from typing import Dict, FrozenSet, Iterable, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, Iterable, Mapping, Optional, Sequence, Tuple
 
 from ci import store
 from ci.store import Run, StoreError
 
 FOLDER = "telemetry"  # results/<machine>/telemetry/
 SUFFIX = ".csv"
-RUNS_SUFFIX = ".runs"  # <stem>.runs beside <stem>.csv: the runs the file sampled
+RUNS_SUFFIX = ".runs"  # <stem>.runs beside <stem>.csv: the runs (and benchmarks) the file sampled
 TIME_FORMAT = "%Y/%m/%d %H:%M:%S.%f"  # nvidia-smi's timestamp
 
 # The short query names of ci/gpu_job.sh's TELEMETRY_FIELDS that nvidia-smi's header prints long
@@ -113,6 +116,16 @@ class TelemetryFile:
     samples: Tuple[Sample, ...]
     cut_short: bool  # the last line was cut off when the sampler stopped, and left out
     runs: Optional[FrozenSet[str]] = None  # the results files it sampled (its .runs); None: no .runs
+    # each results file's benchmarks it sampled; None: every benchmark of ``runs`` (a .runs list)
+    benchmarks: Optional[Mapping[str, FrozenSet[str]]] = None
+
+    def names(self, run: str, benchmark: str) -> bool:
+        """Whether its .runs names ``benchmark`` of results file ``run`` itself."""
+        return self.benchmarks is not None and benchmark in self.benchmarks.get(run, ())
+
+    def names_whole(self, run: str) -> bool:
+        """Whether its .runs names results file ``run`` without its benchmarks (a list)."""
+        return self.benchmarks is None and self.runs is not None and run in self.runs
 
     @functools.cached_property
     def _in_time_order(self) -> Tuple[Tuple[Sample, ...], list]:
@@ -232,20 +245,29 @@ def runs_path(path) -> Path:
     return Path(path).with_suffix(RUNS_SUFFIX)
 
 
-def read_runs(path) -> Optional[FrozenSet[str]]:
-    """The results-file names a stored ``.runs`` holds; None where there is none; StoreError
-    naming it where it is not a JSON list of names."""
+def read_runs(path) -> Tuple[Optional[FrozenSet[str]], Optional[Dict[str, FrozenSet[str]]]]:
+    """What a stored ``.runs`` holds: (results-file names, each one's benchmarks), the second
+    None where it is a list of names, both None where there is no .runs; StoreError naming it
+    where it is neither a list of names nor an object from names to lists of names."""
     path = Path(path)
     if not path.exists():
-        return None
+        return None, None
     try:
-        names = json.loads(path.read_text())
+        claims = json.loads(path.read_text())
     except (OSError, UnicodeError, ValueError, RecursionError) as err:
         raise StoreError(f"corrupt telemetry runs file {path}: {err}") from None
-    if not (isinstance(names, list) and all(isinstance(name, str) for name in names)):
-        raise StoreError(f"corrupt telemetry runs file {path}: {str(names)[:120]!r} is not a list of "
-                         "results file names")
-    return frozenset(names)
+    if isinstance(claims, list) and all(isinstance(name, str) for name in claims):
+        return frozenset(claims), None
+    if isinstance(claims, dict) and all(isinstance(names, list) and all(isinstance(n, str) for n in names)
+                                        for names in claims.values()):
+        return frozenset(claims), {run: frozenset(names) for run, names in claims.items()}
+    raise StoreError(f"corrupt telemetry runs file {path}: {str(claims)[:120]!r} is neither a list of "
+                     "results file names nor an object from them to lists of benchmark names")
+
+
+def runs_text(claims: Mapping[str, Iterable[str]]) -> str:
+    """A .runs file's text: each results file's benchmarks the telemetry file sampled."""
+    return json.dumps({run: sorted(names) for run, names in sorted(claims.items())}, indent=4) + "\n"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -255,24 +277,30 @@ class Board:
     machine: str
     files: Tuple[TelemetryFile, ...]
 
-    def files_of(self, run: Run, start_ms: int, end_ms: int) -> Tuple[TelemetryFile, ...]:
-        """The files that may hold ``run``'s samples from ``start_ms`` to ``end_ms``: of those
-        sampling then, the ones whose .runs names its results file, or where none does, those
-        without a .runs (matched by time alone, as before .runs existed). Asked per stretch, so
-        that a results file merged from an old job and a new one keeps both jobs' samples."""
+    def files_of(self, run: Run, benchmark: str, start_ms: int, end_ms: int) -> Tuple[TelemetryFile, ...]:
+        """The files that may hold the samples of ``run``'s ``benchmark`` from ``start_ms`` to
+        ``end_ms``: of those sampling then, the ones whose .runs names the benchmark; where none
+        does, those whose .runs lists its results file; where none does either, those without a
+        .runs (matched by time alone, as before .runs existed). Asked per benchmark, so that a
+        results file merged from an old job and a new one keeps both jobs' samples."""
         sampling = [f for f in self.files if f.overlaps(start_ms, end_ms)]
-        claimed = tuple(f for f in sampling if f.runs is not None and run.path.name in f.runs)
-        return claimed or tuple(f for f in sampling if f.runs is None)
+        name = run.path.name
+        return (tuple(f for f in sampling if f.names(name, benchmark))
+                or tuple(f for f in sampling if f.names_whole(name))
+                or tuple(f for f in sampling if f.runs is None))
 
-    def between(self, run: Run, start_ms: int, end_ms: int) -> Tuple[Sample, ...]:
-        """The samples of ``run``'s files taken from ``start_ms`` to ``end_ms``, both included, in
-        time order."""
-        found = (sample for f in self.files_of(run, start_ms, end_ms) for sample in f.between(start_ms, end_ms))
+    def between(self, run: Run, benchmarks: Iterable[str], start_ms: int, end_ms: int) -> Tuple[Sample, ...]:
+        """The samples taken from ``start_ms`` to ``end_ms``, both included, in time order, by
+        the files that hold ``run``'s ``benchmarks`` (each benchmark's over its own interval):
+        one benchmark's, or a stretch of them with the time between."""
+        intervals = run.intervals()
+        files = {f.path: f for name in benchmarks for f in self.files_of(run, name, *intervals[name])}
+        found = (sample for f in files.values() for sample in f.between(start_ms, end_ms))
         return tuple(sorted(found, key=lambda sample: sample.time_ms))
 
     def per_benchmark(self, run: Run) -> Dict[str, Tuple[Sample, ...]]:
         """The samples taken while each benchmark of a stored run ran (ci.store.Run.intervals)."""
-        return {name: self.between(run, *interval) for name, interval in run.intervals().items()}
+        return {name: self.between(run, (name,), *interval) for name, interval in run.intervals().items()}
 
     def during(self, run: Run) -> Tuple[Sample, ...]:
         """The samples taken while any benchmark of ``run`` ran, each once, in time order."""
@@ -292,8 +320,11 @@ def folder(results_dir, machine: str) -> Path:
 def load(results_dir, machine: str) -> Board:
     """Every telemetry file stored for ``machine``, each with its .runs (none: an empty Board)."""
     paths = sorted(folder(results_dir, machine).glob(f"*{SUFFIX}"))
-    return Board(machine, tuple(dataclasses.replace(read_file(path), runs=read_runs(runs_path(path)))
-                                for path in paths))
+    files = []
+    for path in paths:
+        runs, benchmarks = read_runs(runs_path(path))
+        files.append(dataclasses.replace(read_file(path), runs=runs, benchmarks=benchmarks))
+    return Board(machine, tuple(files))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -60,6 +60,12 @@ def stretches(run: Run) -> List[Stretch]:
     return [Stretch(run, group[0][1], max(end for _, _, end in group), tuple(group)) for group in groups]
 
 
+def stretch_samples(board: Board, stretch: Stretch) -> tuple:
+    """The samples through a stretch of a run's benchmarks, the time between them included."""
+    return board.between(stretch.run, (name for name, _, _ in stretch.intervals), stretch.start_ms,
+                         stretch.end_ms)
+
+
 def sampled_runs(history: History, board: Board) -> List[Run]:
     """The newest MAX_RUNS runs that have samples, in the order they were measured."""
     runs = [run for run in history.runs if board.during(run)]
@@ -68,7 +74,7 @@ def sampled_runs(history: History, board: Board) -> List[Run]:
 
 
 def _laid_out(runs: List[Run], board: Board) -> List[Stretch]:
-    found = [s for run in runs for s in stretches(run) if board.between(run, s.start_ms, s.end_ms)]
+    found = [s for run in runs for s in stretches(run) if stretch_samples(board, s)]
     gap = GAP_FRACTION * sum(s.seconds for s in found)
     laid, offset = [], 0.0
     for stretch in found:
@@ -105,7 +111,7 @@ def telemetry_figure(history: History, board: Board) -> Figure:
     fig, axes = new_figure(len(PANELS), 1, sharex=True)
     for ax, (field, label) in zip(axes[:, 0], PANELS):
         for stretch in laid:
-            samples = board.between(stretch.run, stretch.start_ms, stretch.end_ms)
+            samples = stretch_samples(board, stretch)
             x = stretch.x([s.time_ms for s in samples])
             ax.plot(x, [getattr(s, field) for s in samples], color="black", lw=1, gid=f"{field}-{stretch.run.short}")
             if field == "power_w":

@@ -510,7 +510,7 @@ def test_the_board_is_drawn_through_each_sampled_run_and_its_benchmarks(sampled)
     stretches = board_figures.stretches(history.runs[2])
     assert len(stretches) == 2
     assert drawn[f"sm_mhz-{COMMITS[2][:8]}"] == [s.sm_mhz for stretch in stretches
-                                                 for s in board.between(stretch.run, stretch.start_ms, stretch.end_ms)]
+                                                 for s in board_figures.stretch_samples(board, stretch)]
     throttled = [c for c in clock.collections if c.get_gid() == "throttled"]
     assert sum(len(c.get_offsets()) for c in throttled) == sum(
         1 for s in board.during(history.runs[2]) if s.throttled)

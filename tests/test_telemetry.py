@@ -217,11 +217,13 @@ def test_the_import_stores_the_telemetry_under_the_machine_measured_while_it_ran
     stored = results_dir / MACHINE / "telemetry" / STORED_NAME
     runs = stored.with_name("20261129T071233.123Z.runs")
     assert stored.read_bytes() == csv_path.read_bytes()
-    assert json.loads(runs.read_text()) == [_results_name(COMMIT)]  # not the h100 run, measured long before
+    (run,) = store.load(results_dir).history(MACHINE)
+    # each benchmark of the run, not the h100 run, measured long before
+    assert json.loads(runs.read_text()) == {_results_name(COMMIT): sorted(run.intervals())}
+    assert len(run.intervals()) == 2
     assert import_gpu_results.main(argv) == 0  # again: unchanged, nothing added
     assert sorted(stored.parent.iterdir()) == [stored, runs]
     board = telemetry.load(results_dir, MACHINE)
-    (run,) = store.load(results_dir).history(MACHINE)
     assert len(board.during(run)) == 54
 
 
@@ -256,8 +258,8 @@ def test_a_file_stored_before_runs_were_written_gets_them_on_import(tmp_path, cs
     assert import_gpu_results.main(argv) == 0
     said = capsys.readouterr().out
     assert f"unchanged {MACHINE}/telemetry/{STORED_NAME}" in said
-    assert f"added {MACHINE}/telemetry/20261129T071233.123Z.runs: sampled {_results_name(COMMIT)}" in said
-    assert json.loads(telemetry.runs_path(stored).read_text()) == [_results_name(COMMIT)]
+    assert f"added {MACHINE}/telemetry/20261129T071233.123Z.runs: sampled {_results_name(COMMIT)} (2 benchmarks)" in said
+    assert list(json.loads(telemetry.runs_path(stored).read_text())) == [_results_name(COMMIT)]
 
 
 def test_a_malformed_telemetry_file_is_named_and_nothing_is_imported(tmp_path, capsys):
@@ -278,7 +280,7 @@ def test_telemetry_no_result_was_measured_under_needs_a_machine(tmp_path, capsys
     assert not (results_dir / MACHINE / "telemetry").exists()
     assert import_gpu_results.main(argv + ["--machine", MACHINE]) == 0
     stored = results_dir / MACHINE / "telemetry" / telemetry.read_file(elsewhere).stored_name
-    assert stored.is_file() and json.loads(telemetry.runs_path(stored).read_text()) == []
+    assert stored.is_file() and json.loads(telemetry.runs_path(stored).read_text()) == {}
 
 
 def test_asv_and_the_store_read_a_machine_folder_with_telemetry_as_without(tmp_path, csv_path, capsys, caplog):
@@ -320,7 +322,8 @@ def test_each_gpus_runs_get_only_their_own_boards_samples(tmp_path, capsys):
         during = board.during(runs[commit])
         assert during == telemetry.Board(MACHINE, (own,)).during(runs[commit]) and len(during) >= 52
         assert {sample.sm_mhz for sample in during} == {sm_mhz}
-        assert board.between(runs[commit], _ms(20), _ms(21)) == own.between(_ms(20), _ms(21))
+        assert board.between(runs[commit], runs[commit].intervals(), _ms(20), _ms(21)) == own.between(
+            _ms(20), _ms(21))
     capsys.readouterr()
     assert import_gpu_results.main(pairs[0]) == 0  # the same pair again
     said = capsys.readouterr().out
@@ -329,19 +332,60 @@ def test_each_gpus_runs_get_only_their_own_boards_samples(tmp_path, capsys):
     assert telemetry.load(results_dir, MACHINE) == board
 
 
-def test_two_boards_sampled_at_once_never_share_a_commits_runs(tmp_path, capsys):
-    """Two GPUs measuring one commit side by side: the second board's file would claim the same
-    results file as the first's, and each benchmark would get both boards' samples."""
+def test_two_boards_sampled_at_once_never_share_a_benchmark(tmp_path, capsys):
+    """Two GPUs measuring the same benchmarks of one commit side by side: the second board's
+    file would claim the first's benchmarks, and each would get both boards' samples."""
     results_dir = tmp_path / "results"
     for index, sm_mhz in enumerate((1980, 1500)):
         lines = telemetry_lines(_at(index * 0.25), 60, _steady(sm_mhz))
         argv = [str(_archive(tmp_path / f"gpu{index}")), "--results", str(results_dir),
                 "--telemetry", str(write_telemetry(tmp_path / f"telemetry-gpu{index}.csv", lines))]
         assert import_gpu_results.main(argv) == index  # the second is refused
-    assert "did too (another GPU measuring the same commit at the same time)" in capsys.readouterr().err
+    assert ("did too (another GPU measuring the same benchmark of the same commit at the same time)"
+            in capsys.readouterr().err)
     (stored,) = telemetry.load(results_dir, MACHINE).files
     assert {sample.sm_mhz for sample in stored.samples} == {1980}
     assert len(list(stored.path.parent.iterdir())) == 2  # the first file and its runs, nothing else
+
+
+def _one_benchmark_archive(tmp_path: Path, benchmark: str, started_s: float) -> Path:
+    """asv-results.tgz of one job that measured one benchmark of COMMIT, 20 s from
+    ``started_s`` into the telemetry."""
+    source = SyntheticResults(tmp_path / "device" / "results")
+    params = [["8192"], ["-1"]]
+    series = (Series(params, samples=[[1e-3, 1.1e-3]], started_at=_at(started_s), duration=20.0)
+              if benchmark == TIME else Series(params, values=[512.0], started_at=_at(started_s), duration=20.0))
+    source.run(MACHINE, COMMIT, {benchmark: series})
+    archive = tmp_path / "asv-results.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(source.root, arcname="results")
+    return archive
+
+
+@pytest.mark.parametrize("first_claim", ["benchmarks", "a list"])
+def test_two_boards_that_measured_two_benchmarks_of_one_commit_side_by_side_keep_theirs(
+        tmp_path, capsys, first_claim):
+    """Seen on 2026-11-30: a suite job and a peers job at one commit, one per GPU, sampled at
+    once. Both boards are stored, and each benchmark gets its own GPU's samples, also where
+    the first file's claim was stored as a list of results files (before benchmarks were
+    named): the second file's named benchmark is its own, the list's claim the rest."""
+    results_dir = tmp_path / "results"
+    jobs = [(TIME, 5.0, 1980), (TRACK, 15.0, 1500)]
+    for index, (benchmark, started_s, sm_mhz) in enumerate(jobs):
+        lines = telemetry_lines(_at(index * 0.25), 60, _steady(sm_mhz))
+        argv = [str(_one_benchmark_archive(tmp_path / f"gpu{index}", benchmark, started_s)),
+                "--results", str(results_dir),
+                "--telemetry", str(write_telemetry(tmp_path / f"telemetry-gpu{index}.csv", lines))]
+        assert import_gpu_results.main(argv) == 0, capsys.readouterr().err
+        if index == 0 and first_claim == "a list":
+            (claims,) = telemetry.folder(results_dir, MACHINE).glob("*.runs")
+            claims.write_text(json.dumps([_results_name(COMMIT)]))
+    board = telemetry.load(results_dir, MACHINE)
+    assert len(board.files) == 2
+    (run,) = store.load(results_dir).history(MACHINE)
+    samples = board.per_benchmark(run)
+    assert {s.sm_mhz for s in samples[TIME]} == {1980} and len(samples[TIME]) >= 40
+    assert {s.sm_mhz for s in samples[TRACK]} == {1500} and len(samples[TRACK]) >= 40
 
 
 def test_a_file_without_runs_is_matched_by_time_one_with_runs_to_those_alone(synthetic_results, csv_path):
@@ -354,11 +398,11 @@ def test_a_file_without_runs_is_matched_by_time_one_with_runs_to_those_alone(syn
     telemetry.runs_path(other).write_text(json.dumps([elsewhere]))
     board = telemetry.load(synthetic_results.root, MACHINE)
     assert [f.runs for f in board.files] == [None, frozenset({elsewhere})]
-    assert board.files_of(run, *run.intervals()[TIME]) == board.files[:1]
+    assert board.files_of(run, TIME, *run.intervals()[TIME]) == board.files[:1]
     assert len(board.during(run)) == 54 and 1400 not in {s.sm_mhz for s in board.during(run)}
     telemetry.runs_path(other).write_text(json.dumps([run.path.name]))  # a file naming the run wins
     board = telemetry.load(synthetic_results.root, MACHINE)
-    assert board.files_of(run, *run.intervals()[TIME]) == board.files[1:]
+    assert board.files_of(run, TIME, *run.intervals()[TIME]) == board.files[1:]
     assert {s.sm_mhz for s in board.during(run)} == {1400} and board.newest_run([run]) == run
     assert telemetry.machine_info(synthetic_results.root, MACHINE)["telemetry_newest_run"].endswith(
         telemetry.summarize(board.during(run)).text())
@@ -387,7 +431,8 @@ def test_a_results_file_merged_from_an_old_job_and_a_new_keeps_both_jobs_samples
 
 RUNS_DAMAGE = {
     "not JSON": "[\"a.json\",",
-    "an object": '{"runs": ["a.json"]}',
+    "an object of names": '{"runs": "a.json"}',
+    "an object of numbers": '{"a.json": [1]}',
     "a name alone": '"a.json"',
     "numbers": "[1, 2]",
     "not text": b"\xff\xfe\x00",
@@ -395,7 +440,7 @@ RUNS_DAMAGE = {
 
 
 @pytest.mark.parametrize("damage", RUNS_DAMAGE.values(), ids=RUNS_DAMAGE.keys())
-def test_runs_that_are_not_a_list_of_names_are_a_store_error_naming_them(synthetic_results, csv_path, damage):
+def test_runs_that_are_neither_names_nor_benchmarks_are_a_store_error_naming_them(synthetic_results, csv_path, damage):
     _measured(synthetic_results)
     stored = write_telemetry(telemetry.folder(synthetic_results.root, MACHINE) / STORED_NAME,
                              csv_path.read_text().splitlines())
