@@ -18,14 +18,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import io
 import os
 import re
 import statistics
-import subprocess
 import sys
-import tarfile
-import tempfile
 from types import ModuleType
 from typing import Optional, Sequence
 
@@ -34,15 +30,7 @@ import torch
 import kernels.extend_attention as current
 from benchmarks import harness, workloads
 from tools import _cli
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# ci/prepare_device.sh's bundle: the history a copy of the checkout without it can lack
-BUNDLE = os.path.join(REPO_ROOT, ".bundle", "repo.bundle")
-
-
-def _archive(rev: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "-C", REPO_ROOT, "archive", "--format=tar", rev, "kernels"],
-                          capture_output=True)
+from tools.revisions import kernels_tree_at
 
 
 def load_kernel_at(rev: str, flag: str = "--old") -> ModuleType:
@@ -50,19 +38,10 @@ def load_kernel_at(rev: str, flag: str = "--old") -> ModuleType:
     ``rev`` is imported, under a name of its own (``kernels_at_<rev>``), so that its modules
     import each other's versions of ``rev`` (the Gluon kernels live in sibling modules).
     ValueError, naming ``flag``, for a rev git cannot find."""
-    done = _archive(rev)
-    if done.returncode and os.path.exists(BUNDLE):
-        # the device's copy of .git can stop at an older commit than the carried bundle
-        subprocess.run(["git", "-C", REPO_ROOT, "fetch", "-q", BUNDLE, "+refs/heads/*:refs/bundle/*"],
-                       capture_output=True)
-        done = _archive(rev)
-    if done.returncode:
-        raise ValueError(f"{flag} {rev!r}: {done.stderr.decode(errors='replace').strip()}")
+    tree = kernels_tree_at(rev, flag)
     package = "kernels_at_" + re.sub(r"\W", "_", rev)
-    folder = os.path.join(tempfile.mkdtemp(prefix="ab_kernels_"), package)
-    with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
-        archive.extractall(os.path.dirname(folder), filter="data")
-    os.rename(os.path.join(os.path.dirname(folder), "kernels"), folder)
+    folder = os.path.join(tree, package)
+    os.rename(os.path.join(tree, "kernels"), folder)
     spec = importlib.util.spec_from_file_location(package, os.path.join(folder, "__init__.py"),
                                                   submodule_search_locations=[folder])
     module = importlib.util.module_from_spec(spec)
