@@ -25,7 +25,7 @@ name the run never gives it samples: on a host of several GPUs, one asv and one 
 the files overlap in time and each sampled only its own GPU's runs, and two GPUs that measured
 two benchmarks of one commit side by side (a suite job and a peers job) each give theirs. The
 import refuses a file that overlaps a stored one in time where the two name a benchmark in
-common, or where both name a results file without its benchmarks.
+common; a stored list yields to the benchmarks a newer file names.
 
 A sample's time is nvidia-smi's ``timestamp`` (``2026/11/29 07:12:33.123``), the GPU host's
 clock read as UTC, the clock asv's ``started_at`` is taken from on the same host. A file
