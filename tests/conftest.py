@@ -22,7 +22,19 @@ if not HAS_CUDA:
     os.environ.setdefault("TRITON_INTERPRET", "1")  # must precede the first triton import
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import triton  # noqa: E402  (after TRITON_INTERPRET)
+
+from kernels import extend_attention as ea  # noqa: E402  (from the repo root)
+
 DEVICE = "cuda" if HAS_CUDA else "cpu"
+
+
+# The mark of a test that compiles the Gluon kernels: they compile only with the Triton releases
+# whose Gluon API they are written for; with the others `default` compiles the `tl` kernel
+# (tests/test_validation.py checks that the launcher then refuses them).
+needs_gluon = pytest.mark.skipif(
+    not ea.GLUON_RUNS_ON_THIS_TRITON,
+    reason=f"the Gluon kernels are written for Triton {ea.GLUON_TRITON_RELEASES}, this is {triton.__version__}")
 
 
 def pytest_collection_modifyitems(config, items):

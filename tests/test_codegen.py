@@ -5,18 +5,12 @@ import dataclasses
 import re
 
 import pytest
-import triton
 
+from conftest import needs_gluon
 from kernels import VARIANTS, LaunchConfig
 from kernels import extend_attention as ea
 from kernels.codegen import compile_for_target, sass_loops
 
-# The Gluon kernels compile only with the Triton releases whose Gluon API they are written
-# for; with the others `default` compiles the `tl` kernel (tests/test_validation.py checks that
-# the launcher then refuses them).
-needs_gluon = pytest.mark.skipif(
-    not ea.GLUON_RUNS_ON_THIS_TRITON,
-    reason=f"the Gluon kernels are written for Triton {ea.GLUON_TRITON_RELEASES}, this is {triton.__version__}")
 
 def gathered_vector_loads_per_tile(head_dim, num_warps, block_n=64):
     """16-byte loads per thread for one K and one V tile of BLOCK_N x D bf16."""

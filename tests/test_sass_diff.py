@@ -1,14 +1,9 @@
 """tools.sass_diff: two versions of the kernel compared by their SASS instructions, without a GPU."""
 
 import pytest
-import triton
 
-from kernels import extend_attention as ea
+from conftest import needs_gluon
 from tools import sass_diff
-
-needs_gluon = pytest.mark.skipif(
-    not ea.GLUON_RUNS_ON_THIS_TRITON,
-    reason=f"the Gluon kernels are written for Triton {ea.GLUON_TRITON_RELEASES}, this is {triton.__version__}")
 
 
 def test_instructions_leave_out_addresses_encodings_and_everything_but_code():
