@@ -6,6 +6,7 @@ which the GPU machine runs without asv installed, never import asv.
 
 import dataclasses
 import datetime
+import tarfile
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence, Tuple
 
@@ -116,3 +117,10 @@ def write_telemetry(path: Path, lines: Sequence[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def pack_results(results_dir: Path, archive: Path) -> Path:
+    """``archive``: an asv-results.tgz as ci/gpu_job.sh packs one, ``results_dir`` as results/."""
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(results_dir, arcname="results")
+    return archive

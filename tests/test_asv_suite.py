@@ -36,7 +36,7 @@ from ci import asv_host_packages, backfill, gate, import_gpu_results, store
 from tools import timing_agreement
 from conftest import DEVICE
 from tests.checkout import clone_with_working_tree
-from synthetic_results import Series, SyntheticResults
+from synthetic_results import Series, SyntheticResults, pack_results
 
 REPO = Path(__file__).resolve().parents[1]
 EXTEND_CLASSES = [cls for _, cls in inspect.getmembers(bench_extend, inspect.isclass)
@@ -623,8 +623,7 @@ def test_a_backfill_on_a_warm_machine_skips_what_its_earlier_calls_measured(tmp_
                                                  "bench_extend.PRMatrix.track_peak_memory_mb"])]:
         earlier = tmp_path / archive
         SyntheticResults(earlier / "results").run(MACHINE, first, dict.fromkeys(benchmarks, held))
-        with tarfile.open(keep / archive, "w:gz") as tar:
-            tar.add(earlier / "results", arcname="results")
+        pack_results(earlier / "results", keep / archive)
     log, python = _asv_run_stand_in(tmp_path)
     env = dict(_asv_env(tmp_path), OUT=str(tmp_path / "out"), ASV_WORK=str(tmp_path / "work"), ASV_MACHINE=MACHINE,
                PYTHON=str(python), BACKFILL_SINCE=since, GPU_JOB_KEEP_DIR=str(keep))
@@ -689,10 +688,7 @@ def _archive(tmp_path: Path, values: dict) -> Path:
     """An asv-results.tgz as ci/gpu_job.sh packs it, holding one results file."""
     source = tmp_path / "archive-source" / "results"
     _results_file(source, values)
-    archive = tmp_path / "asv-results.tgz"
-    with tarfile.open(archive, "w:gz") as tar:
-        tar.add(source, arcname="results")
-    return archive
+    return pack_results(source, tmp_path / "asv-results.tgz")
 
 
 def _value(path: Path, name: str) -> list:
@@ -731,9 +727,7 @@ def test_import_keeps_a_stored_machine_record_and_names_what_differs(tmp_path):
     source = tmp_path / "archive-source" / "results"
     _results_file(source, {"bench.time_a": 5.0})
     (source / MACHINE / "machine.json").write_text(json.dumps({**record, "num_cpu": "32"}))
-    archive = tmp_path / "asv-results.tgz"
-    with tarfile.open(archive, "w:gz") as tar:
-        tar.add(source, arcname="results")
+    archive = pack_results(source, tmp_path / "asv-results.tgz")
 
     fresh = tmp_path / "fresh"
     import_gpu_results.import_archive(str(archive), str(fresh))
@@ -755,8 +749,7 @@ def test_import_names_a_broken_file_and_clobbers_nothing(tmp_path, capsys):
     archive_source = tmp_path / "archive-source" / "results"
     broken = _results_file(archive_source, {"bench.time_a": 5.0})
     broken.write_text(broken.read_text()[: len(broken.read_text()) // 2])  # cut off mid-transfer
-    with tarfile.open(tmp_path / "asv-results.tgz", "w:gz") as tar:
-        tar.add(archive_source, arcname="results")
+    pack_results(archive_source, tmp_path / "asv-results.tgz")
 
     assert import_gpu_results.main([str(tmp_path / "asv-results.tgz"), "--results", str(stored)]) == 1
     assert STORED_NAME in capsys.readouterr().err

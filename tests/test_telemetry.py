@@ -9,7 +9,6 @@ import hashlib
 import json
 import math
 import re
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from asv.machine import iter_machine_files
 from ci import dashboard_board, import_gpu_results, store, telemetry
 from ci.store import StoreError
 from synthetic_results import (SYNTHETIC_ENV, TELEMETRY_HEADER, BoardState, Series, SyntheticResults,
-                               telemetry_lines, write_telemetry)
+                               pack_results, telemetry_lines, write_telemetry)
 
 MACHINE = "nvidia-h200"
 UTC = datetime.timezone.utc
@@ -200,10 +199,7 @@ def _archive(tmp_path: Path, commit: str = COMMIT) -> Path:
     _measured(source, commit)
     source.run("h100-sxm-80gb", commit, {TIME: Series([["1"]], samples=[[1.0]], started_at=_at(-86400),
                                                      duration=30.0)})  # carried, measured long before
-    archive = tmp_path / "asv-results.tgz"
-    with tarfile.open(archive, "w:gz") as tar:
-        tar.add(source.root, arcname="results")
-    return archive
+    return pack_results(source.root, tmp_path / "asv-results.tgz")
 
 
 def _tree(results_dir: Path) -> dict:
@@ -356,10 +352,7 @@ def _one_benchmark_archive(tmp_path: Path, benchmark: str, started_s: float) -> 
     series = (Series(params, samples=[[1e-3, 1.1e-3]], started_at=_at(started_s), duration=20.0)
               if benchmark == TIME else Series(params, values=[512.0], started_at=_at(started_s), duration=20.0))
     source.run(MACHINE, COMMIT, {benchmark: series})
-    archive = tmp_path / "asv-results.tgz"
-    with tarfile.open(archive, "w:gz") as tar:
-        tar.add(source.root, arcname="results")
-    return archive
+    return pack_results(source.root, tmp_path / "asv-results.tgz")
 
 
 @pytest.mark.parametrize("first_claim", ["benchmarks", "a list"])
