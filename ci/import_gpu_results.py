@@ -232,7 +232,7 @@ def _merge_archive(archive: str, results_dir: str, replace: bool, report: Import
 
 def _sampled(run: Run, board: TelemetryFile) -> bool:
     """Whether a benchmark of ``run`` ran while ``board`` was sampled."""
-    return any(start <= board.end_ms and end >= board.start_ms for start, end in run.intervals().values())
+    return any(board.overlaps(start, end) for start, end in run.intervals().values())
 
 
 def _sampled_benchmarks(incoming: Run, stored: Optional[Run], board: TelemetryFile) -> List[str]:
@@ -240,7 +240,7 @@ def _sampled_benchmarks(incoming: Run, stored: Optional[Run], board: TelemetryFi
     holds them (the same start and duration): not those whose stored run is another job's."""
     kept = stored.intervals() if stored is not None else {}
     return sorted(name for name, (start, end) in incoming.intervals().items()
-                  if start <= board.end_ms and end >= board.start_ms and kept.get(name) == (start, end))
+                  if board.overlaps(start, end) and kept.get(name) == (start, end))
 
 
 def _measured_while_sampled(runs: Sequence[Run], board: TelemetryFile, report: ImportReport) -> Optional[str]:
