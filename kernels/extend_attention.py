@@ -103,6 +103,10 @@ class LaunchConfig:
     # k_extend and v_extend allow it (heads packed in a row, 16-byte aligned); otherwise, and
     # for prefix tiles, every producer thread copies rows with cp.async
     tma_extend: Optional[bool] = None
+    # with warp_specialize: each consumer writes its output rows through its item's Q buffer
+    # (whose MMAs are done), 16 bytes a thread along each row, instead of straight from the
+    # accumulator's layout in 4-byte pieces, which write every 32-byte sector twice over
+    o_through_shared: Optional[bool] = None
     tuned: bool = False
 
     def __post_init__(self):
@@ -121,7 +125,8 @@ class LaunchConfig:
         if self.grid_order is not None and self.grid_order not in GRID_ORDERS:
             raise ValueError(f"config.grid_order={self.grid_order!r}: expected one of {GRID_ORDERS}")
         for field in ("prefetch_indices", "overlap_softmax", "warp_specialize", "persistent",
-                      "pack_gqa", "prefetch_q", "overlap_pv", "dynamic_items", "tma_extend"):
+                      "pack_gqa", "prefetch_q", "overlap_pv", "dynamic_items", "tma_extend",
+                      "o_through_shared"):
             value = getattr(self, field)
             if value is not None and not isinstance(value, bool):
                 raise ValueError(f"config.{field}={value!r}: expected a bool")
@@ -151,7 +156,7 @@ class LaunchConfig:
 # The knobs ``LaunchConfig.resolved`` fills in where they are left None.
 FILLED_KNOBS = ("block_m", "block_n", "num_warps", "num_stages", "grid_order", "prefetch_indices",
                 "max_registers", "overlap_softmax", "warp_specialize", "persistent", "pack_gqa",
-                "prefetch_q", "overlap_pv", "dynamic_items", "tma_extend")
+                "prefetch_q", "overlap_pv", "dynamic_items", "tma_extend", "o_through_shared")
 
 # (BLOCK_M, BLOCK_N, num_warps) per head dim of the upstream kernel on sm_90.
 UPSTREAM_BLOCKS = {
@@ -177,14 +182,14 @@ GLUON_LONG_EXTEND_MIN = {128: 1024}
 
 def _tuned(block_m, block_n, num_warps, num_stages, prefetch_indices, max_registers=None,
            warp_specialize=False, persistent=False, pack_gqa=False, prefetch_q=False,
-           overlap_pv=False, dynamic_items=False, tma_extend=False):
+           overlap_pv=False, dynamic_items=False, tma_extend=False, o_through_shared=False):
     return LaunchConfig(block_m=block_m, block_n=block_n, num_warps=num_warps,
                         num_stages=num_stages, grid_order="heads",
                         prefetch_indices=prefetch_indices, max_registers=max_registers,
                         overlap_softmax=False, warp_specialize=warp_specialize,
                         persistent=persistent, pack_gqa=pack_gqa, prefetch_q=prefetch_q,
                         overlap_pv=overlap_pv, dynamic_items=dynamic_items,
-                        tma_extend=tma_extend)
+                        tma_extend=tma_extend, o_through_shared=o_through_shared)
 
 
 # The knobs of the tuned `tl` kernel per (head dim, shape class), from sweeps on the H100
@@ -232,11 +237,16 @@ TL_TUNED_BLOCKS = {
 # 1.11x the two-consumer 128-key row at n_ctx 1024 and 1.07x at 4096; at long extends (8192)
 # and with W512 within 1-3% of the rows they would replace, so those stay. At head dim 128's
 # short extends too, with items from the counter (step 19): 1.08x the two-consumer row at
-# n_ctx 2048, 1.01x at 1024; 128-key tiles there measured 0.84-0.97x.
+# n_ctx 2048, 1.01x at 1024; 128-key tiles there measured 0.84-0.97x. Output rows written
+# through the Q buffer in 16-byte stores (o_through_shared, step 23) wherever they fit in the
+# consumers' registers: with a window 1.10-1.15x at head dim 128 and 1.06-1.09x at 64, and at
+# head dim 64's short extends 1.03-1.08x, its long ones 1.01x. At head dim 128 without a
+# window and at 256 they spill (8 to 48 bytes of stack), so those rows store from registers.
 _WS_PERSISTENT = _tuned(128, 64, 8, 4, False, warp_specialize=True, persistent=True,
-                        pack_gqa=True, prefetch_q=True, tma_extend=True)
+                        pack_gqa=True, prefetch_q=True, tma_extend=True, o_through_shared=True)
 _WS_PERSISTENT_64 = _tuned(128, 128, 8, 4, False, warp_specialize=True, persistent=True,
-                           pack_gqa=True, prefetch_q=True, tma_extend=True)
+                           pack_gqa=True, prefetch_q=True, tma_extend=True,
+                           o_through_shared=True)
 _WS_PERSISTENT_256 = _tuned(128, 32, 8, 4, True, warp_specialize=True, persistent=True,
                             pack_gqa=True, overlap_pv=True)
 _WS_LONG = _tuned(128, 128, 8, 3, False, warp_specialize=True, persistent=True, pack_gqa=True,
@@ -245,7 +255,8 @@ _WS_THREE_CONSUMERS = _tuned(192, 64, 12, 3, False, warp_specialize=True, persis
                              pack_gqa=True, prefetch_q=True, tma_extend=True)
 TUNED_BLOCKS = {**TL_TUNED_BLOCKS,
                 (64, "windowed"): _WS_PERSISTENT,
-                (64, "short"): _WS_THREE_CONSUMERS, (64, "long"): _WS_PERSISTENT_64,
+                (64, "short"): dataclasses.replace(_WS_THREE_CONSUMERS, o_through_shared=True),
+                (64, "long"): _WS_PERSISTENT_64,
                 (128, "windowed"): dataclasses.replace(_WS_PERSISTENT, overlap_pv=True),
                 (128, "short"): dataclasses.replace(_WS_THREE_CONSUMERS, dynamic_items=True),
                 (128, "long"): _WS_LONG,
@@ -270,7 +281,7 @@ UNTUNED_BLOCKS = {
                                     prefetch_indices=False, overlap_softmax=False,
                                     warp_specialize=False, persistent=False, pack_gqa=False,
                                     prefetch_q=False, overlap_pv=False, dynamic_items=False,
-                                    tma_extend=False)
+                                    tma_extend=False, o_through_shared=False)
     for head_dim, (block_m, block_n, num_warps) in UPSTREAM_BLOCKS.items()
     for shape in SHAPE_CLASSES
 }
@@ -595,6 +606,7 @@ def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
         constexprs["OVERLAP_PV"] = bool(config.overlap_pv)
         constexprs["DYNAMIC_ITEMS"] = bool(config.dynamic_items)
         constexprs["TMA_EXTEND"] = bool(config.tma_extend)
+        constexprs["O_THROUGH_SHARED"] = bool(config.o_through_shared)
         constexprs["SHARED_KV_OFFSETS"] = shared_offsets
         registers = ws_registers(config)
         constexprs["CONSUMER_REGISTERS"] = registers.consumer
@@ -683,6 +695,9 @@ def check_work_items(config: LaunchConfig) -> None:
     if config.tma_extend and not config.warp_specialize:
         raise ValueError("config.tma_extend=True: only the warp-specialized kernel's producer "
                          "copies with TMA (set warp_specialize=True)")
+    if config.o_through_shared and not config.warp_specialize:
+        raise ValueError("config.o_through_shared=True: only the warp-specialized kernel's "
+                         "consumers write through their Q buffers (set warp_specialize=True)")
     if config.overlap_pv and not config.warp_specialize:
         raise ValueError("config.overlap_pv=True: only the warp-specialized kernel's consumers "
                          "wait for their MMAs one by one (set warp_specialize=True; "

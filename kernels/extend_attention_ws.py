@@ -317,18 +317,18 @@ def _producer(K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_sm
 
 
 @gluon.jit
-def _query_rows(Q, qo_start, len_extend, row0, head, stride_qt, stride_qh,
-                HEAD_DIM: gl.constexpr, GQA_PACK: gl.constexpr):
-    """A consumer's 64 query rows from item row ``row0``: (pointers, mask of the rows that
-    exist). Row ``r`` is query token ``r // GQA_PACK`` of the sequence's extend, at query head
-    ``head * GQA_PACK + r % GQA_PACK``: with packed query heads an item's rows are its KV
-    head's query heads, token after token."""
+def _item_rows(X, qo_start, len_extend, row0, head, stride_xt, stride_xh,
+               HEAD_DIM: gl.constexpr, GQA_PACK: gl.constexpr):
+    """A consumer's 64 rows of Q or O (``X``) from item row ``row0``, in ``row_copy_layout``:
+    (pointers, mask of the rows that exist). Row ``r`` is query token ``r // GQA_PACK`` of the
+    sequence's extend, at query head ``head * GQA_PACK + r % GQA_PACK``: with packed query heads
+    an item's rows are its KV head's query heads, token after token."""
     layout: gl.constexpr = row_copy_layout(HEAD_DIM, 4)
     rows = row0 + gl.arange(0, CONSUMER_ROWS, layout=gl.SliceLayout(1, layout))
     tokens = rows // GQA_PACK
     heads = head * GQA_PACK + rows % GQA_PACK
     cols = gl.arange(0, HEAD_DIM, layout=gl.SliceLayout(0, layout))
-    ptrs = Q + (qo_start + tokens)[:, None] * stride_qt + (heads * stride_qh)[:, None] + cols[None, :]
+    ptrs = X + (qo_start + tokens)[:, None] * stride_xt + (heads * stride_xh)[:, None] + cols[None, :]
     return ptrs, (tokens < len_extend)[:, None]
 
 
@@ -337,8 +337,8 @@ def _load_query_rows(q_smem, Q, qo_start, len_extend, row0, head, stride_qt, str
                      HEAD_DIM: gl.constexpr, Q_CACHE: gl.constexpr, GQA_PACK: gl.constexpr):
     """The consumer's query rows into ``q_smem`` through registers, waited for. The last
     item's MMAs that read the buffer have all been waited for."""
-    ptrs, exists = _query_rows(Q, qo_start, len_extend, row0, head, stride_qt, stride_qh,
-                               HEAD_DIM, GQA_PACK)
+    ptrs, exists = _item_rows(Q, qo_start, len_extend, row0, head, stride_qt, stride_qh,
+                              HEAD_DIM, GQA_PACK)
     q_smem.store(gl.load(ptrs, mask=exists, other=0.0, cache_modifier=Q_CACHE))
     fence_async_shared()
     gl.thread_barrier()
@@ -349,8 +349,8 @@ def _copy_query_rows(q_smem, Q, qo_start, len_extend, row0, head, stride_qt, str
                      HEAD_DIM: gl.constexpr, Q_CACHE: gl.constexpr, GQA_PACK: gl.constexpr):
     """Start copying the consumer's query rows into ``q_smem`` (cp.async, one group); rows
     past the extend are not read."""
-    ptrs, exists = _query_rows(Q, qo_start, len_extend, row0, head, stride_qt, stride_qh,
-                               HEAD_DIM, GQA_PACK)
+    ptrs, exists = _item_rows(Q, qo_start, len_extend, row0, head, stride_qt, stride_qh,
+                              HEAD_DIM, GQA_PACK)
     async_copy.async_copy_global_to_shared(q_smem, ptrs, mask=exists, cache_modifier=Q_CACHE)
     async_copy.commit_group()
 
@@ -361,8 +361,8 @@ def _consume_item(O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, qo_s
                   sm_scale_log2, logit_cap, sliding_window, stride_ot, stride_oh,
                   HEAD_DIM: gl.constexpr, BLOCK_N: gl.constexpr, NUM_STAGES: gl.constexpr,
                   USE_WINDOW: gl.constexpr, USE_LOGIT_CAP: gl.constexpr, GQA_PACK: gl.constexpr,
-                  OVERLAP_PV: gl.constexpr):
-    """One warpgroup's 64 query rows of one item, in ``q_smem`` (rows as ``_query_rows``),
+                  OVERLAP_PV: gl.constexpr, O_THROUGH_SHARED: gl.constexpr):
+    """One warpgroup's 64 query rows of one item, in ``q_smem`` (rows as ``_item_rows``),
     over the item's tiles, the program's tiles ``first_tile`` onwards."""
     dtype: gl.constexpr = O.dtype.element_ty
     s_layout: gl.constexpr = gl.NVMMADistributedLayout(
@@ -420,13 +420,27 @@ def _consume_item(O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, qo_s
     acc = warpgroup_mma(gl.convert_layout(p.to(dtype), p_layout), v_smem.index(stage), acc)
     mbarrier.arrive(free.index(stage))
 
-    out = acc / gl.convert_layout(l_i, gl.SliceLayout(1, o_layout))[:, None]
-    o_rows = row0 + gl.arange(0, CONSUMER_ROWS, layout=gl.SliceLayout(1, o_layout))
-    o_tokens = o_rows // GQA_PACK
-    o_heads = head * GQA_PACK + o_rows % GQA_PACK
-    o_cols = gl.arange(0, HEAD_DIM, layout=gl.SliceLayout(0, o_layout))
-    gl.store(O + (qo_start + o_tokens)[:, None] * stride_ot + (o_heads * stride_oh)[:, None]
-             + o_cols[None, :], out.to(dtype), mask=(o_tokens < len_extend)[:, None])
+    out = (acc / gl.convert_layout(l_i, gl.SliceLayout(1, o_layout))[:, None]).to(dtype)
+    if O_THROUGH_SHARED:
+        # O leaves through the item's Q buffer, whose MMAs are all done: stored in the
+        # accumulator's layout, read back in 16-byte pieces along each row and written a warp's
+        # whole rows at a time
+        q_smem.store(out)
+        gl.thread_barrier()
+        ptrs, exists = _item_rows(O, qo_start, len_extend, row0, head, stride_ot, stride_oh,
+                                  HEAD_DIM, GQA_PACK)
+        gl.store(ptrs, q_smem.load(row_copy_layout(HEAD_DIM, 4)), mask=exists)
+        # every warp's rows read before a later item's Q lands in the buffer
+        gl.thread_barrier()
+    else:
+        # each thread's 4-byte pieces of the accumulator's layout: every 32-byte sector written
+        # twice over (ncu at 8192/W127, session 16: half the stores' sectors excessive)
+        o_rows = row0 + gl.arange(0, CONSUMER_ROWS, layout=gl.SliceLayout(1, o_layout))
+        o_tokens = o_rows // GQA_PACK
+        o_heads = head * GQA_PACK + o_rows % GQA_PACK
+        o_cols = gl.arange(0, HEAD_DIM, layout=gl.SliceLayout(0, o_layout))
+        gl.store(O + (qo_start + o_tokens)[:, None] * stride_ot + (o_heads * stride_oh)[:, None]
+                 + o_cols[None, :], out, mask=(o_tokens < len_extend)[:, None])
 
 
 @gluon.jit
@@ -439,7 +453,8 @@ def _consume_work_item(item, taken, first_tile, slot, prefetched, half, Q, O, qo
                        USE_LOGIT_CAP: gl.constexpr, Q_CACHE: gl.constexpr,
                        INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr,
                        PERSISTENT: gl.constexpr, GQA_PACK: gl.constexpr, PREFETCH_Q: gl.constexpr,
-                       OVERLAP_PV: gl.constexpr, DYNAMIC_ITEMS: gl.constexpr):
+                       OVERLAP_PV: gl.constexpr, DYNAMIC_ITEMS: gl.constexpr,
+                       O_THROUGH_SHARED: gl.constexpr):
     """The consumer's rows of item ``item`` from the program's tile ``first_tile``, in Q buffer
     ``slot``; ``prefetched`` is the item whose rows the other buffer receives. The program's
     next item is ``taken`` from the counter (DYNAMIC_ITEMS), else the strided share's next.
@@ -482,7 +497,7 @@ def _consume_work_item(item, taken, first_tile, slot, prefetched, half, Q, O, qo
                       qo_start, head, len_prefix, len_extend, n_tiles, n_prefix_tiles,
                       prefix_lo, extend_lo, sm_scale_log2, logit_cap, sliding_window,
                       stride_ot, stride_oh, HEAD_DIM, BLOCK_N, NUM_STAGES, USE_WINDOW,
-                      USE_LOGIT_CAP, GQA_PACK, OVERLAP_PV)
+                      USE_LOGIT_CAP, GQA_PACK, OVERLAP_PV, O_THROUGH_SHARED)
         first_tile += n_tiles
         if PREFETCH_Q:
             slot = 1 - slot
@@ -498,7 +513,7 @@ def _consumer(q_smem, half, Q, O, qo_indptr, kv_indptr, k_smem, v_smem, ready, f
               USE_WINDOW: gl.constexpr, USE_LOGIT_CAP: gl.constexpr, Q_CACHE: gl.constexpr,
               INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr, PERSISTENT: gl.constexpr,
               GQA_PACK: gl.constexpr, PREFETCH_Q: gl.constexpr, OVERLAP_PV: gl.constexpr,
-              DYNAMIC_ITEMS: gl.constexpr):
+              DYNAMIC_ITEMS: gl.constexpr, O_THROUGH_SHARED: gl.constexpr):
     """One warpgroup: the ``half``-th 64 query rows of each of the program's items (of two or
     three: ``BLOCK_M // CONSUMER_ROWS``), its Q buffers ``q_smem``. With
     ``PREFETCH_Q`` its next item's rows are copied into the other of its two Q buffers while
@@ -516,7 +531,7 @@ def _consumer(q_smem, half, Q, O, qo_indptr, kv_indptr, k_smem, v_smem, ready, f
     ITEM_CONSTEXPRS: gl.constexpr = (GQA_GROUP // GQA_PACK, TOKENS, HEAD_DIM, BLOCK_M, BLOCK_N,
                                      NUM_STAGES, USE_WINDOW, USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE,
                                      HEADS_FIRST, PERSISTENT, GQA_PACK, PREFETCH_Q, OVERLAP_PV,
-                                     DYNAMIC_ITEMS)
+                                     DYNAMIC_ITEMS, O_THROUGH_SHARED)
     # a loop of its own per schedule, as the producer's
     if DYNAMIC_ITEMS:
         k = 0  # the items the producer handed over
@@ -560,6 +575,7 @@ def _extend_attention_ws_kernel(
     PREFETCH_Q: gl.constexpr,
     OVERLAP_PV: gl.constexpr,
     DYNAMIC_ITEMS: gl.constexpr,
+    O_THROUGH_SHARED: gl.constexpr,
     TMA_EXTEND: gl.constexpr,
     SHARED_KV_OFFSETS: gl.constexpr,
     CONSUMER_REGISTERS: gl.constexpr,
@@ -620,7 +636,7 @@ def _extend_attention_ws_kernel(
     CONSUMER_CONSTEXPRS: gl.constexpr = (ITEM_SLOTS, GQA_GROUP, HEAD_DIM, BLOCK_M, BLOCK_N,
                                          NUM_STAGES, USE_WINDOW, USE_LOGIT_CAP, Q_CACHE,
                                          INDEX_CACHE, HEADS_FIRST, PERSISTENT, GQA_PACK,
-                                         PREFETCH_Q, OVERLAP_PV, DYNAMIC_ITEMS)
+                                         PREFETCH_Q, OVERLAP_PV, DYNAMIC_ITEMS, O_THROUGH_SHARED)
     producer_args = (K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_smem,
                      v_smem, ready, free, item_ring, item_counter, tma_descs, sliding_window,
                      n_heads, n_blocks, n_seqs, stride_kt, stride_kh, stride_vt, stride_vh,

@@ -177,6 +177,22 @@ def test_warp_specialized_consumers_issue_one_burst_of_mma_per_key_tile():
         assert loop.fewest < loop.most < loop.instructions
 
 
+@needs_gluon
+@pytest.mark.parametrize("o_through_shared", [False, True])
+def test_output_rows_leave_whole_through_the_q_buffer(o_through_shared):
+    """`default`'s windowed D=128 row (o_through_shared since step 23), and that row storing
+    from registers: a consumer thread's share of its 64 output rows (64 bf16) leaves as 32
+    4-byte stores from the accumulator's layout, or, written to the Q buffer by stmatrix and
+    read back, as 8 16-byte ones (two consumers: twice as many). Neither spills."""
+    cfg = dataclasses.replace(ea.resolve_config("default", 128, "windowed", arch=90),
+                              o_through_shared=o_through_shared)
+    report = compile_for_target(cfg, head_dim=128, shape="windowed")
+    stores = re.findall(r"\b(STG\.E[\w.]*|STSM[\w.]*)", report.sass())
+    expected = ["STG.E.128"] * 16 + ["STSM.16.M88.4"] * 16 if o_through_shared else ["STG.E"] * 64
+    assert sorted(stores) == sorted(expected)
+    assert report.stack_bytes == 0
+
+
 @pytest.mark.parametrize("arch", [80, 100])
 @pytest.mark.parametrize("head_dim", [128, 256])
 def test_default_compiles_for_the_other_gpus_within_their_shared_memory(arch, head_dim):

@@ -265,6 +265,13 @@ WS_CONFIGS.update({
     "m192n64s3_persistent_packed_prefetch_q_tma_dynamic": LaunchConfig(
         block_m=192, block_n=64, num_warps=12, num_stages=3, warp_specialize=True, persistent=True,
         pack_gqa=True, prefetch_q=True, tma_extend=True, dynamic_items=True)})
+# ... and with the output written through the Q buffers (LaunchConfig.o_through_shared): one
+# Q buffer (a later item's Q loaded into it), two (copied ahead into it), three consumers
+WS_CONFIGS.update({f"{name}_o_through_shared": dataclasses.replace(WS_CONFIGS[name],
+                                                                   o_through_shared=True)
+                   for name in ("m128n16s2", "m128n64s3_persistent_packed",
+                                "m128n64s4_pf_modifiers_persistent_packed_prefetch_q_overlap_pv",
+                                "m192n64s3_persistent_packed_prefetch_q_tma")})
 GLUON_CONFIGS = {**{f"overlap_{name}": config for name, config in OVERLAP_CONFIGS.items()},
                  **{f"ws_{name}": config for name, config in WS_CONFIGS.items()}}
 
@@ -307,7 +314,11 @@ GLUON_LARGE = {"overlap_softmax": dict(overlap_softmax=True, num_stages=3, prefe
                # `default`'s rows with a window at head dims 64 and 128, and its short rows
                "persistent_packed_prefetch_q_tma": dict(warp_specialize=True, num_stages=2,
                                                         persistent=True, pack_gqa=True,
-                                                        prefetch_q=True, tma_extend=True)}
+                                                        prefetch_q=True, tma_extend=True),
+               # ... with the output written through the Q buffers
+               "persistent_packed_prefetch_q_tma_o_through_shared": dict(
+                   warp_specialize=True, num_stages=2, persistent=True, pack_gqa=True,
+                   prefetch_q=True, tma_extend=True, o_through_shared=True)}
 
 
 @pytest.mark.gpu

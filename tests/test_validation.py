@@ -424,12 +424,13 @@ def test_work_item_knobs_need_the_warp_specialized_kernel(inputs):
            config=LaunchConfig(**WS, prefetch_q=True))
     expect(inputs, "config.dynamic_items=True: a program of one item takes no other",
            config=LaunchConfig(**WS, dynamic_items=True))
-    expect(inputs, "config.overlap_pv=True: only the warp-specialized kernel's consumers",
-           config=LaunchConfig(overlap_pv=True))
-    expect(inputs, "config.overlap_pv=True: only the warp-specialized kernel's consumers",
-           config=LaunchConfig(**OVERLAP, overlap_pv=True))
-    with pytest.raises(ValueError, match="config.overlap_pv=1: expected a bool"):
-        LaunchConfig(overlap_pv=1)
+    # the consumers' knobs, refused on the `tl` kernel and on the other Gluon kernel alike
+    for knob in ("overlap_pv", "o_through_shared"):
+        for kernel in ({}, OVERLAP):
+            expect(inputs, f"config.{knob}=True: only the warp-specialized kernel's consumers",
+                   config=LaunchConfig(**kernel, **{knob: True}))
+        with pytest.raises(ValueError, match=f"config.{knob}=1: expected a bool"):
+            LaunchConfig(**{knob: 1})
 
 
 @pytest.mark.parametrize("heads,packed,item_heads,blocks", [

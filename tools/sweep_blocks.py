@@ -13,7 +13,8 @@ a ``+pf`` suffix ``prefetch_indices=True``, ``+rR`` ``max_registers=R``, ``+ov``
 ``prefetch_q=True`` (with ``+pe``: each consumer copies its next item's Q ahead), ``+op``
 ``overlap_pv=True`` (with ``+ws``: the softmax runs while the previous tile's P·V does),
 ``+di`` ``dynamic_items=True`` (with ``+pe``: each program takes its next item from a counter),
-``+tm`` ``tma_extend=True`` (with ``+ws``: whole extend tiles copied by TMA);
+``+tm`` ``tma_extend=True`` (with ``+ws``: whole extend tiles copied by TMA), ``+os``
+``o_through_shared=True`` (with ``+ws``: each consumer writes O through its Q buffer);
 a variant's name (``default``) runs that variant. ``--peers`` adds providers
 (``benchmarks/providers``) to the same run, and ``--baseline`` names the one every speedup is
 over (``baseline`` by default; a peer's name tunes against it directly).
@@ -47,7 +48,7 @@ from benchmarks.providers import PROVIDERS
 from benchmarks.providers.base import PeerPoint
 from tools import _cli
 
-_CONFIG = re.compile(r"m(\d+)n(\d+)w(\d+)s(\d+)(?::(\w+))?(\+pf)?(?:\+r(\d+))?(\+ov)?(\+ws)?(\+pe)?(\+pg)?(\+pq)?(\+op)?(\+di)?(\+tm)?")
+_CONFIG = re.compile(r"m(\d+)n(\d+)w(\d+)s(\d+)(?::(\w+))?(\+pf)?(?:\+r(\d+))?(\+ov)?(\+ws)?(\+pe)?(\+pg)?(\+pq)?(\+op)?(\+di)?(\+tm)?(\+os)?")
 
 
 def parse_configs(text: str) -> Dict[str, Union[str, kernels.LaunchConfig]]:
@@ -63,7 +64,7 @@ def parse_configs(text: str) -> Dict[str, Union[str, kernels.LaunchConfig]]:
         match = _CONFIG.fullmatch(name)
         if match is None:
             raise ValueError(f"--configs: {name!r} is neither a variant ({sorted(kernels.VARIANTS)}) nor "
-                             f"of the form mMnNwWsS[:ORDER][+pf][+rR][+ov][+ws][+pe][+pg][+pq][+op][+di][+tm], e.g. m128n32w4s3 or "
+                             f"of the form mMnNwWsS[:ORDER][+pf][+rR][+ov][+ws][+pe][+pg][+pq][+op][+di][+tm][+os], e.g. m128n32w4s3 or "
                              f"m128n32w8s3:heads+pf+r128")
         block_m, block_n, num_warps, num_stages = map(int, match.groups()[:4])
         try:
@@ -79,7 +80,8 @@ def parse_configs(text: str) -> Dict[str, Union[str, kernels.LaunchConfig]]:
                                                  prefetch_q=True if match.group(12) else None,
                                                  overlap_pv=True if match.group(13) else None,
                                                  dynamic_items=True if match.group(14) else None,
-                                                 tma_extend=True if match.group(15) else None)
+                                                 tma_extend=True if match.group(15) else None,
+                                                 o_through_shared=True if match.group(16) else None)
         except ValueError as bad:
             raise ValueError(f"--configs: {name!r}: {bad}") from None
     if not configs:
