@@ -238,10 +238,11 @@ TL_TUNED_BLOCKS = {
 # and with W512 within 1-3% of the rows they would replace, so those stay. At head dim 128's
 # short extends too, with items from the counter (step 19): 1.08x the two-consumer row at
 # n_ctx 2048, 1.01x at 1024; 128-key tiles there measured 0.84-0.97x. Output rows written
-# through the Q buffer in 16-byte stores (o_through_shared, step 23) wherever they fit in the
-# consumers' registers: with a window 1.10-1.15x at head dim 128 and 1.06-1.09x at 64, and at
-# head dim 64's short extends 1.03-1.08x, its long ones 1.01x. At head dim 128 without a
-# window and at 256 they spill (8 to 48 bytes of stack), so those rows store from registers.
+# through the Q buffer in 16-byte stores (o_through_shared) on every row of head dims 64 and
+# 128: with a window 1.10-1.15x at head dim 128 and 1.06-1.09x at 64, at head dim 64's short
+# extends 1.03-1.08x, its long ones 1.01x (step 23); at head dim 128 without a window 1.05x at
+# long extends and 1.06-1.07x at short ones (step 24), though there the path spills (16 and
+# 48 bytes of stack against 8 and 0). Head dim 256 is unmeasured with it (24 bytes of stack).
 _WS_PERSISTENT = _tuned(128, 64, 8, 4, False, warp_specialize=True, persistent=True,
                         pack_gqa=True, prefetch_q=True, tma_extend=True, o_through_shared=True)
 _WS_PERSISTENT_64 = _tuned(128, 128, 8, 4, False, warp_specialize=True, persistent=True,
@@ -250,13 +251,13 @@ _WS_PERSISTENT_64 = _tuned(128, 128, 8, 4, False, warp_specialize=True, persiste
 _WS_PERSISTENT_256 = _tuned(128, 32, 8, 4, True, warp_specialize=True, persistent=True,
                             pack_gqa=True, overlap_pv=True)
 _WS_LONG = _tuned(128, 128, 8, 3, False, warp_specialize=True, persistent=True, pack_gqa=True,
-                  tma_extend=True)
+                  tma_extend=True, o_through_shared=True)
 _WS_THREE_CONSUMERS = _tuned(192, 64, 12, 3, False, warp_specialize=True, persistent=True,
-                             pack_gqa=True, prefetch_q=True, tma_extend=True)
+                             pack_gqa=True, prefetch_q=True, tma_extend=True,
+                             o_through_shared=True)
 TUNED_BLOCKS = {**TL_TUNED_BLOCKS,
                 (64, "windowed"): _WS_PERSISTENT,
-                (64, "short"): dataclasses.replace(_WS_THREE_CONSUMERS, o_through_shared=True),
-                (64, "long"): _WS_PERSISTENT_64,
+                (64, "short"): _WS_THREE_CONSUMERS, (64, "long"): _WS_PERSISTENT_64,
                 (128, "windowed"): dataclasses.replace(_WS_PERSISTENT, overlap_pv=True),
                 (128, "short"): dataclasses.replace(_WS_THREE_CONSUMERS, dynamic_items=True),
                 (128, "long"): _WS_LONG,

@@ -102,9 +102,14 @@ def test_warp_specialized_kernel_moves_registers_to_the_consumers():
     and both consumers' Q fit in shared memory. The one word of stack (since tma_extend,
     step 16) is a value of the kernel's arguments that ptxas keeps across setmaxnreg: stored
     once at entry, loaded once where each warpgroup's registers are reallocated, never in a
-    loop.
+    loop. That holds with the output stored from registers; the row writes it through the Q
+    buffer since step 24 (o_through_shared), which spills 48 bytes, some in the key-tile loop,
+    and measured 1.05x faster all the same (ci/codegen_gate.py fails if that grows).
     """
-    report = compile_for_target("default", head_dim=128, shape="long")
+    row = ea.resolve_config("default", 128, "long", arch=90)
+    assert row.o_through_shared
+    report = compile_for_target(dataclasses.replace(row, o_through_shared=False), head_dim=128,
+                                shape="long")
     assert report.num_warps == 12 and report.stack_bytes <= 8  # two consumers and a producer
     assert report.shared_bytes <= 227 * 1024
     sass = report.sass()
