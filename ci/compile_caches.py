@@ -7,7 +7,8 @@ FlashInfer's JIT modules, one archive per head dim, and Triton's cache.
 Packed with xz: a device call carries 64 MiB in all, and these caches hold near-identical
 binaries (a module with a window and one without, a kernel per specialization) that gzip's
 32 KiB window cannot share. On the H200's caches of 2026-11-29 that is 7.4 MB -> 1.3 MB for
-a head dim's FlashInfer modules, and 10.3 MB -> 1.7 MB for Triton's cache. Unpacking reads the
+a head dim's FlashInfer modules, and 10.3 MB -> 1.7 MB for Triton's cache; a cache over
+``MAX_CACHE_BYTES`` is left out, and said so. Unpacking reads the
 gzip archives (``.tgz``) packed before too. An archive that cannot be read is named, with exit
 status 2.
 """
@@ -20,7 +21,7 @@ import re
 import sys
 import tarfile
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 # FlashInfer keeps a built module in <version>/<arch>/cached_ops/<name> and its sources in
 # <version>/<arch>/generated/<name>; the name spells the head dim
@@ -29,6 +30,12 @@ _HEAD_DIM = re.compile(r"_head_dim_qk_(\d+)_")
 TRITON_CACHE = ".triton/cache"
 SUFFIXES = (".txz", ".tgz")
 XZ_PRESET = 9
+# A cache larger than this is left out: packed, it would not fit beside the tree in a device
+# call (64 MiB in all; xz packs these caches about 6:1), and xz, at about 6 MB/s, would hold the
+# job for minutes. A Triton cache that a test job on the same machine filled reaches that (on
+# 2026-11-30 a PeersHeadDims job beside the GPU tests packed one too large to come back, and
+# the call ran out before the tests' log was packed).
+MAX_CACHE_BYTES = 64 * 2**20
 
 
 class CacheError(Exception):
@@ -51,18 +58,28 @@ def flashinfer_modules(home: Path) -> Dict[int, List[str]]:
     return by_head_dim
 
 
-def pack(home: Path, out: Path) -> List[Path]:
+def _bytes_under(home: Path, paths: List[str]) -> int:
+    return sum(file.stat().st_size for path in paths for file in (home / path).rglob("*")
+               if file.is_file())
+
+
+def pack(home: Path, out: Path, max_bytes: int = MAX_CACHE_BYTES) -> Tuple[List[Path], Dict[str, int]]:
     """``flashinfer-jit-hdD.txz`` per head dim and ``triton-cache.txz`` in ``out``, from what
-    ``home`` holds; the archives written."""
+    ``home`` holds: the archives written, and the archives left out (their caches larger than
+    ``max_bytes``) with their caches' sizes."""
     archives = {f"flashinfer-jit-hd{dim}.txz": paths
                 for dim, paths in sorted(flashinfer_modules(home).items())}
     if (home / TRITON_CACHE).is_dir():
         archives["triton-cache.txz"] = [TRITON_CACHE]
+    sizes = {name: _bytes_under(home, paths) for name, paths in archives.items()}
+    left_out = {name: size for name, size in sizes.items() if size > max_bytes}
+    archives = {name: paths for name, paths in archives.items() if name not in left_out}
     # xz packs about 6 MB/s on one core: the archives side by side, so that a peers job packs
     # within the time it keeps after its deadline
     with concurrent.futures.ProcessPoolExecutor() as pool:
-        return list(pool.map(_pack_one, [home] * len(archives), [out / name for name in archives],
-                             archives.values()))
+        written = list(pool.map(_pack_one, [home] * len(archives),
+                                [out / name for name in archives], archives.values()))
+    return written, left_out
 
 
 def _pack_one(home: Path, archive_path: Path, paths: List[str]) -> Path:
@@ -95,8 +112,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error(f"{args.folder}: not a folder")
     try:
         if args.action == "pack":
-            for path in pack(args.home, args.folder):
+            written, left_out = pack(args.home, args.folder, MAX_CACHE_BYTES)
+            for path in written:
                 print(f"compile_caches: packed {path} ({path.stat().st_size / 1e6:.1f} MB)")
+            for name, size in left_out.items():
+                print(f"compile_caches: left out {name}: its cache holds {size / 1e6:.0f} MB, over "
+                      f"the {MAX_CACHE_BYTES / 1e6:.0f} MB worth carrying")
         else:
             for path in unpack(args.folder, args.home):
                 print(f"compile_caches: unpacked {path} into {args.home}")

@@ -30,7 +30,8 @@ def test_pack_writes_an_archive_per_head_dim_and_unpack_restores_every_file(tmp_
     for folder in (home, out, fresh):
         folder.mkdir()
     files = _caches(home)
-    written = compile_caches.pack(home, out)
+    written, left_out = compile_caches.pack(home, out)
+    assert left_out == {}
     assert sorted(path.name for path in written) == [
         "flashinfer-jit-hd128.txz", "flashinfer-jit-hd64.txz", "triton-cache.txz"]
     with tarfile.open(out / "flashinfer-jit-hd64.txz") as archive:
@@ -40,6 +41,23 @@ def test_pack_writes_an_archive_per_head_dim_and_unpack_restores_every_file(tmp_
     assert sorted(compile_caches.unpack(out, fresh)) == sorted(written)
     for path, content in files.items():
         assert (fresh / path).read_bytes() == content
+
+
+def test_a_cache_too_large_to_carry_is_left_out_and_said_so(tmp_path, monkeypatch, capsys):
+    """A Triton cache a test job filled (2026-11-30): packing it would outlast the call."""
+    home, out = tmp_path / "home", tmp_path / "out"
+    home.mkdir()
+    out.mkdir()
+    _caches(home)
+    (home / ".triton/cache/DEF/kernel.cubin").parent.mkdir()
+    (home / ".triton/cache/DEF/kernel.cubin").write_bytes(b"\0" * 20000)
+    written, left_out = compile_caches.pack(home, out, max_bytes=15000)
+    assert sorted(path.name for path in written) == ["flashinfer-jit-hd128.txz", "flashinfer-jit-hd64.txz"]
+    assert left_out == {"triton-cache.txz": 24004}
+    assert not (out / "triton-cache.txz").exists()
+    monkeypatch.setattr(compile_caches, "MAX_CACHE_BYTES", 15000)
+    assert compile_caches.main(["pack", str(out), "--home", str(home)]) == 0
+    assert "left out triton-cache.txz: its cache holds 0 MB" in capsys.readouterr().out
 
 
 def test_unpack_reads_the_gzip_archives_packed_before(tmp_path):
