@@ -318,12 +318,11 @@ def _producer(K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_sm
 
 @gluon.jit
 def _item_rows(X, qo_start, len_extend, row0, head, stride_xt, stride_xh,
-               HEAD_DIM: gl.constexpr, GQA_PACK: gl.constexpr):
-    """A consumer's 64 rows of Q or O (``X``) from item row ``row0``, in ``row_copy_layout``:
+               HEAD_DIM: gl.constexpr, GQA_PACK: gl.constexpr, layout: gl.constexpr):
+    """A consumer's 64 rows of Q or O (``X``) from item row ``row0``, in ``layout``:
     (pointers, mask of the rows that exist). Row ``r`` is query token ``r // GQA_PACK`` of the
     sequence's extend, at query head ``head * GQA_PACK + r % GQA_PACK``: with packed query heads
     an item's rows are its KV head's query heads, token after token."""
-    layout: gl.constexpr = row_copy_layout(HEAD_DIM, 4)
     rows = row0 + gl.arange(0, CONSUMER_ROWS, layout=gl.SliceLayout(1, layout))
     tokens = rows // GQA_PACK
     heads = head * GQA_PACK + rows % GQA_PACK
@@ -338,7 +337,7 @@ def _load_query_rows(q_smem, Q, qo_start, len_extend, row0, head, stride_qt, str
     """The consumer's query rows into ``q_smem`` through registers, waited for. The last
     item's MMAs that read the buffer have all been waited for."""
     ptrs, exists = _item_rows(Q, qo_start, len_extend, row0, head, stride_qt, stride_qh,
-                              HEAD_DIM, GQA_PACK)
+                              HEAD_DIM, GQA_PACK, row_copy_layout(HEAD_DIM, 4))
     q_smem.store(gl.load(ptrs, mask=exists, other=0.0, cache_modifier=Q_CACHE))
     fence_async_shared()
     gl.thread_barrier()
@@ -350,7 +349,7 @@ def _copy_query_rows(q_smem, Q, qo_start, len_extend, row0, head, stride_qt, str
     """Start copying the consumer's query rows into ``q_smem`` (cp.async, one group); rows
     past the extend are not read."""
     ptrs, exists = _item_rows(Q, qo_start, len_extend, row0, head, stride_qt, stride_qh,
-                              HEAD_DIM, GQA_PACK)
+                              HEAD_DIM, GQA_PACK, row_copy_layout(HEAD_DIM, 4))
     async_copy.async_copy_global_to_shared(q_smem, ptrs, mask=exists, cache_modifier=Q_CACHE)
     async_copy.commit_group()
 
@@ -427,20 +426,18 @@ def _consume_item(O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, qo_s
         # whole rows at a time
         q_smem.store(out)
         gl.thread_barrier()
+        copy_layout: gl.constexpr = row_copy_layout(HEAD_DIM, 4)
         ptrs, exists = _item_rows(O, qo_start, len_extend, row0, head, stride_ot, stride_oh,
-                                  HEAD_DIM, GQA_PACK)
-        gl.store(ptrs, q_smem.load(row_copy_layout(HEAD_DIM, 4)), mask=exists)
+                                  HEAD_DIM, GQA_PACK, copy_layout)
+        gl.store(ptrs, q_smem.load(copy_layout), mask=exists)
         # every warp's rows read before a later item's Q lands in the buffer
         gl.thread_barrier()
     else:
         # each thread's 4-byte pieces of the accumulator's layout: every 32-byte sector written
         # twice over (ncu at 8192/W127, session 16: half the stores' sectors excessive)
-        o_rows = row0 + gl.arange(0, CONSUMER_ROWS, layout=gl.SliceLayout(1, o_layout))
-        o_tokens = o_rows // GQA_PACK
-        o_heads = head * GQA_PACK + o_rows % GQA_PACK
-        o_cols = gl.arange(0, HEAD_DIM, layout=gl.SliceLayout(0, o_layout))
-        gl.store(O + (qo_start + o_tokens)[:, None] * stride_ot + (o_heads * stride_oh)[:, None]
-                 + o_cols[None, :], out, mask=(o_tokens < len_extend)[:, None])
+        ptrs, exists = _item_rows(O, qo_start, len_extend, row0, head, stride_ot, stride_oh,
+                                  HEAD_DIM, GQA_PACK, o_layout)
+        gl.store(ptrs, out, mask=exists)
 
 
 @gluon.jit
