@@ -238,18 +238,19 @@ TL_TUNED_BLOCKS = {
 # and with W512 within 1-3% of the rows they would replace, so those stay. At head dim 128's
 # short extends too, with items from the counter (step 19): 1.08x the two-consumer row at
 # n_ctx 2048, 1.01x at 1024; 128-key tiles there measured 0.84-0.97x. Output rows written
-# through the Q buffer in 16-byte stores (o_through_shared) on every row of head dims 64 and
-# 128: with a window 1.10-1.15x at head dim 128 and 1.06-1.09x at 64, at head dim 64's short
+# through the Q buffer in 16-byte stores (o_through_shared) on every warp-specialized row:
+# with a window 1.10-1.15x at head dim 128 and 1.06-1.09x at 64, at head dim 64's short
 # extends 1.03-1.08x, its long ones 1.01x (step 23); at head dim 128 without a window 1.05x at
 # long extends and 1.06-1.07x at short ones (step 24), though there the path spills (16 and
-# 48 bytes of stack against 8 and 0). Head dim 256 is unmeasured with it (24 bytes of stack).
+# 48 bytes of stack against 8 and 0). At head dim 256 too (step 25), though it spills 24 bytes
+# there: with a window 1.13x at W127 and 1.06-1.07x at W512, at short extends 1.04-1.06x.
 _WS_PERSISTENT = _tuned(128, 64, 8, 4, False, warp_specialize=True, persistent=True,
                         pack_gqa=True, prefetch_q=True, tma_extend=True, o_through_shared=True)
 _WS_PERSISTENT_64 = _tuned(128, 128, 8, 4, False, warp_specialize=True, persistent=True,
                            pack_gqa=True, prefetch_q=True, tma_extend=True,
                            o_through_shared=True)
 _WS_PERSISTENT_256 = _tuned(128, 32, 8, 4, True, warp_specialize=True, persistent=True,
-                            pack_gqa=True, overlap_pv=True)
+                            pack_gqa=True, overlap_pv=True, o_through_shared=True)
 _WS_LONG = _tuned(128, 128, 8, 3, False, warp_specialize=True, persistent=True, pack_gqa=True,
                   tma_extend=True, o_through_shared=True)
 _WS_THREE_CONSUMERS = _tuned(192, 64, 12, 3, False, warp_specialize=True, persistent=True,
