@@ -7,8 +7,14 @@ bound need a GPU: here they must say so, and their points must be skipped with t
 """
 
 import importlib
+import io
 import math
+import os
 import shutil
+import subprocess
+import sys
+import tarfile
+import textwrap
 
 import pytest
 import torch
@@ -101,6 +107,41 @@ def test_each_upstream_knob_edits_the_source_once_or_the_form_is_refused(tmp_pat
     assert "sha256 differs" in SGLangKernel("0.5.2").unavailable()
     shutil.rmtree(tmp_path / f"sglang-{release.version}")
     assert "is not fetched" in SGLangKernel("0.5.2").unavailable()
+
+
+def test_flashinfer_unpacks_once_when_processes_start_together(tmp_path):
+    """A job per GPU of one host unpacks the carried archive at the same moment: every process
+    gets the whole folder. Unlocked, two extractions raced to "File exists" where tarfile
+    makes a file's missing folders (the archive, as ci/fetch_providers.sh packs it, holds
+    files only)."""
+    providers, unpack, flags = tmp_path / "providers", tmp_path / "unpack", tmp_path / "flags"
+    providers.mkdir()
+    flags.mkdir()
+    with tarfile.open(providers / "flashinfer-race.tar.xz", "w:xz") as archive:
+        for i in range(2000):
+            member = tarfile.TarInfo(f"flashinfer/d{i % 50}/e{i // 50 % 10}/f{i}.h")
+            member.size = 0
+            archive.addfile(member, io.BytesIO())
+    env = {**os.environ, "EXTEND_BENCH_PROVIDERS_DIR": str(providers),
+           "EXTEND_BENCH_UNPACK_DIR": str(unpack), "PYTHONPATH": str(fetched.REPO_ROOT)}
+    # each process imports, says it is ready, and waits for the others: the unpacks overlap
+    unpack_it = textwrap.dedent("""
+        import os, sys, time
+        from benchmarks.providers import fetched
+        open(os.path.join(sys.argv[1], str(os.getpid())), "w").close()
+        while len(os.listdir(sys.argv[1])) < 6:
+            time.sleep(0.001)
+        print(fetched.unpack_flashinfer(fetched.FlashInferRelease("race", "", "")))
+        """)
+    runs = [subprocess.Popen([sys.executable, "-c", unpack_it, str(flags)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(6)]
+    results = [run.communicate(timeout=120) + (run.returncode,) for run in runs]
+    assert [rc for _, _, rc in results] == [0] * 6, [err for _, err, _ in results]
+    site = unpack / "flashinfer-race"
+    assert {out.strip() for out, _, _ in results} == {str(site)}
+    assert len(list((site / "flashinfer").rglob("*.h"))) == 2000
+    assert (site / ".unpacked").read_text() == "race"
 
 
 @pytest.mark.skipif(HAS_CUDA, reason="on a GPU FlashInfer and the dense bound run (bash ci/gpu_job.sh)")

@@ -12,9 +12,11 @@ it is used, so a provider's ``version`` names exactly what ran.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import os
 import pathlib
+import shutil
 import tarfile
 import zipfile
 from typing import Mapping, Tuple
@@ -118,16 +120,24 @@ def missing_or_changed(release: SGLangRelease) -> str:
 
 
 def unpack_flashinfer(release: FlashInferRelease = FLASHINFER) -> pathlib.Path:
-    """The unpacked FlashInfer site folder, unpacking the carried archive the first time."""
+    """The unpacked FlashInfer site folder, unpacking the carried archive the first time.
+
+    Processes that start at once (a job per GPU of one host) take turns on a lock beside the
+    folder: one unpacks, the others wait and find it done. Unlocked, two extractions into one
+    folder failed with "File exists" (session 18's call 8)."""
     done = release.site / ".unpacked"
     if done.is_file():
         return release.site
     if not release.archive.is_file():
         raise FileNotFoundError(f"{release.archive} is not fetched (run ci/fetch_providers.sh)")
-    release.site.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(release.archive) as archive:
-        archive.extractall(release.site, filter="data")
-    done.write_text(release.version)
+    release.site.parent.mkdir(parents=True, exist_ok=True)
+    with open(release.site.parent / f"{release.site.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.is_file():
+            shutil.rmtree(release.site, ignore_errors=True)  # what an interrupted unpack left
+            with tarfile.open(release.archive) as archive:
+                archive.extractall(release.site, filter="data")
+            done.write_text(release.version)
     return release.site
 
 
