@@ -338,7 +338,8 @@ def _attend(acc, m_i, l_i, q, k, v_ptrs, v_in_range, visible, qk_scale, logit_ca
         s = soft_cap(s, qk_scale, logit_cap)
     if MASKED:
         s = tl.where(visible, s, float("-inf"))
-    p, alpha, m_new, l_i = online_softmax(s, m_i, l_i, qk_scale, USE_LOGIT_CAP)
+    p, alpha, m_new = online_softmax(s, m_i, qk_scale, USE_LOGIT_CAP)
+    l_i = l_i * alpha + tl.sum(p, 1)
     v = tl.load(v_ptrs, mask=v_in_range, other=0.0, cache_modifier=V_CACHE)
     acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)
     return acc, m_new, l_i

@@ -193,11 +193,37 @@ def _softmax_tile(s, m_i, l_i, t, n_prefix_tiles, prefix_lo, extend_lo, len_pref
             window = gl.minimum(sliding_window, len_prefix + len_extend)
             first = (q_pos - key_pos) - window
             visible &= score_cols[None, :] >= first[:, None]
-        p, alpha, m_new, l_new = online_softmax(gl.where(visible, s, float("-inf")), m_i, l_i,
-                                                 qk_scale, USE_LOGIT_CAP)
+        p, alpha, m_new = online_softmax(gl.where(visible, s, float("-inf")), m_i, qk_scale,
+                                         USE_LOGIT_CAP)
+        l_new = _fold_lane_sums(l_i, alpha, p)
     else:
-        p, alpha, m_new, l_new = online_softmax(s, m_i, l_i, qk_scale, USE_LOGIT_CAP)
+        p, alpha, m_new = online_softmax(s, m_i, qk_scale, USE_LOGIT_CAP)
+        l_new = _fold_lane_sums(l_i, alpha, p)
     return p, alpha, m_new, l_new
+
+
+# The running sums stay split by lane until the item's end, as FlashAttention-3 keeps them: the
+# MMA accumulator gives each row's columns to a quad of 4 lanes (2 adjacent columns in every
+# 8), so a tile's sum needs only the thread's own registers; the quad's shuffles are paid once
+# an item (_row_sums), not per tile.
+@gluon.jit
+def _lane_sums(p):
+    """[rows, 4]: each row's sum over the columns each lane of its quad holds."""
+    quads = gl.reshape(p, [p.shape[0], p.shape[1] // 8, 4, 2])
+    return gl.sum(gl.sum(quads, 3), 1)
+
+
+@gluon.jit
+def _fold_lane_sums(l_lanes, alpha, p):
+    """The running per-lane sums ``l_lanes`` rescaled by ``alpha`` plus tile P's."""
+    row_layout: gl.constexpr = gl.SliceLayout(1, l_lanes.type.layout)
+    return l_lanes * gl.convert_layout(alpha, row_layout)[:, None] + _lane_sums(p)
+
+
+@gluon.jit
+def _row_sums(l_lanes, layout: gl.constexpr):
+    """The rows' whole sums, in ``layout``."""
+    return gl.convert_layout(gl.sum(l_lanes, 1), layout)
 
 
 @gluon.jit
@@ -283,7 +309,7 @@ def _extend_attention_hopper_kernel(
                       gl.zeros([BLOCK_M, BLOCK_N], gl.float32, s_layout), use_acc=False)
     # finite start so that a row masked across a whole tile gives exp2(-inf - m) = 0, not NaN
     m_i = gl.full([BLOCK_M], -1.0e30, gl.float32, layout=gl.SliceLayout(1, s_layout))
-    l_i = gl.zeros([BLOCK_M], gl.float32, layout=gl.SliceLayout(1, s_layout))
+    l_i = gl.zeros_like(_lane_sums(gl.zeros([BLOCK_M, BLOCK_N], gl.float32, s_layout)))
     p, alpha, m_i, l_i = _softmax_tile(s, m_i, l_i, 0, n_prefix_tiles, prefix_lo, extend_lo,
                                        len_prefix, len_extend, q_pos, score_cols, block_first_pos,
                                        block_last_pos, sm_scale_log2, logit_cap, sliding_window,
@@ -329,7 +355,7 @@ def _extend_attention_hopper_kernel(
     p_op = gl.convert_layout(p.to(dtype), p_layout)
     acc = warpgroup_mma(p_op, v_smem.index(last % NUM_STAGES), acc)
 
-    out = acc / gl.convert_layout(l_i, gl.SliceLayout(1, o_layout))[:, None]
+    out = acc / _row_sums(l_i, gl.SliceLayout(1, o_layout))[:, None]
     o_rows = block * BLOCK_M + gl.arange(0, BLOCK_M, layout=gl.SliceLayout(1, o_layout))
     o_cols = gl.arange(0, HEAD_DIM, layout=gl.SliceLayout(0, o_layout))
     o_ptrs = O + (qo_start + o_rows)[:, None] * stride_ot + head * stride_oh + o_cols[None, :]

@@ -22,9 +22,10 @@ def soft_cap(s, qk_scale, logit_cap):
 
 
 @triton.jit
-def online_softmax(s, m_i, l_i, qk_scale, USE_LOGIT_CAP: tl.constexpr):
+def online_softmax(s, m_i, qk_scale, USE_LOGIT_CAP: tl.constexpr):
     """Fold one tile's scores (soft-capped and masked already) into the running max ``m_i``
-    (scaled log2 domain) and sum ``l_i``: returns P, alpha (the old state's rescale), m, l."""
+    (scaled log2 domain): returns P, alpha (the old state's rescale) and m. The running sum is
+    the caller's, ``l * alpha`` plus P's sums, each kernel keeping it in the layout it chooses."""
     if USE_LOGIT_CAP:
         m_new = tl.maximum(m_i, tl.max(s, 1))
         p = tl.exp2(s - m_new[:, None])
@@ -33,4 +34,4 @@ def online_softmax(s, m_i, l_i, qk_scale, USE_LOGIT_CAP: tl.constexpr):
         m_new = tl.maximum(m_i, tl.max(s, 1) * qk_scale)
         p = tl.exp2(s * qk_scale - m_new[:, None])
     alpha = tl.exp2(m_i - m_new)
-    return p, alpha, m_new, l_i * alpha + tl.sum(p, 1)
+    return p, alpha, m_new
