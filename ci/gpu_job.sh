@@ -235,7 +235,9 @@ start_telemetry() {
 
 # The peers' setup cache logs its progress here (benchmarks/peers_grid.py, TRACE_ENV), and the
 # log goes to the end of asv.log: asv keeps nothing of a setup cache that the deadline stopped.
-export BENCH_PEERS_TRACE=${TMPDIR:-/tmp}/peers-setup-trace.log
+# A file per GPU: jobs side by side on one host each start their own (with one file, on
+# 2026-11-30, PeersHeadDims's job deleted Peers's log and both asv.logs ended with the same mix).
+export BENCH_PEERS_TRACE=${TMPDIR:-/tmp}/peers-setup-trace${GPU_JOB_GPU:+-gpu$GPU_JOB_GPU}.log
 rm -f "$BENCH_PEERS_TRACE"
 append_peers_trace() {
     [ -f "$BENCH_PEERS_TRACE" ] && { echo "== the setup cache's progress ($BENCH_PEERS_TRACE)"

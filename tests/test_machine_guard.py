@@ -121,6 +121,20 @@ def test_the_gpu_jobs_peers_mode_names_its_pools_and_refuses_another(clone, tmp_
     assert not (tmp_path / "work").exists()  # refused before asv was prepared
 
 
+def test_gpu_jobs_side_by_side_keep_their_own_peers_trace(clone, tmp_path):
+    """A job on GPU 1 leaves the peers' setup-cache logs of other jobs alone (one on GPU 0, one
+    on the whole host): with one file for all, on 2026-11-30 the second of two jobs side by side
+    deleted the first's log, and both asv.logs ended with the same mix."""
+    (tmp_path / "tmp").mkdir()
+    others = [tmp_path / "tmp" / name for name in ("peers-setup-trace-gpu0.log", "peers-setup-trace.log")]
+    for trace in others:
+        trace.write_text("  window=-1: checked and timed\n")
+    done = _run(clone, tmp_path, H200, "GPU_JOB_GPU=1 bash ci/gpu_job.sh peers paged HEAD^!",
+                TMPDIR=str(tmp_path / "tmp"))
+    assert done.returncode == 2
+    assert [trace.read_text() for trace in others] == ["  window=-1: checked and timed\n"] * 2
+
+
 def test_the_gpu_jobs_peers_mode_refuses_an_unknown_provider(clone, tmp_path):
     done = _run(clone, tmp_path, H200,
                 "PEERS_PROVIDERS=default,flashinfer bash ci/gpu_job.sh peers all HEAD^!")
