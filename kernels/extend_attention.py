@@ -244,6 +244,8 @@ TL_TUNED_BLOCKS = {
 # long extends and 1.06-1.07x at short ones (step 24), though there the path spills (16 and
 # 48 bytes of stack against 8 and 0). At head dim 256 too (step 25), though it spills 24 bytes
 # there: with a window 1.13x at W127 and 1.06-1.07x at W512, at short extends 1.04-1.06x.
+# (Step 27's output normalized by one reciprocal a row added 8 bytes at head dim 128's long
+# row and head dim 256's short one.)
 _WS_PERSISTENT = _tuned(128, 64, 8, 4, False, warp_specialize=True, persistent=True,
                         pack_gqa=True, prefetch_q=True, tma_extend=True, o_through_shared=True)
 _WS_PERSISTENT_64 = _tuned(128, 128, 8, 4, False, warp_specialize=True, persistent=True,

@@ -70,8 +70,9 @@ from triton.experimental.gluon.nvidia.hopper import TensorDescriptor
 from triton.experimental.gluon.language.nvidia.hopper import (async_copy, fence_async_shared, mbarrier,
                                                                tma, warpgroup_mma, warpgroup_mma_wait)
 
-from .extend_attention_hopper import (_issue_tile, _key_stream, _lane_sums, _load_pool_rows,
-                                      _row_sums, _sequence_extent, _softmax_tile, row_copy_layout)
+from .extend_attention_hopper import (_issue_tile, _key_stream, _load_pool_rows, _normalized,
+                                      _sequence_extent, _softmax_tile, _zero_lane_sums,
+                                      row_copy_layout)
 
 _GLUON_DTYPES = {torch.bfloat16: gl.bfloat16, torch.float16: gl.float16}
 
@@ -376,7 +377,7 @@ def _consume_item(O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, qo_s
     last_pos = len_prefix + (row0 + CONSUMER_ROWS - 1) // GQA_PACK
     # finite start so that a row masked across a whole tile gives exp2(-inf - m) = 0, not NaN
     m_i = gl.full([CONSUMER_ROWS], -1.0e30, gl.float32, layout=gl.SliceLayout(1, s_layout))
-    l_i = gl.zeros_like(_lane_sums(gl.zeros([CONSUMER_ROWS, BLOCK_N], gl.float32, s_layout)))
+    l_i = _zero_lane_sums(CONSUMER_ROWS, BLOCK_N, s_layout)
     acc = gl.zeros([CONSUMER_ROWS, HEAD_DIM], gl.float32, o_layout)
 
     # Tile 0's scores alone; then each iteration issues tile t's scores with tile t - 1's P·V,
@@ -419,7 +420,7 @@ def _consume_item(O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, qo_s
     acc = warpgroup_mma(gl.convert_layout(p.to(dtype), p_layout), v_smem.index(stage), acc)
     mbarrier.arrive(free.index(stage))
 
-    out = (acc / _row_sums(l_i, gl.SliceLayout(1, o_layout))[:, None]).to(dtype)
+    out = _normalized(acc, l_i).to(dtype)
     if O_THROUGH_SHARED:
         # O leaves through the item's Q buffer, whose MMAs are all done: stored in the
         # accumulator's layout, read back in 16-byte pieces along each row and written a warp's

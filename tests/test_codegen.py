@@ -103,9 +103,9 @@ def test_warp_specialized_kernel_moves_registers_to_the_consumers():
     step 16) is a value of the kernel's arguments that ptxas keeps across setmaxnreg: stored
     once at entry, loaded once where each warpgroup's registers are reallocated, never in a
     loop. That holds with the output stored from registers; the row writes it through the Q
-    buffer since step 24 (o_through_shared), which spills 48 bytes, saved and restored in the
-    key-tile loop's masked arm only, and measured 1.05x faster all the same
-    (ci/codegen_gate.py fails if that grows).
+    buffer since step 24 (o_through_shared), which spills 48 bytes (56 since step 27's one
+    reciprocal a row), saved and restored in the key-tile loop's masked arm only, and measured
+    1.05x faster all the same (ci/codegen_gate.py fails if that grows).
     """
     row = ea.resolve_config("default", 128, "long", arch=90)
     assert row.o_through_shared
