@@ -74,6 +74,14 @@ asv_config() {
                  "(run ci/prepare_device.sh here and carry .bundle)" >&2
             return 1
         fi
+        if [ -n "$head" ]; then
+            # a stale .git and a HEAD moved after the bundle was made look the same from here:
+            # say which history asv reads (on 2026-11-30 a backfill run from a clone of main,
+            # with the bundle made on a branch, measured the branch's commit too)
+            echo "asv_config: this checkout's HEAD ${head:0:8} is not the carried bundle's" \
+                 "${bundle_head:0:8}: asv reads the bundle's history (run ci/prepare_device.sh" \
+                 "after moving HEAD)" >&2
+        fi
         rm -rf "$ASV_WORK/repo.git"
         git clone -q --bare .bundle/repo.bundle "$ASV_WORK/repo.git" || return 1
         ASV_REPO="$ASV_WORK/repo.git" ASV_CONFIG=asv.device.conf.json

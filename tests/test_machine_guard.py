@@ -172,3 +172,24 @@ def test_an_unreadable_stored_record_exits_2_naming_it(tmp_path, capsys):
 ])
 def test_default_names(gpu, name):
     assert asv_machine.default_name(gpu) == name
+
+
+def test_asv_says_when_it_reads_the_bundles_history_instead_of_the_checkouts(tmp_path):
+    """A checkout whose HEAD is not the carried bundle's HEAD has asv read the bundle's history
+    (a copy's .git can be stale), and says so, naming both commits: a HEAD moved after the
+    bundle was made otherwise goes unnoticed, as it did on 2026-11-30."""
+    checkout = clone_with_working_tree(tmp_path / "checkout")
+    git = ["git", "-C", str(checkout)]
+    head = subprocess.run(git + ["rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run(git + ["checkout", "-q", "--detach", "HEAD~1"], check=True)
+    parent = subprocess.run(git + ["rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    (checkout / ".bundle").mkdir(exist_ok=True)
+    subprocess.run(git + ["bundle", "create", "-q", ".bundle/repo.bundle", "HEAD", "--all"], check=True)
+    subprocess.run(git + ["checkout", "-q", head], check=True)
+    done = subprocess.run(["bash", "-c", "source ci/asv_env.sh && asv_config && echo \"$ASV_REPO\""],
+                          cwd=checkout, env=dict(os.environ, ASV_WORK=str(tmp_path / "work")),
+                          capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 0, done.stderr
+    assert f"this checkout's HEAD {head[:8]} is not the carried bundle's {parent[:8]}" in done.stderr
+    assert done.stdout.strip() == str(tmp_path / "work" / "repo.git")
