@@ -19,21 +19,22 @@ REPO = Path(__file__).resolve().parents[1]
 IDENTITY = ["-c", "user.name=test", "-c", "user.email=test@localhost"]
 
 
-def _git(*args, cwd: Path) -> str:
+def git(*args, cwd: Path) -> str:
+    """`git ARGS` in ``cwd``: its standard output; CalledProcessError when it fails."""
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
 def clone_with_working_tree(dest: Path) -> Path:
     """``git clone`` of this repository at ``dest``, its working tree (tracked and untracked,
     not ignored) committed on top, so that ``git status`` there starts clean."""
-    _git("clone", "-q", str(REPO), str(dest), cwd=REPO)
-    files = _git("ls-files", "-co", "--exclude-standard", "-z", cwd=REPO).split("\0")
+    git("clone", "-q", str(REPO), str(dest), cwd=REPO)
+    files = git("ls-files", "-co", "--exclude-standard", "-z", cwd=REPO).split("\0")
     for name in filter(None, files):
         source = REPO / name
         if source.is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / name)
-    for name in _git("ls-files", "-d", "-z", cwd=REPO).split("\0"):  # deleted in the working tree
+    for name in git("ls-files", "-d", "-z", cwd=REPO).split("\0"):  # deleted in the working tree
         if name:
             (dest / name).unlink(missing_ok=True)
     commit_all(dest, "the working tree under test")
@@ -42,8 +43,8 @@ def clone_with_working_tree(dest: Path) -> Path:
 
 def commit_all(checkout: Path, message: str) -> None:
     """Commit every change in ``checkout``."""
-    _git("add", "-A", cwd=checkout)
-    _git(*IDENTITY, "commit", "-q", "--allow-empty", "-m", message, cwd=checkout)
+    git("add", "-A", cwd=checkout)
+    git(*IDENTITY, "commit", "-q", "--allow-empty", "-m", message, cwd=checkout)
 
 
 def tree_digest(folder: Path) -> str:
@@ -56,7 +57,7 @@ def tree_digest(folder: Path) -> str:
 
 def modified_tracked_files(checkout: Path) -> list:
     """``git status --porcelain`` lines of tracked files that changed (untracked ones excluded)."""
-    return [line for line in _git("status", "--porcelain", cwd=checkout).splitlines() if not line.startswith("??")]
+    return [line for line in git("status", "--porcelain", cwd=checkout).splitlines() if not line.startswith("??")]
 
 
 def fake_nvidia_smi(bin_dir: Path, gpu: str | None) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from ci import asv_machine
-from tests.checkout import clone_with_working_tree, fake_nvidia_smi, modified_tracked_files, tree_digest
+from tests.checkout import clone_with_working_tree, fake_nvidia_smi, git, modified_tracked_files, tree_digest
 
 H100 = "NVIDIA H100 80GB HBM3, 580.159.04, 1980, 2619"
 H100_NEWER_DRIVER = "NVIDIA H100 80GB HBM3, 590.10.01, 1980, 2619"
@@ -179,13 +179,12 @@ def test_asv_says_when_it_reads_the_bundles_history_instead_of_the_checkouts(tmp
     (a copy's .git can be stale), and says so, naming both commits: a HEAD moved after the
     bundle was made otherwise goes unnoticed, as it did on 2026-11-30."""
     checkout = clone_with_working_tree(tmp_path / "checkout")
-    git = ["git", "-C", str(checkout)]
-    head = subprocess.run(git + ["rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-    subprocess.run(git + ["checkout", "-q", "--detach", "HEAD~1"], check=True)
-    parent = subprocess.run(git + ["rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    head = git("rev-parse", "HEAD", cwd=checkout).strip()
+    git("checkout", "-q", "--detach", "HEAD~1", cwd=checkout)
+    parent = git("rev-parse", "HEAD", cwd=checkout).strip()
     (checkout / ".bundle").mkdir(exist_ok=True)
-    subprocess.run(git + ["bundle", "create", "-q", ".bundle/repo.bundle", "HEAD", "--all"], check=True)
-    subprocess.run(git + ["checkout", "-q", head], check=True)
+    git("bundle", "create", "-q", ".bundle/repo.bundle", "HEAD", "--all", cwd=checkout)
+    git("checkout", "-q", head, cwd=checkout)
     done = subprocess.run(["bash", "-c", "source ci/asv_env.sh && asv_config && echo \"$ASV_REPO\""],
                           cwd=checkout, env=dict(os.environ, ASV_WORK=str(tmp_path / "work")),
                           capture_output=True, text=True, timeout=120)
