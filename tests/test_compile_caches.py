@@ -1,5 +1,8 @@
 """ci/compile_caches.py: the compile caches a GPU job carries, packed per head dim and back."""
 
+import os
+import subprocess
+import sys
 import tarfile
 
 import pytest
@@ -89,3 +92,53 @@ def test_an_archive_reaching_outside_home_is_refused(tmp_path):
     with pytest.raises(compile_caches.CacheError, match="triton-cache.txz"):
         compile_caches.unpack(folder, home)
     assert not (tmp_path / "outside-written").exists()
+
+
+# an object file's mtime whose float form, as a tar member keeps it, is 40 ns later
+BUILT_NS = 1_796_021_595_363_458_520
+
+
+def test_a_carried_flashinfer_module_is_not_rebuilt_by_ninja(tmp_path):
+    """FlashInfer rebuilds a JIT module whenever ninja finds it out of date; ninja compares each
+    object's mtime with the nanosecond it recorded. Unpacked as tar keeps mtimes, half the
+    objects came back newer and the carried modules were all rebuilt (sessions 19 and 20)."""
+    home, out, fresh = tmp_path / "home", tmp_path / "out", tmp_path / "fresh"
+    for folder in (out, fresh):
+        folder.mkdir()
+    name = MODULE.format(dim=64, swa=False)
+    version = home / ".cache" / "flashinfer" / "0.7.2" / "90a"
+    build, source = version / "cached_ops" / name, version / "generated" / name / "kernel.cu"
+    build.mkdir(parents=True)
+    source.parent.mkdir(parents=True)
+    source.write_text("// a kernel\n")
+    os.utime(source, ns=(BUILT_NS - 60 * 10**9,) * 2)
+    # a compile rule as FlashInfer's: a depfile in ninja's deps log; the object's mtime set
+    # to BUILT_NS, which ninja records after the command
+    seconds, nanos = divmod(BUILT_NS, 10**9)
+    (build / "build.ninja").write_text(
+        "rule compile\n"
+        f"  command = cp $in $out && touch -d @{seconds}.{nanos:09d} $out && "
+        "printf '%s: %s\\n' $out $in > $out.d\n"
+        "  depfile = $out.d\n"
+        "  deps = gcc\n"
+        f"build kernel.o: compile ../../generated/{name}/kernel.cu\n")
+
+    def ninja_plan(folder):
+        done = subprocess.run([sys.executable, "-m", "ninja", "-n", "-d", "explain"], cwd=folder,
+                              capture_output=True, text=True, check=True)
+        return done.stdout + done.stderr
+
+    subprocess.run([sys.executable, "-m", "ninja"], cwd=build, capture_output=True, check=True)
+    assert (build / "kernel.o").stat().st_mtime_ns == BUILT_NS
+    assert "no work to do" in ninja_plan(build)
+    with tarfile.open(tmp_path / "plain.tar", "w") as plain:  # the fault, as tar has it
+        plain.add(build / "kernel.o", arcname="kernel.o")
+    with tarfile.open(tmp_path / "plain.tar") as plain:
+        plain.extractall(tmp_path / "plain", filter="data")
+    assert (tmp_path / "plain" / "kernel.o").stat().st_mtime_ns > BUILT_NS
+
+    compile_caches.pack(home, out)
+    compile_caches.unpack(out, fresh)
+    unpacked = fresh / build.relative_to(home)
+    assert (unpacked / "kernel.o").stat().st_mtime_ns < BUILT_NS
+    assert "no work to do" in ninja_plan(unpacked)
