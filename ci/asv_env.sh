@@ -31,7 +31,8 @@
 # pip at .whl/ alone, so that asv can make its benchmark environment offline. Where the
 # checkout's HEAD is not the carried bundle's (no .git history, or a stale one), asv reads
 # the history from .bundle/repo.bundle (ci/prepare_device.sh) through a config of its own,
-# asv.device.conf.json, that differs from asv.conf.json only in "repo".
+# asv.device.conf.json, that differs from asv.conf.json only in "repo"; refused where the
+# bundle's HEAD and the working tree differ in kernels/ or benchmarks/.
 
 PY=${PYTHON:-python3}
 ASV_WORK=${ASV_WORK:-/tmp/asv-job}
@@ -74,16 +75,26 @@ asv_config() {
                  "(run ci/prepare_device.sh here and carry .bundle)" >&2
             return 1
         fi
-        if [ -n "$head" ]; then
-            # a stale .git and a HEAD moved after the bundle was made look the same from here:
-            # say which history asv reads (on 2026-11-30 a backfill run from a clone of main,
-            # with the bundle made on a branch, measured the branch's commit too)
-            echo "asv_config: this checkout's HEAD ${head:0:8} is not the carried bundle's" \
-                 "${bundle_head:0:8}: asv reads the bundle's history (run ci/prepare_device.sh" \
-                 "after moving HEAD)" >&2
-        fi
         rm -rf "$ASV_WORK/repo.git"
         git clone -q --bare .bundle/repo.bundle "$ASV_WORK/repo.git" || return 1
+        # A stale .git and a bundle made at another commit look the same from here. asv
+        # installs kernels/ and runs benchmarks/ from the bundle's HEAD, so that commit must
+        # hold this working tree's, or every job measures it under this one's name: session
+        # 19's backfill, and session 20's first two calls (15 device minutes), measured a
+        # branch's commit that way, warned but not stopped.
+        local differing
+        differing=$(asv_measured_files_differing "$ASV_WORK/repo.git" HEAD) || return 1
+        if [ -n "$differing" ]; then
+            echo "asv_config: the carried bundle's HEAD ${bundle_head:0:8} is not this working" \
+                 "tree, which differs in $(echo $differing | sed 's/ /, /g'): asv would measure" \
+                 "that commit (run ci/prepare_device.sh at the commit to measure, and carry .bundle)" >&2
+            return 1
+        fi
+        if [ -n "$head" ]; then
+            echo "asv_config: this checkout's HEAD ${head:0:8} is not the carried bundle's" \
+                 "${bundle_head:0:8}, which holds the same kernels/ and benchmarks/: asv reads" \
+                 "the bundle's history" >&2
+        fi
         ASV_REPO="$ASV_WORK/repo.git" ASV_CONFIG=asv.device.conf.json
         changes+=(repo "$ASV_REPO")
     fi
@@ -97,6 +108,29 @@ asv_config() {
         changes+=(results_dir "$results" env_dir "$ASV_WORK/env")
     fi
     [ ${#changes[@]} -eq 0 ] || asv_config_copy asv.conf.json "$ASV_CONFIG" "${changes[@]}"
+}
+
+# asv_measured_files_differing REPO COMMIT: the files of kernels/ and benchmarks/ (what asv
+# installs and runs) in which COMMIT of the git repository REPO and this working tree differ,
+# one a line
+asv_measured_files_differing() {
+    $PY - "$1" "$2" <<'EOF'
+import pathlib, subprocess, sys
+repo, commit = sys.argv[1:]
+measured = ("kernels", "benchmarks")
+listing = subprocess.run(["git", "--git-dir", repo, "ls-tree", "-r", "-z", commit, "--", *measured],
+                         capture_output=True, text=True, check=True).stdout
+committed = {}
+for entry in filter(None, listing.split("\0")):
+    meta, path = entry.split("\t", 1)
+    committed[path] = meta.split()[2]
+present = sorted(str(path) for folder in measured for path in pathlib.Path(folder).rglob("*")
+                 if path.is_file() and "__pycache__" not in path.parts)
+hashes = subprocess.run(["git", "hash-object", "--stdin-paths"], input="".join(p + "\n" for p in present),
+                        capture_output=True, text=True, check=True).stdout.split()
+here = dict(zip(present, hashes))
+print("\n".join(path for path in sorted(committed.keys() | here.keys()) if committed.get(path) != here.get(path)))
+EOF
 }
 
 # asv_config_copy SRC DST KEY VALUE [KEY VALUE ...]: the asv config SRC with those settings

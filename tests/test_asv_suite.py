@@ -645,8 +645,8 @@ def test_asv_reads_the_bundle_where_the_checkouts_head_is_stale(tmp_path):
     commit (the device machine on 2026-11-29) must not have asv measure that other commit."""
     stale = clone_with_working_tree(tmp_path / "stale")
     (stale / ".bundle").mkdir()
-    subprocess.run(["git", "-C", str(REPO), "bundle", "create", "-q",
-                    str(stale / ".bundle" / "repo.bundle"), "HEAD"], check=True)
+    subprocess.run(["git", "-C", str(stale), "bundle", "create", "-q", ".bundle/repo.bundle", "HEAD"],
+                   check=True)
     work = tmp_path / "work"
 
     def head(repo):
@@ -660,9 +660,11 @@ def test_asv_reads_the_bundle_where_the_checkouts_head_is_stale(tmp_path):
         assert done.returncode == 0, done.stderr
         return done.stdout.split()[-1]
 
-    # the clone's HEAD is a commit on top of the bundle's (its working tree, committed)
-    assert chosen_repo() == str(work / "repo.git") and head(work / "repo.git") == head(REPO)
-    subprocess.run(["git", "-C", str(stale), "reset", "-q", "--soft", head(REPO)], check=True)
+    # the copy's .git a commit behind its working tree, which is the bundle's HEAD
+    tip = head(stale)
+    subprocess.run(["git", "-C", str(stale), "reset", "-q", "--soft", "HEAD~1"], check=True)
+    assert chosen_repo() == str(work / "repo.git") and head(work / "repo.git") == tip
+    subprocess.run(["git", "-C", str(stale), "reset", "-q", "--soft", tip], check=True)
     assert chosen_repo() == "."
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from ci import asv_machine
-from tests.checkout import clone_with_working_tree, fake_nvidia_smi, git, modified_tracked_files, tree_digest
+from tests.checkout import (clone_with_working_tree, commit_all, fake_nvidia_smi, git,
+                            modified_tracked_files, tree_digest)
 
 H100 = "NVIDIA H100 80GB HBM3, 580.159.04, 1980, 2619"
 H100_NEWER_DRIVER = "NVIDIA H100 80GB HBM3, 590.10.01, 1980, 2619"
@@ -174,21 +175,37 @@ def test_default_names(gpu, name):
     assert asv_machine.default_name(gpu) == name
 
 
-def test_asv_says_when_it_reads_the_bundles_history_instead_of_the_checkouts(tmp_path):
+def test_asv_reads_the_bundles_history_only_where_it_holds_the_working_trees_kernels(tmp_path):
     """A checkout whose HEAD is not the carried bundle's HEAD has asv read the bundle's history
-    (a copy's .git can be stale), and says so, naming both commits: a HEAD moved after the
-    bundle was made otherwise goes unnoticed, as it did on 2026-11-30."""
+    (a copy's .git can be stale) and says so, naming both commits, while the two hold the same
+    kernels/ and benchmarks/. Where they differ asv would measure the bundle's commit under this
+    one's name, as session 20's first two calls did: refused, naming the files."""
     checkout = clone_with_working_tree(tmp_path / "checkout")
-    head = git("rev-parse", "HEAD", cwd=checkout).strip()
-    git("checkout", "-q", "--detach", "HEAD~1", cwd=checkout)
-    parent = git("rev-parse", "HEAD", cwd=checkout).strip()
+    bundled = git("rev-parse", "HEAD", cwd=checkout).strip()
     (checkout / ".bundle").mkdir(exist_ok=True)
     git("bundle", "create", "-q", ".bundle/repo.bundle", "HEAD", "--all", cwd=checkout)
-    git("checkout", "-q", head, cwd=checkout)
-    done = subprocess.run(["bash", "-c", "source ci/asv_env.sh && asv_config && echo \"$ASV_REPO\""],
-                          cwd=checkout, env=dict(os.environ, ASV_WORK=str(tmp_path / "work")),
-                          capture_output=True, text=True, timeout=120)
 
+    def asv_config():
+        return subprocess.run(["bash", "-c", "source ci/asv_env.sh && asv_config && echo \"$ASV_REPO\""],
+                              cwd=checkout, env=dict(os.environ, ASV_WORK=str(tmp_path / "work")),
+                              capture_output=True, text=True, timeout=120)
+
+    with open(checkout / "README.md", "a") as readme:
+        readme.write("\nA line the measurement does not read.\n")
+    commit_all(checkout, "README only")
+    head = git("rev-parse", "HEAD", cwd=checkout).strip()
+    done = asv_config()
     assert done.returncode == 0, done.stderr
-    assert f"this checkout's HEAD {head[:8]} is not the carried bundle's {parent[:8]}" in done.stderr
+    assert (f"this checkout's HEAD {head[:8]} is not the carried bundle's {bundled[:8]}, which holds "
+            "the same kernels/ and benchmarks/") in " ".join(done.stderr.split())
     assert done.stdout.strip() == str(tmp_path / "work" / "repo.git")
+
+    with open(checkout / "kernels" / "__init__.py", "a") as kernels:
+        kernels.write("# a kernel change the bundle lacks\n")
+    (checkout / "benchmarks" / "bench_new.py").write_text("")
+    commit_all(checkout, "a kernel change")
+    done = asv_config()
+    assert done.returncode != 0
+    assert (f"the carried bundle's HEAD {bundled[:8]} is not this working tree, which differs in "
+            "benchmarks/bench_new.py, kernels/__init__.py") in " ".join(done.stderr.split())
+    assert done.stdout == ""
