@@ -94,7 +94,7 @@ def test_an_archive_reaching_outside_home_is_refused(tmp_path):
     assert not (tmp_path / "outside-written").exists()
 
 
-# an object file's mtime whose float form, as a tar member keeps it, is 40 ns later
+# an object file's mtime that comes back later from a tar member, whose mtime is a float
 BUILT_NS = 1_796_021_595_363_458_520
 
 
