@@ -47,6 +47,14 @@ def commit_all(checkout: Path, message: str) -> None:
     git(*IDENTITY, "commit", "-q", "--allow-empty", "-m", message, cwd=checkout)
 
 
+def asv_config(checkout: Path, work: Path) -> subprocess.CompletedProcess:
+    """``asv_config`` of ``checkout``'s ci/asv_env.sh, run there with ASV_WORK ``work``: on
+    success its standard output is the repository asv reads (ASV_REPO)."""
+    return subprocess.run(["bash", "-c", 'source ci/asv_env.sh && asv_config && echo "$ASV_REPO"'],
+                          cwd=checkout, env=dict(os.environ, ASV_WORK=str(work)), capture_output=True,
+                          text=True, timeout=120)
+
+
 def tree_digest(folder: Path) -> str:
     """One hash of every file's path and bytes under ``folder``."""
     digest = hashlib.sha256()

@@ -35,7 +35,7 @@ from benchmarks import harness
 from ci import asv_host_packages, backfill, gate, import_gpu_results, store
 from tools import timing_agreement
 from conftest import DEVICE
-from tests.checkout import clone_with_working_tree
+from tests.checkout import asv_config, clone_with_working_tree, git
 from synthetic_results import Series, SyntheticResults, pack_results
 
 REPO = Path(__file__).resolve().parents[1]
@@ -645,26 +645,22 @@ def test_asv_reads_the_bundle_where_the_checkouts_head_is_stale(tmp_path):
     commit (the device machine on 2026-11-29) must not have asv measure that other commit."""
     stale = clone_with_working_tree(tmp_path / "stale")
     (stale / ".bundle").mkdir()
-    subprocess.run(["git", "-C", str(stale), "bundle", "create", "-q", ".bundle/repo.bundle", "HEAD"],
-                   check=True)
+    git("bundle", "create", "-q", ".bundle/repo.bundle", "HEAD", cwd=stale)
     work = tmp_path / "work"
 
     def head(repo):
-        return subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
+        return git("rev-parse", "HEAD", cwd=repo).strip()
 
     def chosen_repo():
-        script = f"source {REPO}/ci/asv_env.sh && asv_config && echo $ASV_REPO"
-        done = subprocess.run(["bash", "-c", script], cwd=stale, capture_output=True, text=True,
-                              env=dict(os.environ, ASV_WORK=str(work)))
+        done = asv_config(stale, work)
         assert done.returncode == 0, done.stderr
         return done.stdout.split()[-1]
 
     # the copy's .git a commit behind its working tree, which is the bundle's HEAD
     tip = head(stale)
-    subprocess.run(["git", "-C", str(stale), "reset", "-q", "--soft", "HEAD~1"], check=True)
+    git("reset", "-q", "--soft", "HEAD~1", cwd=stale)
     assert chosen_repo() == str(work / "repo.git") and head(work / "repo.git") == tip
-    subprocess.run(["git", "-C", str(stale), "reset", "-q", "--soft", tip], check=True)
+    git("reset", "-q", "--soft", tip, cwd=stale)
     assert chosen_repo() == "."
 
 

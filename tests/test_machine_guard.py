@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from ci import asv_machine
-from tests.checkout import (clone_with_working_tree, commit_all, fake_nvidia_smi, git,
+from tests.checkout import (asv_config, clone_with_working_tree, commit_all, fake_nvidia_smi, git,
                             modified_tracked_files, tree_digest)
 
 H100 = "NVIDIA H100 80GB HBM3, 580.159.04, 1980, 2619"
@@ -185,16 +185,11 @@ def test_asv_reads_the_bundles_history_only_where_it_holds_the_working_trees_ker
     (checkout / ".bundle").mkdir(exist_ok=True)
     git("bundle", "create", "-q", ".bundle/repo.bundle", "HEAD", "--all", cwd=checkout)
 
-    def asv_config():
-        return subprocess.run(["bash", "-c", "source ci/asv_env.sh && asv_config && echo \"$ASV_REPO\""],
-                              cwd=checkout, env=dict(os.environ, ASV_WORK=str(tmp_path / "work")),
-                              capture_output=True, text=True, timeout=120)
-
     with open(checkout / "README.md", "a") as readme:
         readme.write("\nA line the measurement does not read.\n")
     commit_all(checkout, "README only")
     head = git("rev-parse", "HEAD", cwd=checkout).strip()
-    done = asv_config()
+    done = asv_config(checkout, tmp_path / "work")
     assert done.returncode == 0, done.stderr
     assert (f"this checkout's HEAD {head[:8]} is not the carried bundle's {bundled[:8]}, which holds "
             "the same kernels/ and benchmarks/") in " ".join(done.stderr.split())
@@ -204,7 +199,7 @@ def test_asv_reads_the_bundles_history_only_where_it_holds_the_working_trees_ker
         kernels.write("# a kernel change the bundle lacks\n")
     (checkout / "benchmarks" / "bench_new.py").write_text("")
     commit_all(checkout, "a kernel change")
-    done = asv_config()
+    done = asv_config(checkout, tmp_path / "work")
     assert done.returncode != 0
     assert (f"the carried bundle's HEAD {bundled[:8]} is not this working tree, which differs in "
             "benchmarks/bench_new.py, kernels/__init__.py") in " ".join(done.stderr.split())
