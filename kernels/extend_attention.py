@@ -107,6 +107,11 @@ class LaunchConfig:
     # (whose MMAs are done), 16 bytes a thread along each row, instead of straight from the
     # accumulator's layout in 4-byte pieces, which write every 32-byte sector twice over
     o_through_shared: Optional[bool] = None
+    # with warp_specialize: each item's keys run as one stream of tiles, the prefix's then the
+    # extend's, the tile at the prefix's end holding both, so that an item pays for one partial
+    # tile (its diagonal), not two; otherwise the prefix's tiles, then the extend's from the
+    # prefix's end, whose first tile the producer can copy with TMA (tma_extend)
+    one_key_stream: Optional[bool] = None
     tuned: bool = False
 
     def __post_init__(self):
@@ -126,7 +131,7 @@ class LaunchConfig:
             raise ValueError(f"config.grid_order={self.grid_order!r}: expected one of {GRID_ORDERS}")
         for field in ("prefetch_indices", "overlap_softmax", "warp_specialize", "persistent",
                       "pack_gqa", "prefetch_q", "overlap_pv", "dynamic_items", "tma_extend",
-                      "o_through_shared"):
+                      "o_through_shared", "one_key_stream"):
             value = getattr(self, field)
             if value is not None and not isinstance(value, bool):
                 raise ValueError(f"config.{field}={value!r}: expected a bool")
@@ -156,7 +161,8 @@ class LaunchConfig:
 # The knobs ``LaunchConfig.resolved`` fills in where they are left None.
 FILLED_KNOBS = ("block_m", "block_n", "num_warps", "num_stages", "grid_order", "prefetch_indices",
                 "max_registers", "overlap_softmax", "warp_specialize", "persistent", "pack_gqa",
-                "prefetch_q", "overlap_pv", "dynamic_items", "tma_extend", "o_through_shared")
+                "prefetch_q", "overlap_pv", "dynamic_items", "tma_extend", "o_through_shared",
+                "one_key_stream")
 
 # (BLOCK_M, BLOCK_N, num_warps) per head dim of the upstream kernel on sm_90.
 UPSTREAM_BLOCKS = {
@@ -182,14 +188,16 @@ GLUON_LONG_EXTEND_MIN = {128: 1024}
 
 def _tuned(block_m, block_n, num_warps, num_stages, prefetch_indices, max_registers=None,
            warp_specialize=False, persistent=False, pack_gqa=False, prefetch_q=False,
-           overlap_pv=False, dynamic_items=False, tma_extend=False, o_through_shared=False):
+           overlap_pv=False, dynamic_items=False, tma_extend=False, o_through_shared=False,
+           one_key_stream=False):
     return LaunchConfig(block_m=block_m, block_n=block_n, num_warps=num_warps,
                         num_stages=num_stages, grid_order="heads",
                         prefetch_indices=prefetch_indices, max_registers=max_registers,
                         overlap_softmax=False, warp_specialize=warp_specialize,
                         persistent=persistent, pack_gqa=pack_gqa, prefetch_q=prefetch_q,
                         overlap_pv=overlap_pv, dynamic_items=dynamic_items,
-                        tma_extend=tma_extend, o_through_shared=o_through_shared)
+                        tma_extend=tma_extend, o_through_shared=o_through_shared,
+                        one_key_stream=one_key_stream)
 
 
 # The knobs of the tuned `tl` kernel per (head dim, shape class), from sweeps on the H100
@@ -245,12 +253,18 @@ TL_TUNED_BLOCKS = {
 # 48 bytes of stack against 8 and 0). At head dim 256 too (step 25), though it spills 24 bytes
 # there: with a window 1.13x at W127 and 1.06-1.07x at W512, at short extends 1.04-1.06x.
 # (Step 27's output normalized by one reciprocal a row added 8 bytes at head dim 128's long
-# row and head dim 256's short one.)
+# row and head dim 256's short one.) Each item's keys as one stream of tiles (one_key_stream,
+# step 28) at head dim 64 (without a window 1.03x at n_ctx 8192, 1.01x at 4096, 1.06x at
+# 1024; with W512 1.00-1.02x) and on the windowed rows of 64 and 128 (head dim 128: 1.03-1.07x
+# at W512, 0.99-1.00x at W127); at head dim 128 without a window it measured 0.90-0.98x (the
+# extend's first rows then come through the producer's row copies, not TMA), and at head dim
+# 256 0.99-1.01x.
 _WS_PERSISTENT = _tuned(128, 64, 8, 4, False, warp_specialize=True, persistent=True,
-                        pack_gqa=True, prefetch_q=True, tma_extend=True, o_through_shared=True)
+                        pack_gqa=True, prefetch_q=True, tma_extend=True, o_through_shared=True,
+                        one_key_stream=True)
 _WS_PERSISTENT_64 = _tuned(128, 128, 8, 4, False, warp_specialize=True, persistent=True,
                            pack_gqa=True, prefetch_q=True, tma_extend=True,
-                           o_through_shared=True)
+                           o_through_shared=True, one_key_stream=True)
 _WS_PERSISTENT_256 = _tuned(128, 32, 8, 4, True, warp_specialize=True, persistent=True,
                             pack_gqa=True, overlap_pv=True, o_through_shared=True)
 _WS_LONG = _tuned(128, 128, 8, 3, False, warp_specialize=True, persistent=True, pack_gqa=True,
@@ -260,7 +274,8 @@ _WS_THREE_CONSUMERS = _tuned(192, 64, 12, 3, False, warp_specialize=True, persis
                              o_through_shared=True)
 TUNED_BLOCKS = {**TL_TUNED_BLOCKS,
                 (64, "windowed"): _WS_PERSISTENT,
-                (64, "short"): _WS_THREE_CONSUMERS, (64, "long"): _WS_PERSISTENT_64,
+                (64, "short"): dataclasses.replace(_WS_THREE_CONSUMERS, one_key_stream=True),
+                (64, "long"): _WS_PERSISTENT_64,
                 (128, "windowed"): dataclasses.replace(_WS_PERSISTENT, overlap_pv=True),
                 (128, "short"): dataclasses.replace(_WS_THREE_CONSUMERS, dynamic_items=True),
                 (128, "long"): _WS_LONG,
@@ -285,7 +300,8 @@ UNTUNED_BLOCKS = {
                                     prefetch_indices=False, overlap_softmax=False,
                                     warp_specialize=False, persistent=False, pack_gqa=False,
                                     prefetch_q=False, overlap_pv=False, dynamic_items=False,
-                                    tma_extend=False, o_through_shared=False)
+                                    tma_extend=False, o_through_shared=False,
+                                    one_key_stream=False)
     for head_dim, (block_m, block_n, num_warps) in UPSTREAM_BLOCKS.items()
     for shape in SHAPE_CLASSES
 }
@@ -612,6 +628,7 @@ def kernel_constexprs(config: LaunchConfig, *, gqa_group: int, head_dim: int,
         constexprs["DYNAMIC_ITEMS"] = bool(config.dynamic_items)
         constexprs["TMA_EXTEND"] = bool(config.tma_extend)
         constexprs["O_THROUGH_SHARED"] = bool(config.o_through_shared)
+        constexprs["ONE_KEY_STREAM"] = bool(config.one_key_stream)
         constexprs["SHARED_KV_OFFSETS"] = shared_offsets
         registers = ws_registers(config)
         constexprs["CONSUMER_REGISTERS"] = registers.consumer
@@ -703,6 +720,9 @@ def check_work_items(config: LaunchConfig) -> None:
     if config.o_through_shared and not config.warp_specialize:
         raise ValueError("config.o_through_shared=True: only the warp-specialized kernel's "
                          "consumers write through their Q buffers (set warp_specialize=True)")
+    if config.one_key_stream and not config.warp_specialize:
+        raise ValueError("config.one_key_stream=True: only the warp-specialized kernel walks an "
+                         "item's keys as one stream (set warp_specialize=True)")
     if config.overlap_pv and not config.warp_specialize:
         raise ValueError("config.overlap_pv=True: only the warp-specialized kernel's consumers "
                          "wait for their MMAs one by one (set warp_specialize=True; "

@@ -67,38 +67,73 @@ def _program_sequence(qo_indptr, kv_indptr, GQA_GROUP: gl.constexpr, INDEX_CACHE
 
 @gluon.jit
 def _key_stream(block, len_prefix, len_extend, sliding_window, BLOCK_M: gl.constexpr,
-                BLOCK_N: gl.constexpr, USE_WINDOW: gl.constexpr):
-    """The block's keys: prefix keys [prefix_lo, len_prefix), then extend keys
-    [extend_lo, extend_hi) up to the block's last query (causal); with a window, from the
-    first key its first query sees. Returns (prefix_lo, extend_lo, extend_hi,
-    n_prefix_tiles, n_tiles)."""
+                BLOCK_N: gl.constexpr, USE_WINDOW: gl.constexpr, ONE_KEY_STREAM: gl.constexpr):
+    """The block's keys, from the first key its first query sees (any, without a window) to its
+    last query (causal), in tiles of ``BLOCK_N``: (stream, n_tiles).
+
+    Two streams: the prefix's keys [prefix_lo, len_prefix), then the extend's [extend_lo,
+    extend_hi), each in tiles from its start, so that an item pays for two partial tiles (the
+    prefix's last and its diagonal); ``stream`` is (prefix_lo, n_prefix_tiles, extend_lo,
+    extend_hi). With ``ONE_KEY_STREAM``, one: the keys as positions in the sequence (the
+    extend's key ``p`` at ``len_prefix + p``), [key_lo, key_hi), in tiles from key_lo, the one
+    at the prefix's end holding both kinds of key, so that an item pays for one partial tile;
+    ``stream`` is (key_lo, key_hi)."""
     extend_hi = gl.minimum((block + 1) * BLOCK_M, len_extend)
     if USE_WINDOW:
         first_key = gl.maximum(len_prefix + block * BLOCK_M - sliding_window, 0)
-        prefix_lo = gl.minimum(first_key, len_prefix)
-        extend_lo = gl.maximum(first_key - len_prefix, 0)
     else:
-        prefix_lo = 0
-        extend_lo = 0
-    n_prefix_tiles = gl.cdiv(len_prefix - prefix_lo, BLOCK_N)
-    n_tiles = n_prefix_tiles + gl.cdiv(extend_hi - extend_lo, BLOCK_N)
-    return prefix_lo, extend_lo, extend_hi, n_prefix_tiles, n_tiles
+        first_key = 0
+    if ONE_KEY_STREAM:
+        key_hi = len_prefix + extend_hi
+        stream = (first_key, key_hi)
+        n_tiles = gl.cdiv(key_hi - first_key, BLOCK_N)
+    else:
+        if USE_WINDOW:
+            prefix_lo = gl.minimum(first_key, len_prefix)
+            extend_lo = gl.maximum(first_key - len_prefix, 0)
+        else:
+            prefix_lo = 0
+            extend_lo = 0
+        n_prefix_tiles = gl.cdiv(len_prefix - prefix_lo, BLOCK_N)
+        stream = (prefix_lo, n_prefix_tiles, extend_lo, extend_hi)
+        n_tiles = n_prefix_tiles + gl.cdiv(extend_hi - extend_lo, BLOCK_N)
+    return stream, n_tiles
 
 
 @gluon.jit
-def _tile_keys(t, n_prefix_tiles, prefix_lo, extend_lo, BLOCK_N: gl.constexpr):
-    """Key tile ``t`` of the program's stream: (first key, is it a prefix tile)."""
+def _tile_keys(t, stream, BLOCK_N: gl.constexpr):
+    """Tile ``t`` of two streams (``_key_stream``'s): (its first key in the prefix or the
+    extend, is it a prefix tile)."""
+    prefix_lo, n_prefix_tiles, extend_lo, _ = stream
     is_prefix = t < n_prefix_tiles
     start = gl.where(is_prefix, prefix_lo + t * BLOCK_N, extend_lo + (t - n_prefix_tiles) * BLOCK_N)
     return start, is_prefix
 
 
 @gluon.jit
-def _load_pool_rows(kv_indices, kv_start, t, n_prefix_tiles, prefix_lo, len_prefix,
-                    key_offs, BLOCK_N: gl.constexpr, INDEX_CACHE: gl.constexpr):
-    """The pool rows of prefix tile ``t`` (zeros for extend tiles and past the prefix)."""
-    keys = prefix_lo + t * BLOCK_N + key_offs
-    in_prefix = (keys < len_prefix) & (t < n_prefix_tiles)
+def _tile_position(t, stream, len_prefix, BLOCK_N: gl.constexpr, ONE_KEY_STREAM: gl.constexpr):
+    """The position in the sequence of tile ``t``'s first key."""
+    if ONE_KEY_STREAM:
+        position = stream[0] + t * BLOCK_N
+    else:
+        start, is_prefix = _tile_keys(t, stream, BLOCK_N)
+        position = gl.where(is_prefix, start, len_prefix + start)
+    return position
+
+
+@gluon.jit
+def _load_pool_rows(kv_indices, kv_start, t, n_tiles, stream, len_prefix, key_offs,
+                    BLOCK_N: gl.constexpr, INDEX_CACHE: gl.constexpr,
+                    ONE_KEY_STREAM: gl.constexpr):
+    """The pool rows of tile ``t``'s prefix keys ``key_offs`` (zeros for extend keys and past
+    the stream)."""
+    if ONE_KEY_STREAM:
+        keys = stream[0] + t * BLOCK_N + key_offs
+        in_prefix = (keys < len_prefix) & (t < n_tiles)
+    else:
+        prefix_lo, n_prefix_tiles, _, _ = stream
+        keys = prefix_lo + t * BLOCK_N + key_offs
+        in_prefix = (keys < len_prefix) & (t < n_prefix_tiles)
     return gl.load(kv_indices + kv_start + keys, mask=in_prefix, other=0,
                    cache_modifier=INDEX_CACHE).to(gl.int64)
 
@@ -111,59 +146,102 @@ def _row_offsets(rows, kv_head, stride_t, stride_h, offs_d):
 
 
 @gluon.jit
-def _issue_tile(k_stage, v_stage, t, pool_rows, n_tiles, n_prefix_tiles, prefix_lo, extend_lo,
-                len_prefix, extend_hi, K_buf, V_buf, K_ext, V_ext, qo_start, kv_head,
-                stride_kbt, stride_kbh, stride_vbt, stride_vbh, stride_kt, stride_kh,
-                stride_vt, stride_vh, key_offs, offs_d, BLOCK_N: gl.constexpr,
-                PREFIX_KV_CACHE: gl.constexpr, EXTEND_KV_CACHE: gl.constexpr,
+def _issue_tile(k_stage, v_stage, t, pool_rows, n_tiles, stream, len_prefix, K_buf, V_buf, K_ext,
+                V_ext, qo_start, kv_head, stride_kbt, stride_kbh, stride_vbt, stride_vbh,
+                stride_kt, stride_kh, stride_vt, stride_vh, key_offs, offs_d,
+                BLOCK_N: gl.constexpr, PREFIX_KV_CACHE: gl.constexpr,
+                EXTEND_KV_CACHE: gl.constexpr, ONE_KEY_STREAM: gl.constexpr,
                 SHARED_KV_OFFSETS: gl.constexpr = False):
-    """Start copying tile ``t``'s K and V rows into one stage, as one cp.async group.
+    """Start copying the K and V rows ``key_offs`` of tile ``t`` of ``stream``
+    (``_key_stream``'s) into one stage, as one cp.async group.
 
     Tiles past the stream (``t >= n_tiles``) copy nothing but still commit a group, so that
-    the group count the waits rely on stays one per tile. With ``SHARED_KV_OFFSETS`` (the
+    the group count the waits rely on stays one per tile. A tile of prefix keys alone, or of
+    extend keys alone, copies from one tensor; one stream's tile at the prefix's end picks
+    each row's tensor, with the prefix's cache modifier. With ``SHARED_KV_OFFSETS`` (the
     launcher's ``shared_kv_offsets``: K and V alike, pools and extends, and every element
     offset within 32 bits) a row's offset is computed once, in 32 bits, for both copies,
     instead of a 64-bit product per tensor.
     """
-    start, is_prefix = _tile_keys(t, n_prefix_tiles, prefix_lo, extend_lo, BLOCK_N)
-    keys = start + key_offs
-    if is_prefix:
-        in_range = (keys < len_prefix) & (t < n_tiles)
-        if SHARED_KV_OFFSETS:
-            offsets = _row_offsets(pool_rows.to(gl.int32), kv_head, stride_kbt, stride_kbh, offs_d)
-            k_ptrs = K_buf + offsets
-            v_ptrs = V_buf + offsets
+    if ONE_KEY_STREAM:
+        key_lo, key_hi = stream
+        start = key_lo + t * BLOCK_N
+        keys = start + key_offs  # positions
+        in_range = (keys < key_hi) & (t < n_tiles)
+        if start + BLOCK_N <= len_prefix:
+            k_ptrs, v_ptrs = _row_pointers(K_buf, V_buf, pool_rows, kv_head, stride_kbt,
+                                           stride_kbh, stride_vbt, stride_vbh, offs_d,
+                                           SHARED_KV_OFFSETS)
+            _copy_rows(k_stage, v_stage, k_ptrs, v_ptrs, in_range, PREFIX_KV_CACHE)
+        elif start >= len_prefix:
+            k_ptrs, v_ptrs = _row_pointers(K_ext, V_ext, qo_start + (keys - len_prefix), kv_head,
+                                           stride_kt, stride_kh, stride_vt, stride_vh, offs_d,
+                                           SHARED_KV_OFFSETS)
+            _copy_rows(k_stage, v_stage, k_ptrs, v_ptrs, in_range, EXTEND_KV_CACHE)
         else:
-            k_ptrs = K_buf + pool_rows[:, None] * stride_kbt + kv_head * stride_kbh + offs_d[None, :]
-            v_ptrs = V_buf + pool_rows[:, None] * stride_vbt + kv_head * stride_vbh + offs_d[None, :]
-        async_copy.async_copy_global_to_shared(k_stage, k_ptrs, mask=in_range[:, None],
-                                               cache_modifier=PREFIX_KV_CACHE)
-        async_copy.async_copy_global_to_shared(v_stage, v_ptrs, mask=in_range[:, None],
-                                               cache_modifier=PREFIX_KV_CACHE)
+            is_prefix = keys < len_prefix
+            if SHARED_KV_OFFSETS:
+                # one offset a row, and each row's tensor: as few registers as the other
+                # tiles take (two sets of pointers spilled the producer)
+                rows = gl.where(is_prefix, pool_rows, qo_start + (keys - len_prefix)).to(gl.int32)
+                offsets = _row_offsets(rows, kv_head, stride_kbt, stride_kbh, offs_d)
+                k_ptrs = gl.where(is_prefix, K_buf, K_ext)[:, None] + offsets
+                v_ptrs = gl.where(is_prefix, V_buf, V_ext)[:, None] + offsets
+            else:
+                k_pool, v_pool = _row_pointers(K_buf, V_buf, pool_rows, kv_head, stride_kbt,
+                                               stride_kbh, stride_vbt, stride_vbh, offs_d, False)
+                k_new, v_new = _row_pointers(K_ext, V_ext, qo_start + (keys - len_prefix),
+                                             kv_head, stride_kt, stride_kh, stride_vt, stride_vh,
+                                             offs_d, False)
+                k_ptrs = gl.where(is_prefix[:, None], k_pool, k_new)
+                v_ptrs = gl.where(is_prefix[:, None], v_pool, v_new)
+            _copy_rows(k_stage, v_stage, k_ptrs, v_ptrs, in_range, PREFIX_KV_CACHE)
     else:
-        in_range = (keys < extend_hi) & (t < n_tiles)
-        if SHARED_KV_OFFSETS:
-            offsets = _row_offsets((qo_start + keys).to(gl.int32), kv_head, stride_kt, stride_kh,
-                                   offs_d)
-            k_ptrs = K_ext + offsets
-            v_ptrs = V_ext + offsets
+        start, is_prefix = _tile_keys(t, stream, BLOCK_N)
+        keys = start + key_offs
+        if is_prefix:
+            in_range = (keys < len_prefix) & (t < n_tiles)
+            k_ptrs, v_ptrs = _row_pointers(K_buf, V_buf, pool_rows, kv_head, stride_kbt,
+                                           stride_kbh, stride_vbt, stride_vbh, offs_d,
+                                           SHARED_KV_OFFSETS)
+            _copy_rows(k_stage, v_stage, k_ptrs, v_ptrs, in_range, PREFIX_KV_CACHE)
         else:
-            rows = (qo_start + keys).to(gl.int64)
-            k_ptrs = K_ext + rows[:, None] * stride_kt + kv_head * stride_kh + offs_d[None, :]
-            v_ptrs = V_ext + rows[:, None] * stride_vt + kv_head * stride_vh + offs_d[None, :]
-        async_copy.async_copy_global_to_shared(k_stage, k_ptrs, mask=in_range[:, None],
-                                               cache_modifier=EXTEND_KV_CACHE)
-        async_copy.async_copy_global_to_shared(v_stage, v_ptrs, mask=in_range[:, None],
-                                               cache_modifier=EXTEND_KV_CACHE)
+            in_range = (keys < stream[3]) & (t < n_tiles)
+            k_ptrs, v_ptrs = _row_pointers(K_ext, V_ext, qo_start + keys, kv_head, stride_kt,
+                                           stride_kh, stride_vt, stride_vh, offs_d,
+                                           SHARED_KV_OFFSETS)
+            _copy_rows(k_stage, v_stage, k_ptrs, v_ptrs, in_range, EXTEND_KV_CACHE)
     async_copy.commit_group()
 
 
 @gluon.jit
-def _softmax_tile(s, m_i, l_i, t, n_prefix_tiles, prefix_lo, extend_lo, len_prefix, len_extend,
-                  q_pos, score_cols, block_first_pos, block_last_pos, qk_scale, logit_cap,
-                  sliding_window, BLOCK_N: gl.constexpr, USE_WINDOW: gl.constexpr,
-                  USE_LOGIT_CAP: gl.constexpr):
-    """Tile ``t``'s softmax step; only tiles that reach past the prefix's end or the block's
+def _copy_rows(k_stage, v_stage, k_ptrs, v_ptrs, in_range, CACHE: gl.constexpr):
+    """cp.async of the rows ``in_range`` of K and V into their stages (the others zeroed)."""
+    async_copy.async_copy_global_to_shared(k_stage, k_ptrs, mask=in_range[:, None],
+                                           cache_modifier=CACHE)
+    async_copy.async_copy_global_to_shared(v_stage, v_ptrs, mask=in_range[:, None],
+                                           cache_modifier=CACHE)
+
+
+@gluon.jit
+def _row_pointers(K, V, rows, kv_head, stride_kt, stride_kh, stride_vt, stride_vh, offs_d,
+                  SHARED_KV_OFFSETS: gl.constexpr):
+    """The pointers to every element of ``rows`` (int64) of ``K`` and ``V`` at ``kv_head``."""
+    if SHARED_KV_OFFSETS:
+        offsets = _row_offsets(rows.to(gl.int32), kv_head, stride_kt, stride_kh, offs_d)
+        return K + offsets, V + offsets
+    rows = rows.to(gl.int64)
+    return (K + rows[:, None] * stride_kt + kv_head * stride_kh + offs_d[None, :],
+            V + rows[:, None] * stride_vt + kv_head * stride_vh + offs_d[None, :])
+
+
+@gluon.jit
+def _softmax_tile(s, m_i, l_i, t, stream, len_prefix, key_end, q_pos, score_cols,
+                  block_first_pos, block_last_pos, qk_scale, logit_cap, sliding_window,
+                  BLOCK_N: gl.constexpr, USE_WINDOW: gl.constexpr, USE_LOGIT_CAP: gl.constexpr,
+                  ONE_KEY_STREAM: gl.constexpr):
+    """Tile ``t``'s softmax step (tile ``t`` of ``stream``, ``_key_stream``'s; the sequence's
+    keys end at ``key_end``); only tiles that reach past their keys' end or the block's
     diagonal (the block's rows at positions ``block_first_pos`` to ``block_last_pos``), or,
     with a window, before the window of the block's last row, pay for the mask.
 
@@ -171,26 +249,34 @@ def _softmax_tile(s, m_i, l_i, t, n_prefix_tiles, prefix_lo, extend_lo, len_pref
     the basic block it sits in, above any softmax there, so the softmax must end in the
     blocks before it for the two to overlap (pinned in tests/test_codegen.py).
     """
-    start, is_prefix = _tile_keys(t, n_prefix_tiles, prefix_lo, extend_lo, BLOCK_N)
-    key_pos = gl.where(is_prefix, start, len_prefix + start)  # absolute position of the first key
-    key_end = gl.where(is_prefix, len_prefix, len_prefix + len_extend)
+    # the position of the tile's first key, and the end of the keys it may see
+    key_pos = _tile_position(t, stream, len_prefix, BLOCK_N, ONE_KEY_STREAM)
+    if ONE_KEY_STREAM:
+        tile_end = key_end
+    else:
+        tile_end = gl.where(t < stream[1], len_prefix, key_end)
     if USE_LOGIT_CAP:
         s = soft_cap(s, qk_scale, logit_cap)
-    needs_mask = (key_pos + BLOCK_N > key_end) | (key_pos + BLOCK_N - 1 > block_first_pos)
+    needs_mask = (key_pos + BLOCK_N > tile_end) | (key_pos + BLOCK_N - 1 > block_first_pos)
     if USE_WINDOW:
         # the tile's first key must be inside every row's window, the last row's included
         needs_mask = needs_mask | (block_last_pos - key_pos > sliding_window)
     if needs_mask:
         # A row sees the keys from its window's first (else any) to itself, before the
-        # stream's end: two bounds a row, in the tile's columns, so that each score pays two
+        # tile's keys end: two bounds a row, in the tile's columns, so that each score pays two
         # compares against per-row values (a row that sees none has first > last).
-        last = gl.minimum(q_pos, key_end - 1) - key_pos
+        if ONE_KEY_STREAM:
+            # not min(q_pos, end) - key_pos: with one stream that min is the same for every
+            # tile, and held across the loop it spilled head dim 128's long row
+            last = gl.minimum(q_pos - key_pos, tile_end - 1 - key_pos)
+        else:
+            last = gl.minimum(q_pos, tile_end - 1) - key_pos
         visible = score_cols[None, :] <= last[:, None]
         if USE_WINDOW:
             # a window past the sequence's length is none for every row that is stored (rows
             # past the extend are not); capped so that the bound stays within int32 for any
             # window the launcher accepts
-            window = gl.minimum(sliding_window, len_prefix + len_extend)
+            window = gl.minimum(sliding_window, key_end)
             first = (q_pos - key_pos) - window
             visible &= score_cols[None, :] >= first[:, None]
         p, alpha, m_new = online_softmax(gl.where(visible, s, float("-inf")), m_i, qk_scale,
@@ -279,8 +365,11 @@ def _extend_attention_hopper_kernel(
     if block * BLOCK_M >= len_extend:
         return
 
-    prefix_lo, extend_lo, extend_hi, n_prefix_tiles, n_tiles = _key_stream(
-        block, len_prefix, len_extend, sliding_window, BLOCK_M, BLOCK_N, USE_WINDOW)
+    # two streams: this kernel is measured as it was (docs/MEASUREMENTS.md, step 7)
+    ONE_KEY_STREAM: gl.constexpr = False
+    stream, n_tiles = _key_stream(block, len_prefix, len_extend, sliding_window, BLOCK_M, BLOCK_N,
+                                  USE_WINDOW, ONE_KEY_STREAM)
+    key_end = len_prefix + len_extend
 
     q_smem = gl.allocate_shared_memory(dtype, [BLOCK_M, HEAD_DIM], q_smem_layout)
     k_smem = gl.allocate_shared_memory(dtype, [NUM_STAGES, BLOCK_N, HEAD_DIM], kv_smem_layout)
@@ -294,16 +383,17 @@ def _extend_attention_hopper_kernel(
     async_copy.async_copy_global_to_shared(q_smem, q_ptrs, mask=(q_rows < len_extend)[:, None],
                                            cache_modifier=Q_CACHE)
     for t in gl.static_range(NUM_STAGES - 1):
-        pool_rows = _load_pool_rows(kv_indices, kv_start, t, n_prefix_tiles, prefix_lo,
-                                    len_prefix, key_offs, BLOCK_N, INDEX_CACHE)
-        _issue_tile(k_smem.index(t), v_smem.index(t), t, pool_rows, n_tiles, n_prefix_tiles,
-                    prefix_lo, extend_lo, len_prefix, extend_hi, K_buf, V_buf, K_ext, V_ext,
-                    qo_start, kv_head, stride_kbt, stride_kbh, stride_vbt, stride_vbh,
-                    stride_kt, stride_kh, stride_vt, stride_vh, key_offs, offs_d, BLOCK_N,
-                    PREFIX_KV_CACHE, EXTEND_KV_CACHE)
+        pool_rows = _load_pool_rows(kv_indices, kv_start, t, n_tiles, stream, len_prefix, key_offs,
+                                    BLOCK_N, INDEX_CACHE, ONE_KEY_STREAM)
+        _issue_tile(k_smem.index(t), v_smem.index(t), t, pool_rows, n_tiles, stream, len_prefix,
+                    K_buf, V_buf, K_ext, V_ext, qo_start, kv_head, stride_kbt,
+                    stride_kbh, stride_vbt, stride_vbh, stride_kt, stride_kh, stride_vt,
+                    stride_vh, key_offs, offs_d, BLOCK_N, PREFIX_KV_CACHE, EXTEND_KV_CACHE,
+                    ONE_KEY_STREAM)
     if PREFETCH_INDICES:
-        next_pool_rows = _load_pool_rows(kv_indices, kv_start, NUM_STAGES - 1, n_prefix_tiles,
-                                         prefix_lo, len_prefix, key_offs, BLOCK_N, INDEX_CACHE)
+        next_pool_rows = _load_pool_rows(kv_indices, kv_start, NUM_STAGES - 1, n_tiles, stream,
+                                         len_prefix, key_offs, BLOCK_N, INDEX_CACHE,
+                                         ONE_KEY_STREAM)
 
     score_cols = gl.arange(0, BLOCK_N, layout=gl.SliceLayout(0, s_layout))
     q_pos = len_prefix + block * BLOCK_M + gl.arange(0, BLOCK_M, layout=gl.SliceLayout(1, s_layout))
@@ -322,10 +412,10 @@ def _extend_attention_hopper_kernel(
     # finite start so that a row masked across a whole tile gives exp2(-inf - m) = 0, not NaN
     m_i = gl.full([BLOCK_M], -1.0e30, gl.float32, layout=gl.SliceLayout(1, s_layout))
     l_i = _zero_lane_sums(BLOCK_M, BLOCK_N, s_layout)
-    p, alpha, m_i, l_i = _softmax_tile(s, m_i, l_i, 0, n_prefix_tiles, prefix_lo, extend_lo,
-                                       len_prefix, len_extend, q_pos, score_cols, block_first_pos,
-                                       block_last_pos, sm_scale_log2, logit_cap, sliding_window,
-                                       BLOCK_N, USE_WINDOW, USE_LOGIT_CAP)
+    p, alpha, m_i, l_i = _softmax_tile(s, m_i, l_i, 0, stream, len_prefix, key_end, q_pos,
+                                       score_cols, block_first_pos, block_last_pos, sm_scale_log2,
+                                       logit_cap, sliding_window, BLOCK_N, USE_WINDOW,
+                                       USE_LOGIT_CAP, ONE_KEY_STREAM)
     acc = gl.zeros([BLOCK_M, HEAD_DIM], gl.float32, o_layout)
 
     for t in range(0, n_tiles - 1):
@@ -342,23 +432,23 @@ def _extend_attention_hopper_kernel(
         ahead = t + NUM_STAGES - 1
         if PREFETCH_INDICES:
             pool_rows = next_pool_rows
-            next_pool_rows = _load_pool_rows(kv_indices, kv_start, ahead + 1, n_prefix_tiles,
-                                             prefix_lo, len_prefix, key_offs, BLOCK_N, INDEX_CACHE)
+            next_pool_rows = _load_pool_rows(kv_indices, kv_start, ahead + 1, n_tiles, stream,
+                                             len_prefix, key_offs, BLOCK_N, INDEX_CACHE,
+                                             ONE_KEY_STREAM)
         else:
-            pool_rows = _load_pool_rows(kv_indices, kv_start, ahead, n_prefix_tiles, prefix_lo,
-                                        len_prefix, key_offs, BLOCK_N, INDEX_CACHE)
+            pool_rows = _load_pool_rows(kv_indices, kv_start, ahead, n_tiles, stream, len_prefix,
+                                        key_offs, BLOCK_N, INDEX_CACHE, ONE_KEY_STREAM)
         _issue_tile(k_smem.index(ahead % NUM_STAGES), v_smem.index(ahead % NUM_STAGES), ahead,
-                    pool_rows, n_tiles, n_prefix_tiles, prefix_lo, extend_lo, len_prefix,
-                    extend_hi, K_buf, V_buf, K_ext, V_ext, qo_start, kv_head, stride_kbt,
-                    stride_kbh, stride_vbt, stride_vbh, stride_kt, stride_kh, stride_vt,
-                    stride_vh, key_offs, offs_d, BLOCK_N, PREFIX_KV_CACHE, EXTEND_KV_CACHE)
+                    pool_rows, n_tiles, stream, len_prefix, K_buf, V_buf, K_ext, V_ext,
+                    qo_start, kv_head, stride_kbt, stride_kbh, stride_vbt, stride_vbh,
+                    stride_kt, stride_kh, stride_vt, stride_vh, key_offs, offs_d, BLOCK_N,
+                    PREFIX_KV_CACHE, EXTEND_KV_CACHE, ONE_KEY_STREAM)
         # the scores of tile t + 1 are done; P·V of tile t may still run
         s = warpgroup_mma_wait(num_outstanding=1, deps=(s_token, ))
-        p, alpha, m_i, l_i = _softmax_tile(s, m_i, l_i, t + 1, n_prefix_tiles, prefix_lo,
-                                           extend_lo, len_prefix, len_extend, q_pos, score_cols,
-                                           block_first_pos, block_last_pos, sm_scale_log2,
-                                           logit_cap, sliding_window, BLOCK_N, USE_WINDOW,
-                                           USE_LOGIT_CAP)
+        p, alpha, m_i, l_i = _softmax_tile(s, m_i, l_i, t + 1, stream, len_prefix, key_end,
+                                           q_pos, score_cols, block_first_pos, block_last_pos,
+                                           sm_scale_log2, logit_cap, sliding_window, BLOCK_N,
+                                           USE_WINDOW, USE_LOGIT_CAP, ONE_KEY_STREAM)
         acc, p_op = warpgroup_mma_wait(num_outstanding=0, deps=(acc_token, p_op))
         acc = acc * gl.convert_layout(alpha, gl.SliceLayout(1, o_layout))[:, None]
 

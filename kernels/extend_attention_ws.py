@@ -49,6 +49,11 @@ FlashInfer do: a sequence's last block pads at most 128 / G - 1 tokens instead o
 is a quarter of the rows where the extends average 256 tokens, and the G heads read one K/V
 stream instead of G.
 
+With ``ONE_KEY_STREAM`` (LaunchConfig.one_key_stream) an item's keys run as one stream of
+tiles, the prefix's and then the extend's, so that the tile at the prefix's end holds both and
+an item pays for one partial tile instead of two (``_key_stream``); the producer copies that
+tile row by row, where two streams let TMA copy the extend's first tile.
+
 With ``PREFETCH_Q`` (LaunchConfig.prefetch_q, on a persistent grid) each consumer copies its
 next item's query rows with ``cp.async`` into the other of its two Q buffers while it computes
 the current item, so that an item does not start by loading its rows and waiting for them.
@@ -158,49 +163,55 @@ def _read_item(item_ring, k, ITEM_SLOTS: gl.constexpr):
 def _item_keys(item, qo_indptr, kv_indptr, sliding_window, n_heads, n_blocks, n_seqs,
                ITEM_GROUP: gl.constexpr, TOKENS: gl.constexpr, BLOCK_N: gl.constexpr,
                INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr, PERSISTENT: gl.constexpr,
-               USE_WINDOW: gl.constexpr):
+               USE_WINDOW: gl.constexpr, ONE_KEY_STREAM: gl.constexpr):
     """What every partition reads of item ``item``, whose block holds ``TOKENS`` query tokens
     and whose ``ITEM_GROUP`` heads share a KV head (1 where an item's head is its KV head:
     packed query heads): (has_queries, head, block, kv_head, qo_start, len_extend, kv_start,
-    len_prefix, prefix_lo, extend_lo, extend_hi, n_prefix_tiles, n_tiles)."""
+    len_prefix, stream, n_tiles): its keys as ``_key_stream``'s."""
     head, block, seq = _work_item(item, n_heads, n_blocks, n_seqs, HEADS_FIRST, PERSISTENT)
     qo_start, len_extend, kv_start, len_prefix = _sequence_extent(qo_indptr, kv_indptr, seq,
                                                                   INDEX_CACHE)
-    prefix_lo, extend_lo, extend_hi, n_prefix_tiles, n_tiles = _key_stream(
-        block, len_prefix, len_extend, sliding_window, TOKENS, BLOCK_N, USE_WINDOW)
+    stream, n_tiles = _key_stream(block, len_prefix, len_extend, sliding_window, TOKENS, BLOCK_N,
+                                  USE_WINDOW, ONE_KEY_STREAM)
     return (block * TOKENS < len_extend, head, block, head // ITEM_GROUP, qo_start, len_extend,
-            kv_start, len_prefix, prefix_lo, extend_lo, extend_hi, n_prefix_tiles, n_tiles)
+            kv_start, len_prefix, stream, n_tiles)
 
 
 @gluon.jit
 def _produce_item(K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready, free, tma_descs,
                   first_tile, kv_start, qo_start, kv_head, len_prefix, len_extend, n_tiles,
-                  n_prefix_tiles, prefix_lo, extend_lo, extend_hi, stride_kt, stride_kh,
-                  stride_vt, stride_vh, stride_kbt, stride_kbh, stride_vbt, stride_vbh, offs_d,
-                  key_offs, HEAD_DIM: gl.constexpr, BLOCK_N: gl.constexpr,
-                  NUM_STAGES: gl.constexpr, PREFIX_KV_CACHE: gl.constexpr,
+                  stream, stride_kt, stride_kh, stride_vt, stride_vh, stride_kbt,
+                  stride_kbh, stride_vbt, stride_vbh, offs_d, key_offs, HEAD_DIM: gl.constexpr,
+                  BLOCK_N: gl.constexpr, NUM_STAGES: gl.constexpr, PREFIX_KV_CACHE: gl.constexpr,
                   EXTEND_KV_CACHE: gl.constexpr, INDEX_CACHE: gl.constexpr,
                   PREFETCH_INDICES: gl.constexpr, TMA_EXTEND: gl.constexpr,
-                  SHARED_KV_OFFSETS: gl.constexpr):
+                  SHARED_KV_OFFSETS: gl.constexpr, ONE_KEY_STREAM: gl.constexpr):
     """One item's tiles into the ring: its tile t is the program's tile ``first_tile + t``,
     which goes to stage (first_tile + t) % NUM_STAGES once both consumers freed it. With
-    ``TMA_EXTEND`` an extend tile whose rows all lie in the sequence's extend is copied by
-    TMA (``tma_descs``: descriptors of k_extend and v_extend as [tokens, kv heads * head dim]),
-    one instruction per K and V from one thread, instead of row by row by every thread."""
+    ``TMA_EXTEND`` a tile of extend keys alone, all of them in the sequence's extend, is
+    copied by TMA (``tma_descs``: descriptors of k_extend and v_extend as [tokens, kv heads *
+    head dim]), one instruction per K and V from one thread, instead of row by row by every
+    thread."""
     CHUNK: gl.constexpr = BLOCK_N if BLOCK_N <= MAX_CHUNK else MAX_CHUNK
     if PREFETCH_INDICES:
         # each tile's pool rows are loaded one tile ahead (one chunk per tile: checked at launch)
-        next_rows = _load_pool_rows(kv_indices, kv_start, 0, n_prefix_tiles, prefix_lo,
-                                    len_prefix, key_offs, BLOCK_N, INDEX_CACHE)
+        next_rows = _load_pool_rows(kv_indices, kv_start, 0, n_tiles, stream, len_prefix,
+                                    key_offs, BLOCK_N, INDEX_CACHE, ONE_KEY_STREAM)
     for t in range(n_tiles):
         ring_tile = first_tile + t
         stage = ring_tile % NUM_STAGES
         # the ring's first lap finds every stage free (phase 1 counts as completed)
         mbarrier.wait(free.index(stage), ((ring_tile // NUM_STAGES) & 1) ^ 1)
-        start = extend_lo + (t - n_prefix_tiles) * BLOCK_N
+        # the tile's first key in the extend, if it holds extend keys alone
+        if ONE_KEY_STREAM:
+            start = stream[0] + t * BLOCK_N - len_prefix
+            extend_keys_alone = start >= 0
+        else:
+            start = stream[2] + (t - stream[1]) * BLOCK_N
+            extend_keys_alone = t >= stream[1]
         # rows past the sequence's extend are the next sequence's: those tiles stay row copies
         # with their rows masked, so that no other sequence's value reaches P·V
-        if TMA_EXTEND and t >= n_prefix_tiles and start + BLOCK_N <= len_extend:
+        if TMA_EXTEND and extend_keys_alone and start + BLOCK_N <= len_extend:
             k_desc, v_desc = tma_descs
             row = (qo_start + start).to(gl.int32)
             # one arrival with the tile's bytes, the other producer threads' arrivals at once
@@ -215,20 +226,20 @@ def _produce_item(K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready,
                 chunk_offs = chunk * CHUNK + key_offs
                 if PREFETCH_INDICES:
                     pool_rows = next_rows
-                    next_rows = _load_pool_rows(kv_indices, kv_start, t + 1, n_prefix_tiles,
-                                                prefix_lo, len_prefix, key_offs, BLOCK_N,
-                                                INDEX_CACHE)
+                    next_rows = _load_pool_rows(kv_indices, kv_start, t + 1, n_tiles, stream,
+                                                len_prefix, key_offs, BLOCK_N, INDEX_CACHE,
+                                                ONE_KEY_STREAM)
                 else:
-                    pool_rows = _load_pool_rows(kv_indices, kv_start, t, n_prefix_tiles,
-                                                prefix_lo, len_prefix, chunk_offs, BLOCK_N,
-                                                INDEX_CACHE)
+                    pool_rows = _load_pool_rows(kv_indices, kv_start, t, n_tiles, stream,
+                                                len_prefix, chunk_offs, BLOCK_N, INDEX_CACHE,
+                                                ONE_KEY_STREAM)
                 _issue_tile(k_smem.index(stage).slice(chunk * CHUNK, CHUNK),
                             v_smem.index(stage).slice(chunk * CHUNK, CHUNK), t, pool_rows,
-                            n_tiles, n_prefix_tiles, prefix_lo, extend_lo, len_prefix, extend_hi,
-                            K_buf, V_buf, K_ext, V_ext, qo_start, kv_head, stride_kbt,
-                            stride_kbh, stride_vbt, stride_vbh, stride_kt, stride_kh, stride_vt,
-                            stride_vh, chunk_offs, offs_d, BLOCK_N, PREFIX_KV_CACHE,
-                            EXTEND_KV_CACHE, SHARED_KV_OFFSETS)
+                            n_tiles, stream, len_prefix, K_buf, V_buf, K_ext, V_ext,
+                            qo_start, kv_head, stride_kbt, stride_kbh, stride_vbt, stride_vbh,
+                            stride_kt, stride_kh, stride_vt, stride_vh, chunk_offs, offs_d,
+                            BLOCK_N, PREFIX_KV_CACHE, EXTEND_KV_CACHE, ONE_KEY_STREAM,
+                            SHARED_KV_OFFSETS)
             # every producer thread arrives once its own copies of this tile have landed
             async_copy.mbarrier_arrive(ready.index(stage), increment_count=False)
 
@@ -236,29 +247,28 @@ def _produce_item(K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready,
 @gluon.jit
 def _produce_work_item(item, first_tile, K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr,
                        kv_indices, k_smem, v_smem, ready, free, tma_descs, sliding_window, n_heads,
-                       n_blocks,
-                       n_seqs, stride_kt, stride_kh, stride_vt, stride_vh, stride_kbt, stride_kbh,
+                       n_blocks, n_seqs, stride_kt, stride_kh, stride_vt, stride_vh, stride_kbt, stride_kbh,
                        stride_vbt, stride_vbh, offs_d, key_offs, ITEM_GROUP: gl.constexpr,
                        TOKENS: gl.constexpr, HEAD_DIM: gl.constexpr, BLOCK_N: gl.constexpr,
                        NUM_STAGES: gl.constexpr, USE_WINDOW: gl.constexpr,
                        PREFIX_KV_CACHE: gl.constexpr, EXTEND_KV_CACHE: gl.constexpr,
                        INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr,
                        PREFETCH_INDICES: gl.constexpr, PERSISTENT: gl.constexpr,
-                       TMA_EXTEND: gl.constexpr, SHARED_KV_OFFSETS: gl.constexpr):
+                       TMA_EXTEND: gl.constexpr, SHARED_KV_OFFSETS: gl.constexpr,
+                       ONE_KEY_STREAM: gl.constexpr):
     """Item ``item``'s tiles into the ring from the program's tile ``first_tile``; returns the
     program's next tile."""
-    (has_queries, head, block, kv_head, qo_start, len_extend, kv_start, len_prefix, prefix_lo,
-     extend_lo, extend_hi, n_prefix_tiles, n_tiles) = _item_keys(
+    (has_queries, head, block, kv_head, qo_start, len_extend, kv_start, len_prefix, stream,
+     n_tiles) = _item_keys(
         item, qo_indptr, kv_indptr, sliding_window, n_heads, n_blocks, n_seqs, ITEM_GROUP,
-        TOKENS, BLOCK_N, INDEX_CACHE, HEADS_FIRST, PERSISTENT, USE_WINDOW)
+        TOKENS, BLOCK_N, INDEX_CACHE, HEADS_FIRST, PERSISTENT, USE_WINDOW, ONE_KEY_STREAM)
     if has_queries:
         _produce_item(K_ext, V_ext, K_buf, V_buf, kv_indices, k_smem, v_smem, ready, free,
                       tma_descs, first_tile, kv_start, qo_start, kv_head, len_prefix, len_extend,
-                      n_tiles, n_prefix_tiles, prefix_lo, extend_lo, extend_hi, stride_kt,
-                      stride_kh, stride_vt, stride_vh, stride_kbt, stride_kbh, stride_vbt,
-                      stride_vbh, offs_d, key_offs, HEAD_DIM, BLOCK_N, NUM_STAGES,
-                      PREFIX_KV_CACHE, EXTEND_KV_CACHE, INDEX_CACHE, PREFETCH_INDICES, TMA_EXTEND,
-                      SHARED_KV_OFFSETS)
+                      n_tiles, stream, stride_kt, stride_kh, stride_vt, stride_vh,
+                      stride_kbt, stride_kbh, stride_vbt, stride_vbh, offs_d, key_offs, HEAD_DIM,
+                      BLOCK_N, NUM_STAGES, PREFIX_KV_CACHE, EXTEND_KV_CACHE, INDEX_CACHE,
+                      PREFETCH_INDICES, TMA_EXTEND, SHARED_KV_OFFSETS, ONE_KEY_STREAM)
         first_tile += n_tiles
     return first_tile
 
@@ -273,7 +283,8 @@ def _producer(K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_sm
               PREFIX_KV_CACHE: gl.constexpr, EXTEND_KV_CACHE: gl.constexpr,
               INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr, PREFETCH_INDICES: gl.constexpr,
               PERSISTENT: gl.constexpr, GQA_PACK: gl.constexpr, DYNAMIC_ITEMS: gl.constexpr,
-              TMA_EXTEND: gl.constexpr, SHARED_KV_OFFSETS: gl.constexpr):
+              TMA_EXTEND: gl.constexpr, SHARED_KV_OFFSETS: gl.constexpr,
+              ONE_KEY_STREAM: gl.constexpr):
     """Fill the ring with the tiles of the program's items, one item after the other; with
     ``DYNAMIC_ITEMS`` take each next item from the counter and hand it to the consumers."""
     TOKENS: gl.constexpr = BLOCK_M // GQA_PACK  # the query tokens of an item
@@ -292,7 +303,7 @@ def _producer(K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_sm
     ITEM_CONSTEXPRS: gl.constexpr = (GQA_GROUP // GQA_PACK, TOKENS, HEAD_DIM, BLOCK_N, NUM_STAGES,
                                      USE_WINDOW, PREFIX_KV_CACHE, EXTEND_KV_CACHE, INDEX_CACHE,
                                      HEADS_FIRST, PREFETCH_INDICES, PERSISTENT, TMA_EXTEND,
-                                     SHARED_KV_OFFSETS)
+                                     SHARED_KV_OFFSETS, ONE_KEY_STREAM)
     # a loop of its own per schedule, so that the strided one compiles as it did before step 15
     # (whose single loop measured the windowed row 1-2% slower at W256)
     if DYNAMIC_ITEMS:
@@ -357,13 +368,14 @@ def _copy_query_rows(q_smem, Q, qo_start, len_extend, row0, head, stride_qt, str
 
 @gluon.jit
 def _consume_item(O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, qo_start, head,
-                  len_prefix, len_extend, n_tiles, n_prefix_tiles, prefix_lo, extend_lo,
-                  sm_scale_log2, logit_cap, sliding_window, stride_ot, stride_oh,
-                  HEAD_DIM: gl.constexpr, BLOCK_N: gl.constexpr, NUM_STAGES: gl.constexpr,
-                  USE_WINDOW: gl.constexpr, USE_LOGIT_CAP: gl.constexpr, GQA_PACK: gl.constexpr,
-                  OVERLAP_PV: gl.constexpr, O_THROUGH_SHARED: gl.constexpr):
+                  len_prefix, len_extend, n_tiles, stream, sm_scale_log2, logit_cap,
+                  sliding_window, stride_ot, stride_oh, HEAD_DIM: gl.constexpr,
+                  BLOCK_N: gl.constexpr, NUM_STAGES: gl.constexpr, USE_WINDOW: gl.constexpr,
+                  USE_LOGIT_CAP: gl.constexpr, GQA_PACK: gl.constexpr, OVERLAP_PV: gl.constexpr,
+                  O_THROUGH_SHARED: gl.constexpr, ONE_KEY_STREAM: gl.constexpr):
     """One warpgroup's 64 query rows of one item, in ``q_smem`` (rows as ``_item_rows``),
-    over the item's tiles, the program's tiles ``first_tile`` onwards."""
+    over the item's tiles (``stream``, ``_key_stream``'s), the program's tiles ``first_tile``
+    onwards."""
     dtype: gl.constexpr = O.dtype.element_ty
     s_layout: gl.constexpr = gl.NVMMADistributedLayout(
         version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, BLOCK_N, 16])
@@ -375,6 +387,7 @@ def _consume_item(O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, qo_s
     q_pos = len_prefix + (row0 + gl.arange(0, CONSUMER_ROWS, layout=gl.SliceLayout(1, s_layout))) // GQA_PACK
     first_pos = len_prefix + row0 // GQA_PACK
     last_pos = len_prefix + (row0 + CONSUMER_ROWS - 1) // GQA_PACK
+    key_end = len_prefix + len_extend
     # finite start so that a row masked across a whole tile gives exp2(-inf - m) = 0, not NaN
     m_i = gl.full([CONSUMER_ROWS], -1.0e30, gl.float32, layout=gl.SliceLayout(1, s_layout))
     l_i = _zero_lane_sums(CONSUMER_ROWS, BLOCK_N, s_layout)
@@ -389,10 +402,10 @@ def _consume_item(O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, qo_s
     fence_async_shared()
     s = warpgroup_mma(q_smem, k_smem.index(stage).permute((1, 0)),
                       gl.zeros([CONSUMER_ROWS, BLOCK_N], gl.float32, s_layout), use_acc=False)
-    p, alpha, m_i, l_i = _softmax_tile(s, m_i, l_i, 0, n_prefix_tiles, prefix_lo, extend_lo,
-                                       len_prefix, len_extend, q_pos, score_cols, first_pos,
-                                       last_pos, sm_scale_log2, logit_cap, sliding_window,
-                                       BLOCK_N, USE_WINDOW, USE_LOGIT_CAP)
+    p, alpha, m_i, l_i = _softmax_tile(s, m_i, l_i, 0, stream, len_prefix, key_end, q_pos,
+                                       score_cols, first_pos, last_pos, sm_scale_log2, logit_cap,
+                                       sliding_window, BLOCK_N, USE_WINDOW, USE_LOGIT_CAP,
+                                       ONE_KEY_STREAM)
     for t in range(1, n_tiles):
         previous = stage
         ring_tile = first_tile + t
@@ -409,10 +422,10 @@ def _consume_item(O, k_smem, v_smem, q_smem, ready, free, first_tile, row0, qo_s
         else:
             s, acc, p_op = warpgroup_mma_wait(num_outstanding=0, deps=(s_token, acc_token, p_op))
             mbarrier.arrive(free.index(previous))
-        p, alpha, m_i, l_i = _softmax_tile(s, m_i, l_i, t, n_prefix_tiles, prefix_lo, extend_lo,
-                                           len_prefix, len_extend, q_pos, score_cols, first_pos,
-                                           last_pos, sm_scale_log2, logit_cap, sliding_window,
-                                           BLOCK_N, USE_WINDOW, USE_LOGIT_CAP)
+        p, alpha, m_i, l_i = _softmax_tile(s, m_i, l_i, t, stream, len_prefix, key_end, q_pos,
+                                           score_cols, first_pos, last_pos, sm_scale_log2,
+                                           logit_cap, sliding_window, BLOCK_N, USE_WINDOW,
+                                           USE_LOGIT_CAP, ONE_KEY_STREAM)
         if OVERLAP_PV:
             acc, p_op = warpgroup_mma_wait(num_outstanding=0, deps=(acc_token, p_op))
             mbarrier.arrive(free.index(previous))
@@ -452,15 +465,15 @@ def _consume_work_item(item, taken, first_tile, slot, prefetched, half, Q, O, qo
                        INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr,
                        PERSISTENT: gl.constexpr, GQA_PACK: gl.constexpr, PREFETCH_Q: gl.constexpr,
                        OVERLAP_PV: gl.constexpr, DYNAMIC_ITEMS: gl.constexpr,
-                       O_THROUGH_SHARED: gl.constexpr):
+                       O_THROUGH_SHARED: gl.constexpr, ONE_KEY_STREAM: gl.constexpr):
     """The consumer's rows of item ``item`` from the program's tile ``first_tile``, in Q buffer
     ``slot``; ``prefetched`` is the item whose rows the other buffer receives. The program's
     next item is ``taken`` from the counter (DYNAMIC_ITEMS), else the strided share's next.
     Returns (first_tile, slot, prefetched) for the next item."""
-    (has_queries, head, block, kv_head, qo_start, len_extend, kv_start, len_prefix, prefix_lo,
-     extend_lo, extend_hi, n_prefix_tiles, n_tiles) = _item_keys(
+    (has_queries, head, block, kv_head, qo_start, len_extend, kv_start, len_prefix, stream,
+     n_tiles) = _item_keys(
         item, qo_indptr, kv_indptr, sliding_window, n_heads, n_blocks, n_seqs, ITEM_GROUP,
-        TOKENS, BLOCK_N, INDEX_CACHE, HEADS_FIRST, PERSISTENT, USE_WINDOW)
+        TOKENS, BLOCK_N, INDEX_CACHE, HEADS_FIRST, PERSISTENT, USE_WINDOW, ONE_KEY_STREAM)
     if has_queries:
         row0 = block * BLOCK_M + half * CONSUMER_ROWS
         if PREFETCH_Q:
@@ -492,10 +505,10 @@ def _consume_work_item(item, taken, first_tile, slot, prefetched, half, Q, O, qo
             _load_query_rows(q_smem.index(slot), Q, qo_start, len_extend, row0, head,
                              stride_qt, stride_qh, HEAD_DIM, Q_CACHE, GQA_PACK)
         _consume_item(O, k_smem, v_smem, q_smem.index(slot), ready, free, first_tile, row0,
-                      qo_start, head, len_prefix, len_extend, n_tiles, n_prefix_tiles,
-                      prefix_lo, extend_lo, sm_scale_log2, logit_cap, sliding_window,
-                      stride_ot, stride_oh, HEAD_DIM, BLOCK_N, NUM_STAGES, USE_WINDOW,
-                      USE_LOGIT_CAP, GQA_PACK, OVERLAP_PV, O_THROUGH_SHARED)
+                      qo_start, head, len_prefix, len_extend, n_tiles, stream, sm_scale_log2,
+                      logit_cap, sliding_window, stride_ot, stride_oh, HEAD_DIM, BLOCK_N,
+                      NUM_STAGES, USE_WINDOW, USE_LOGIT_CAP, GQA_PACK, OVERLAP_PV,
+                      O_THROUGH_SHARED, ONE_KEY_STREAM)
         first_tile += n_tiles
         if PREFETCH_Q:
             slot = 1 - slot
@@ -511,7 +524,8 @@ def _consumer(q_smem, half, Q, O, qo_indptr, kv_indptr, k_smem, v_smem, ready, f
               USE_WINDOW: gl.constexpr, USE_LOGIT_CAP: gl.constexpr, Q_CACHE: gl.constexpr,
               INDEX_CACHE: gl.constexpr, HEADS_FIRST: gl.constexpr, PERSISTENT: gl.constexpr,
               GQA_PACK: gl.constexpr, PREFETCH_Q: gl.constexpr, OVERLAP_PV: gl.constexpr,
-              DYNAMIC_ITEMS: gl.constexpr, O_THROUGH_SHARED: gl.constexpr):
+              DYNAMIC_ITEMS: gl.constexpr, O_THROUGH_SHARED: gl.constexpr,
+              ONE_KEY_STREAM: gl.constexpr):
     """One warpgroup: the ``half``-th 64 query rows of each of the program's items (of two or
     three: ``BLOCK_M // CONSUMER_ROWS``), its Q buffers ``q_smem``. With
     ``PREFETCH_Q`` its next item's rows are copied into the other of its two Q buffers while
@@ -529,7 +543,7 @@ def _consumer(q_smem, half, Q, O, qo_indptr, kv_indptr, k_smem, v_smem, ready, f
     ITEM_CONSTEXPRS: gl.constexpr = (GQA_GROUP // GQA_PACK, TOKENS, HEAD_DIM, BLOCK_M, BLOCK_N,
                                      NUM_STAGES, USE_WINDOW, USE_LOGIT_CAP, Q_CACHE, INDEX_CACHE,
                                      HEADS_FIRST, PERSISTENT, GQA_PACK, PREFETCH_Q, OVERLAP_PV,
-                                     DYNAMIC_ITEMS, O_THROUGH_SHARED)
+                                     DYNAMIC_ITEMS, O_THROUGH_SHARED, ONE_KEY_STREAM)
     # a loop of its own per schedule, as the producer's
     if DYNAMIC_ITEMS:
         k = 0  # the items the producer handed over
@@ -576,6 +590,7 @@ def _extend_attention_ws_kernel(
     O_THROUGH_SHARED: gl.constexpr,
     TMA_EXTEND: gl.constexpr,
     SHARED_KV_OFFSETS: gl.constexpr,
+    ONE_KEY_STREAM: gl.constexpr,
     CONSUMER_REGISTERS: gl.constexpr,
     PRODUCER_REGISTERS: gl.constexpr,
 ):
@@ -634,7 +649,8 @@ def _extend_attention_ws_kernel(
     CONSUMER_CONSTEXPRS: gl.constexpr = (ITEM_SLOTS, GQA_GROUP, HEAD_DIM, BLOCK_M, BLOCK_N,
                                          NUM_STAGES, USE_WINDOW, USE_LOGIT_CAP, Q_CACHE,
                                          INDEX_CACHE, HEADS_FIRST, PERSISTENT, GQA_PACK,
-                                         PREFETCH_Q, OVERLAP_PV, DYNAMIC_ITEMS, O_THROUGH_SHARED)
+                                         PREFETCH_Q, OVERLAP_PV, DYNAMIC_ITEMS, O_THROUGH_SHARED,
+                                         ONE_KEY_STREAM)
     producer_args = (K_ext, V_ext, K_buf, V_buf, qo_indptr, kv_indptr, kv_indices, k_smem,
                      v_smem, ready, free, item_ring, item_counter, tma_descs, sliding_window,
                      n_heads, n_blocks, n_seqs, stride_kt, stride_kh, stride_vt, stride_vh,
@@ -642,7 +658,8 @@ def _extend_attention_ws_kernel(
     PRODUCER_CONSTEXPRS: gl.constexpr = (ITEM_SLOTS, GQA_GROUP, HEAD_DIM, BLOCK_M, BLOCK_N,
                                          NUM_STAGES, USE_WINDOW, PREFIX_KV_CACHE, EXTEND_KV_CACHE,
                                          INDEX_CACHE, HEADS_FIRST, PREFETCH_INDICES, PERSISTENT,
-                                         GQA_PACK, DYNAMIC_ITEMS, TMA_EXTEND, SHARED_KV_OFFSETS)
+                                         GQA_PACK, DYNAMIC_ITEMS, TMA_EXTEND, SHARED_KV_OFFSETS,
+                                         ONE_KEY_STREAM)
     # (a partition's function cannot be held in a variable either)
     if CONSUMERS == 3:
         gl.warp_specialize([(_consumer, (q_smem_0, 0) + consumer_args + CONSUMER_CONSTEXPRS),

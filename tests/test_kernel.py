@@ -272,6 +272,15 @@ WS_CONFIGS.update({f"{name}_o_through_shared": dataclasses.replace(WS_CONFIGS[na
                    for name in ("m128n16s2", "m128n64s3_persistent_packed",
                                 "m128n64s4_pf_modifiers_persistent_packed_prefetch_q_overlap_pv",
                                 "m192n64s3_persistent_packed_prefetch_q_tma")})
+# ... and with each item's keys in one stream (LaunchConfig.one_key_stream): the tile at the
+# prefix's end holds both kinds of key, copied row by row; with one program per item or
+# persistent, prefetched indices and other cache modifiers, 128-key tiles in two chunks, TMA
+# tiles of the extend, three consumers
+WS_CONFIGS.update({f"{name}_one_key_stream": dataclasses.replace(WS_CONFIGS[name],
+                                                                 one_key_stream=True)
+                   for name in ("m128n16s2", "m128n128s2_persistent",
+                                "m128n64s4_pf_modifiers_persistent_packed_prefetch_q_overlap_pv",
+                                "m192n64s3_persistent_packed_prefetch_q_tma_o_through_shared")})
 GLUON_CONFIGS = {**{f"overlap_{name}": config for name, config in OVERLAP_CONFIGS.items()},
                  **{f"ws_{name}": config for name, config in WS_CONFIGS.items()}}
 

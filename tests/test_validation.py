@@ -424,6 +424,11 @@ def test_work_item_knobs_need_the_warp_specialized_kernel(inputs):
            config=LaunchConfig(**WS, prefetch_q=True))
     expect(inputs, "config.dynamic_items=True: a program of one item takes no other",
            config=LaunchConfig(**WS, dynamic_items=True))
+    for kernel in ({}, OVERLAP):
+        expect(inputs, "config.one_key_stream=True: only the warp-specialized kernel walks an "
+               "item's keys as one stream", config=LaunchConfig(**kernel, one_key_stream=True))
+    with pytest.raises(ValueError, match="config.one_key_stream=1: expected a bool"):
+        LaunchConfig(one_key_stream=1)
     # the consumers' knobs, refused on the `tl` kernel and on the other Gluon kernel alike
     for knob in ("overlap_pv", "o_through_shared"):
         for kernel in ({}, OVERLAP):

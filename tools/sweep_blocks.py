@@ -14,7 +14,8 @@ a ``+pf`` suffix ``prefetch_indices=True``, ``+rR`` ``max_registers=R``, ``+ov``
 ``overlap_pv=True`` (with ``+ws``: the softmax runs while the previous tile's P·V does),
 ``+di`` ``dynamic_items=True`` (with ``+pe``: each program takes its next item from a counter),
 ``+tm`` ``tma_extend=True`` (with ``+ws``: whole extend tiles copied by TMA), ``+os``
-``o_through_shared=True`` (with ``+ws``: each consumer writes O through its Q buffer);
+``o_through_shared=True`` (with ``+ws``: each consumer writes O through its Q buffer), ``+ks``
+``one_key_stream=True`` (with ``+ws``: an item's prefix and extend keys in one stream of tiles);
 a variant's name (``default``) runs that variant. ``--peers`` adds providers
 (``benchmarks/providers``) to the same run, and ``--baseline`` names the one every speedup is
 over (``baseline`` by default; a peer's name tunes against it directly).
@@ -48,7 +49,7 @@ from benchmarks.providers import PROVIDERS
 from benchmarks.providers.base import PeerPoint
 from tools import _cli
 
-_CONFIG = re.compile(r"m(\d+)n(\d+)w(\d+)s(\d+)(?::(\w+))?(\+pf)?(?:\+r(\d+))?(\+ov)?(\+ws)?(\+pe)?(\+pg)?(\+pq)?(\+op)?(\+di)?(\+tm)?(\+os)?")
+_CONFIG = re.compile(r"m(\d+)n(\d+)w(\d+)s(\d+)(?::(\w+))?(\+pf)?(?:\+r(\d+))?(\+ov)?(\+ws)?(\+pe)?(\+pg)?(\+pq)?(\+op)?(\+di)?(\+tm)?(\+os)?(\+ks)?")
 
 
 def parse_configs(text: str) -> Dict[str, Union[str, kernels.LaunchConfig]]:
@@ -64,7 +65,7 @@ def parse_configs(text: str) -> Dict[str, Union[str, kernels.LaunchConfig]]:
         match = _CONFIG.fullmatch(name)
         if match is None:
             raise ValueError(f"--configs: {name!r} is neither a variant ({sorted(kernels.VARIANTS)}) nor "
-                             f"of the form mMnNwWsS[:ORDER][+pf][+rR][+ov][+ws][+pe][+pg][+pq][+op][+di][+tm][+os], e.g. m128n32w4s3 or "
+                             f"of the form mMnNwWsS[:ORDER][+pf][+rR][+ov][+ws][+pe][+pg][+pq][+op][+di][+tm][+os][+ks], e.g. m128n32w4s3 or "
                              f"m128n32w8s3:heads+pf+r128")
         block_m, block_n, num_warps, num_stages = map(int, match.groups()[:4])
         try:
@@ -81,7 +82,8 @@ def parse_configs(text: str) -> Dict[str, Union[str, kernels.LaunchConfig]]:
                                                  overlap_pv=True if match.group(13) else None,
                                                  dynamic_items=True if match.group(14) else None,
                                                  tma_extend=True if match.group(15) else None,
-                                                 o_through_shared=True if match.group(16) else None)
+                                                 o_through_shared=True if match.group(16) else None,
+                                                 one_key_stream=True if match.group(17) else None)
         except ValueError as bad:
             raise ValueError(f"--configs: {name!r}: {bad}") from None
     if not configs:
