@@ -67,7 +67,9 @@ class LaunchConfig:
     # load each prefix tile's pool rows one tile ahead, so that the gathers pipeline
     prefetch_indices: Optional[bool] = None
     # a cap on the registers per thread (ptxas's maxnreg); None leaves them to ptxas. A cap
-    # that lets two 8-warp blocks share an SM (128) can beat the spills it costs.
+    # that lets two 8-warp blocks share an SM (128) can beat the spills it costs. With
+    # warp_specialize: each consumer's registers (a multiple of 8, as setmaxnreg takes them),
+    # the producer taking the rest of the launch's (ws_registers); None takes WS_REGISTERS.
     max_registers: Optional[int] = None
     # run the Gluon kernel for Hopper (extend_attention_hopper.py), whose loop issues tile
     # t + 1's scores and tile t's P·V as asynchronous MMAs and computes tile t + 1's softmax
@@ -258,12 +260,13 @@ TL_TUNED_BLOCKS = {
 # 1024; with W512 1.00-1.02x) and on the windowed rows of 64 and 128 (head dim 128: 1.03-1.07x
 # at W512, 0.99-1.00x at W127); at head dim 128 without a window it measured 0.90-0.98x (the
 # extend's first rows then come through the producer's row copies, not TMA), and at head dim
-# 256 0.99-1.01x.
+# 256 0.99-1.01x. Head dim 64's long row gives each consumer 224 registers, the producer 56
+# (step 29: 1.005x at n_ctx 8192, on two GPUs).
 _WS_PERSISTENT = _tuned(128, 64, 8, 4, False, warp_specialize=True, persistent=True,
                         pack_gqa=True, prefetch_q=True, tma_extend=True, o_through_shared=True,
                         one_key_stream=True)
-_WS_PERSISTENT_64 = _tuned(128, 128, 8, 4, False, warp_specialize=True, persistent=True,
-                           pack_gqa=True, prefetch_q=True, tma_extend=True,
+_WS_PERSISTENT_64 = _tuned(128, 128, 8, 4, False, max_registers=224, warp_specialize=True,
+                           persistent=True, pack_gqa=True, prefetch_q=True, tma_extend=True,
                            o_through_shared=True, one_key_stream=True)
 _WS_PERSISTENT_256 = _tuned(128, 32, 8, 4, True, warp_specialize=True, persistent=True,
                             pack_gqa=True, overlap_pv=True, o_through_shared=True)
@@ -646,16 +649,28 @@ class WsRegisters(NamedTuple):
 
 
 # Per number of consumer warpgroups. Two: 168 each, 216 per consumer and 72 for the producer
-# (the fewest at which ptxas does not spill its gather addresses). Three (head dim 64's 192-row
-# items, FlashAttention-3's split there): 128 each, 152 per consumer, 56 for the producer.
+# (at step 9 the fewest at which ptxas did not spill the producer's gather addresses). Three
+# (head dim 64's 192-row items, FlashAttention-3's split there): 128 each, 152 per consumer,
+# 56 for the producer. LaunchConfig.max_registers moves registers between them. Measured in
+# session 22 (docs/MEASUREMENTS.md): head dim 128's long row the same at 224/56, 1-3% slower
+# at 232/40 and 6-11% at 240/24, though at 232 nothing spills: the producer's pace shows in
+# the consumers' time; head dim 64's long row 0.5% faster at 224/56. setmaxnreg takes 24 to
+# 256 registers, in multiples of 8.
 SM90_REGISTERS = 65536
 WS_REGISTERS = {2: WsRegisters(168, 216, 72), 3: WsRegisters(128, 152, 56)}
+MIN_WS_PRODUCER_REGISTERS = 24
 
 
 def ws_registers(config: LaunchConfig) -> WsRegisters:
     """The register split of a warp-specialized config: one consumer warpgroup per 4 of its
-    ``num_warps`` (the producer's 4 come on top)."""
-    return WS_REGISTERS[config.num_warps // 4]
+    ``num_warps`` (the producer's 4 come on top). ``max_registers``, where set, is each
+    consumer's; the producer takes what the consumers leave of the launch's registers."""
+    consumers = config.num_warps // 4
+    split = WS_REGISTERS[consumers]
+    if config.max_registers is None:
+        return split
+    producer = (split.total * (consumers + 1) - consumers * config.max_registers) // 8 * 8
+    return WsRegisters(split.total, config.max_registers, producer)
 
 # cp.async, which the Gluon kernels copy K and V (and the overlapped kernel Q) with, takes
 # only these modifiers.
@@ -762,9 +777,11 @@ def check_warp_specialize(config: LaunchConfig, head_dim: int, element_bytes: in
                          "prefetching needs block_n <= 64")
     if config.max_registers is not None:
         registers = ws_registers(config)
-        raise ValueError(f"config.max_registers={config.max_registers}: warp_specialize sets its "
-                         f"own split ({registers.consumer} per consumer thread, "
-                         f"{registers.producer} per producer thread)")
+        if config.max_registers % 8 or registers.producer < MIN_WS_PRODUCER_REGISTERS:
+            raise ValueError(f"config.max_registers={config.max_registers}: with warp_specialize, "
+                             "each consumer thread's registers: a multiple of 8 that leaves the "
+                             f"producer at least {MIN_WS_PRODUCER_REGISTERS} (it would have "
+                             f"{registers.producer})")
     # K/V are copied with cp.async; Q too with prefetch_q (into two buffers), else loaded
     # with a plain load (any modifier)
     copied = ("prefix_kv_cache", "extend_kv_cache", "q_cache")[:3 if config.prefetch_q else 2]

@@ -126,6 +126,22 @@ def test_warp_specialized_kernel_moves_registers_to_the_consumers():
     assert "USETMAXREG.DEALLOC.CTAPOOL 0x48" in sass  # producer: 72
 
 
+@needs_gluon
+def test_max_registers_sets_a_warp_specialized_kernels_split():
+    """LaunchConfig.max_registers on the warp-specialized kernel is each consumer's
+    registers, and the producer gets what the consumers leave of the launch's 3 x 168 a
+    thread: `default`'s D=64 long row asks 224 (step 29), so setmaxnreg gives the producer
+    56, and neither spills."""
+    row = ea.resolve_config("default", 64, "long", arch=90)
+    assert row.max_registers == 224
+    assert ea.ws_registers(row) == ea.WsRegisters(168, 224, 56)
+    report = compile_for_target(row, head_dim=64, shape="long")
+    assert report.registers == 168 and report.stack_bytes == 0
+    sass = report.sass()
+    assert "USETMAXREG.TRY_ALLOC.CTAPOOL UP0, 0xe0" in sass  # consumers: 224
+    assert "USETMAXREG.DEALLOC.CTAPOOL 0x38" in sass  # producer: 56
+
+
 def test_sass_loops_finds_each_backward_branch_with_its_opcodes():
     sass = """
         /*0000*/                   MOV R1, c[0x0][0x28] ;

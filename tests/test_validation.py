@@ -188,8 +188,11 @@ def test_warp_specialize_needs_what_the_gluon_kernel_is_written_for(inputs):
     expect(inputs, "config.num_stages=1", config=LaunchConfig(**{**WS, "num_stages": 1}))
     expect(inputs, "config.prefetch_indices=True: with block_n=128",
            config=LaunchConfig(**{**WS, "block_n": 128}, prefetch_indices=True))
-    expect(inputs, "config.max_registers=128: warp_specialize sets its own split",
-           config=LaunchConfig(**WS, max_registers=128))
+    expect(inputs, "config.max_registers=220: with warp_specialize, each consumer thread's "
+           r"registers: a multiple of 8 .* \(it would have 64\)",
+           config=LaunchConfig(**WS, max_registers=220))
+    expect(inputs, r"config.max_registers=248: .* at least 24 \(it would have 8\)",
+           config=LaunchConfig(**WS, max_registers=248))
     expect(inputs, "config.prefix_kv_cache='.cv'", config=LaunchConfig(**WS, prefix_kv_cache=".cv"))
     expect(inputs, "config.num_stages=4: .* shared memory",
            config=LaunchConfig(**{**WS, "num_stages": 4, "block_n": 256}))

@@ -6,7 +6,8 @@
 
 A configuration ``mMnNwWsS`` is ``LaunchConfig(block_m=M, block_n=N, num_warps=W,
 num_stages=S)``; ``mMnNwWsS:ORDER`` also sets ``grid_order`` (``heads`` or ``sequences``),
-a ``+pf`` suffix ``prefetch_indices=True``, ``+rR`` ``max_registers=R``, ``+ov``
+a ``+pf`` suffix ``prefetch_indices=True``, ``+rR`` ``max_registers=R`` (with ``+ws``: each
+consumer's registers, the producer the rest), ``+ov``
 ``overlap_softmax=True`` and ``+ws`` ``warp_specialize=True`` (the Gluon kernels for Hopper),
 ``+pe`` ``persistent=True`` (with ``+ws``: a program per SM walking the work items), ``+pg``
 ``pack_gqa=True`` (with ``+ws``: a KV head's query heads packed into an item's rows), ``+pq``
