@@ -23,7 +23,9 @@ over (``baseline`` by default; a peer's name tunes against it directly).
 Every configuration and peer is checked against the reference before it is timed, and timed
 interleaved with the baseline in one process (``benchmarks/harness.py``); a configuration
 that does not fit the chip (out of shared memory) is reported, not fatal.
-Prints one table per shape: ms, TFLOP/s and the speedup over the baseline.
+Prints one table per shape: ms, TFLOP/s and the speedup over the baseline, under a line
+naming the row each variant runs there (``default``'s row changes with the shape: name a
+row's own configuration as ``--baseline`` to compare with that row everywhere).
 
 Compiling is most of a cold sweep's time (seconds per kernel and specialization), and Triton
 compiles at a kernel's first launch, one at a time. ``--compile-workers N`` compiles every
@@ -220,9 +222,21 @@ def compile_ahead(args: argparse.Namespace) -> None:
     print(f"compile-ahead: {len(resolved)} kernels in {args.compile_workers} processes")
 
 
+def variant_rows(configs, head_dim: int, longest_extend: int, window: int,
+                 arch: Optional[int]) -> str:
+    """The shape class whose row each variant among ``configs`` runs at a point: a variant
+    such as ``default`` takes another row of its table from point to point (at head dim 128,
+    the short row at n_ctx 2048 and the long one at 8192), so a speedup over it compares with
+    that row, not with a configuration's. Empty where ``configs`` has no variant."""
+    shape = shape_class(window, longest_extend, head_dim, arch)
+    named = [name for name, config in configs.items() if isinstance(config, str)]
+    return f"variants' rows here: {', '.join(f'{name} {shape}' for name in named)}" if named else ""
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     _cli.require_cuda("sweep_blocks")
+    arch = launch_arch(torch.device("cuda"))
     print(f"{torch.cuda.get_device_name()} · torch {torch.__version__} · triton {triton.__version__}")
     if args.compile_workers > 0:
         compile_ahead(args)
@@ -236,6 +250,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                      args.configs, args.peers)
             results = harness.measure_calls(inputs, window, prepared, baseline=args.baseline)
             print(f"\n{args.heads} D={args.head_dim} {args.dtype} n_ctx={n_ctx} window={window} {args.pool}")
+            rows = variant_rows(args.configs, args.head_dim, inputs.max_len_extend, window, arch)
+            if rows:
+                print(rows)
             print(f"| config | ms | TFLOP/s | × {args.baseline} |\n|---|---|---|---|")
             for name, result in results.items():
                 if not result.correct:
