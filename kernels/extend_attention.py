@@ -180,12 +180,9 @@ SHAPE_CLASSES = ("windowed", "short", "long")
 TUNED_WINDOW_MAX = 512
 # The longest extend from which a call counts as long. Steps 5-8 tuned head dim 128's two
 # classes apart at this length (docs/MEASUREMENTS.md) for the `tl` rows, which run where the
-# warp-specialized kernel cannot.
+# warp-specialized kernel cannot. Where it runs, head dim 128's long row started at 1024-token
+# extends (steps 14-29); since step 30 that row is the short one, and every table splits here.
 LONG_EXTEND_MIN = 2048
-# Where the Gluon kernels run (TUNED_BLOCKS), per head dim where it differs: head dim 128's
-# persistent 128-key row measured 8% faster than the short row at n_ctx 4096 (extends up to
-# 2030 tokens), as fast at 2048 (999) and 4% slower at 1024 (511) (step 14, H200).
-GLUON_LONG_EXTEND_MIN = {128: 1024}
 
 
 def _tuned(block_m, block_n, num_warps, num_stages, prefetch_indices, max_registers=None,
@@ -220,14 +217,14 @@ TL_TUNED_BLOCKS = {
     (256, "long"): _tuned(128, 64, 8, 2, True),
 }
 # The tuned variant where the Gluon kernels run (``gluon_unavailable``): the warp-specialized
-# kernel (a producer warpgroup, two consumers; three at head dim 64's short extends) on a
-# persistent grid (a program per SM walking the items), with a KV head's query heads packed
+# kernel (a producer warpgroup, two consumers; three at head dim 128 without a small window and
+# at head dim 64's short extends) on a persistent grid (a program per SM walking the items), with a KV head's query heads packed
 # into its rows. Measured on the H200 against
 # FlashInfer 0.7.2 (docs/MEASUREMENTS.md, steps 10-13): where the extends are short, or the
 # window small, items are short and 64-key tiles (with prefetched indices until step 16b),
-# each consumer's next Q copied ahead, win; without a window at long extends 128-key tiles do
+# each consumer's next Q copied ahead, win; without a window at long extends 128-key tiles did
 # (a program per item until step 13, which measured the persistent grid 8% faster at n_ctx
-# 8192; at head dim 128 from 1024-token extends since step 14: GLUON_LONG_EXTEND_MIN). At head
+# 8192; at head dim 128 from 1024-token extends in steps 14-29, until step 30 below). At head
 # dim 64 128-key tiles with Q copied ahead win at short and long extends alike (step 13: up to
 # 12% over the 64-key row at n_ctx 4096, 2% behind it at 1024). At head dim 256 copying Q ahead
 # needs a stage less, and measured no faster. The `tl` rows stay where they measured faster:
@@ -261,7 +258,11 @@ TL_TUNED_BLOCKS = {
 # at W512, 0.99-1.00x at W127); at head dim 128 without a window it measured 0.90-0.98x (the
 # extend's first rows then come through the producer's row copies, not TMA), and at head dim
 # 256 0.99-1.01x. Head dim 64's long row gives each consumer 224 registers, the producer 56
-# (step 29: 1.005x at n_ctx 8192, on two GPUs).
+# (step 29: 1.005x at n_ctx 8192, on two GPUs). Head dim 128's long extends run its short row
+# (step 30): three consumers on 64-key tiles with items from the counter measured 1.04-1.06x
+# the two-consumer 128-key row at n_ctx 8192 and 1.08x at 4096 (both pools, heads 32/8 and
+# 32/32, fp16); without the counter 1.00x at 8192. Step 19 had set the short row against a
+# 64-key two-consumer row, and the long row was not measured against it again.
 _WS_PERSISTENT = _tuned(128, 64, 8, 4, False, warp_specialize=True, persistent=True,
                         pack_gqa=True, prefetch_q=True, tma_extend=True, o_through_shared=True,
                         one_key_stream=True)
@@ -270,18 +271,17 @@ _WS_PERSISTENT_64 = _tuned(128, 128, 8, 4, False, max_registers=224, warp_specia
                            o_through_shared=True, one_key_stream=True)
 _WS_PERSISTENT_256 = _tuned(128, 32, 8, 4, True, warp_specialize=True, persistent=True,
                             pack_gqa=True, overlap_pv=True, o_through_shared=True)
-_WS_LONG = _tuned(128, 128, 8, 3, False, warp_specialize=True, persistent=True, pack_gqa=True,
-                  tma_extend=True, o_through_shared=True)
 _WS_THREE_CONSUMERS = _tuned(192, 64, 12, 3, False, warp_specialize=True, persistent=True,
                              pack_gqa=True, prefetch_q=True, tma_extend=True,
                              o_through_shared=True)
+_WS_THREE_CONSUMERS_COUNTED = dataclasses.replace(_WS_THREE_CONSUMERS, dynamic_items=True)
 TUNED_BLOCKS = {**TL_TUNED_BLOCKS,
                 (64, "windowed"): _WS_PERSISTENT,
                 (64, "short"): dataclasses.replace(_WS_THREE_CONSUMERS, one_key_stream=True),
                 (64, "long"): _WS_PERSISTENT_64,
                 (128, "windowed"): dataclasses.replace(_WS_PERSISTENT, overlap_pv=True),
-                (128, "short"): dataclasses.replace(_WS_THREE_CONSUMERS, dynamic_items=True),
-                (128, "long"): _WS_LONG,
+                (128, "short"): _WS_THREE_CONSUMERS_COUNTED,
+                (128, "long"): _WS_THREE_CONSUMERS_COUNTED,
                 (256, "windowed"): _WS_PERSISTENT_256, (256, "short"): _WS_PERSISTENT_256}
 
 # The tuned variant on every other target (GPUs other than sm_90, the interpreter): the
@@ -310,20 +310,12 @@ UNTUNED_BLOCKS = {
 }
 
 
-def shape_class(sliding_window_size: int, max_len_extend: int, head_dim: int,
-                arch: Optional[int]) -> str:
-    """The row of the tuned table for ``arch`` (``tuned_blocks``), and of ``UNTUNED_BLOCKS``,
-    that a call takes."""
+def shape_class(sliding_window_size: int, max_len_extend: int) -> str:
+    """The row of a tuned table (``tuned_blocks``), and of ``UNTUNED_BLOCKS``, that a call
+    takes."""
     if 0 < sliding_window_size <= TUNED_WINDOW_MAX:
         return "windowed"
-    return "long" if max_len_extend >= long_extend_min(head_dim, arch) else "short"
-
-
-def long_extend_min(head_dim: int, arch: Optional[int]) -> int:
-    """The longest extend from which a call at ``head_dim`` on ``arch`` counts as long."""
-    if tuned_blocks(arch) is TUNED_BLOCKS:
-        return GLUON_LONG_EXTEND_MIN.get(head_dim, LONG_EXTEND_MIN)
-    return LONG_EXTEND_MIN
+    return "long" if max_len_extend >= LONG_EXTEND_MIN else "short"
 
 
 VARIANTS: Mapping[str, LaunchConfig] = {
@@ -650,9 +642,10 @@ class WsRegisters(NamedTuple):
 
 # Per number of consumer warpgroups. Two: 168 each, 216 per consumer and 72 for the producer
 # (at step 9 the fewest at which ptxas did not spill the producer's gather addresses). Three
-# (head dim 64's 192-row items, FlashAttention-3's split there): 128 each, 152 per consumer,
-# 56 for the producer. LaunchConfig.max_registers moves registers between them. Measured in
-# session 22 (docs/MEASUREMENTS.md): head dim 128's long row the same at 224/56, 1-3% slower
+# (192-row items, FlashAttention-3's split at head dim 64; head dim 128's rows without a small
+# window too): 128 each, 152 per consumer, 56 for the producer. LaunchConfig.max_registers
+# moves registers between them. Measured in session 22 (docs/MEASUREMENTS.md): head dim 128's
+# two-consumer long row (`default`'s until step 30) the same at 224/56, 1-3% slower
 # at 232/40 and 6-11% at 240/24, though at 232 nothing spills: the producer's pace shows in
 # the consumers' time; head dim 64's long row 0.5% faster at 224/56. setmaxnreg takes 24 to
 # 256 registers, in multiples of 8.
@@ -1087,8 +1080,7 @@ def extend_attention_fwd(q_extend, k_extend, v_extend, o_extend, k_buffer, v_buf
             lo, hi = int(kv_indices.min()), int(kv_indices.max())
             if lo < 0 or hi >= k_buffer.shape[0]:
                 raise ValueError(f"kv_indices: rows [{lo}, {hi}] fall outside the pool of {k_buffer.shape[0]} rows")
-    cfg = resolve_config(config, head_dim, shape_class(sliding_window_size, max_len_extend, head_dim, arch),
-                         arch=arch)
+    cfg = resolve_config(config, head_dim, shape_class(sliding_window_size, max_len_extend), arch=arch)
     check_work_items(cfg)
     if (cfg.num_warps == 12 or cfg.block_m == 192) and not cfg.warp_specialize \
             and not cfg.overlap_softmax:

@@ -5,7 +5,8 @@ item is ``BLOCK_M = 128`` query rows (of one head, or of a KV head's packed quer
 split between two consumer warpgroups of 64 rows, and one producer warpgroup serves both
 (FlashAttention-3's division of labour); with ``BLOCK_M = 192``, three consumers (FA3's split at
 head dim 64, where a consumer's MMAs per score are half head dim 128's; measured faster at head
-dim 128's short extends too, on 64-key tiles), each with fewer registers:
+dim 128's short extends too, on 64-key tiles, and since step 30 at its long ones), each with
+fewer registers:
 
 - the producer gathers each K/V tile (prefix rows through ``kv_indices``) with ``cp.async``
   into a ring of ``NUM_STAGES`` shared-memory stages and arrives on the stage's ``ready``

@@ -322,19 +322,19 @@ def test_sweep_takes_variants_peers_and_a_chosen_baseline():
 
 
 def test_sweep_says_which_row_each_variant_runs_at_a_point():
-    """`default` takes its short row at head dim 128's 2048 (extends under 1024 on the sm_90
-    table) and its long row at 8192: a sweep's speedups over it compare with that row
-    (session 22 found session 21's 0.90x at 2048 measured against the short row)."""
+    """`default` takes its short row at n_ctx 4096 (extends under 2048) and its long row at
+    8192: a sweep's speedups over it compare with that row (session 22 found session 21's
+    0.90x at 2048 measured against the short row)."""
     from tools import sweep_blocks
     configs = sweep_blocks.parse_configs("default,baseline,m128n128w8s3:heads+ws")
-    short = max(workloads.pr_lengths(2048)[1])
+    short = max(workloads.pr_lengths(4096)[1])
     long_ = max(workloads.pr_lengths(8192)[1])
-    assert sweep_blocks.variant_rows(configs, 128, short, -1, 90) == \
+    assert sweep_blocks.variant_rows(configs, short, -1) == \
         "variants' rows here: default short, baseline short"
-    assert sweep_blocks.variant_rows(configs, 128, long_, -1, 90).endswith("default long, baseline long")
-    assert sweep_blocks.variant_rows(configs, 128, long_, 127, 90).endswith("default windowed, baseline windowed")
-    assert sweep_blocks.variant_rows(sweep_blocks.parse_configs("m128n128w8s3:heads+ws"), 128,
-                                     long_, -1, 90) == ""
+    assert sweep_blocks.variant_rows(configs, long_, -1).endswith("default long, baseline long")
+    assert sweep_blocks.variant_rows(configs, long_, 127).endswith("default windowed, baseline windowed")
+    assert sweep_blocks.variant_rows(sweep_blocks.parse_configs("m128n128w8s3:heads+ws"),
+                                     long_, -1) == ""
 
 
 def test_ncu_point_runs_variants_as_configurations_and_the_rest_as_providers():

@@ -208,7 +208,7 @@ def compile_ahead(args: argparse.Namespace) -> None:
     for name, config in args.configs.items():
         for n_ctx in args.n_ctx:
             for window in args.windows:
-                shape = shape_class(window, longest[n_ctx], args.head_dim, arch)
+                shape = shape_class(window, longest[n_ctx])
                 resolved[(kernels.resolve_config(config, args.head_dim, shape, arch=arch), window)] = name
     context = multiprocessing.get_context("spawn")  # CUDA cannot be forked
     with concurrent.futures.ProcessPoolExecutor(args.compile_workers, mp_context=context) as pool:
@@ -222,13 +222,12 @@ def compile_ahead(args: argparse.Namespace) -> None:
     print(f"compile-ahead: {len(resolved)} kernels in {args.compile_workers} processes")
 
 
-def variant_rows(configs, head_dim: int, longest_extend: int, window: int,
-                 arch: Optional[int]) -> str:
+def variant_rows(configs, longest_extend: int, window: int) -> str:
     """The shape class whose row each variant among ``configs`` runs at a point: a variant
-    such as ``default`` takes another row of its table from point to point (at head dim 128,
-    the short row at n_ctx 2048 and the long one at 8192), so a speedup over it compares with
+    such as ``default`` takes another row of its table from point to point (at head dim 64,
+    the short row at n_ctx 4096 and the long one at 8192), so a speedup over it compares with
     that row, not with a configuration's. Empty where ``configs`` has no variant."""
-    shape = shape_class(window, longest_extend, head_dim, arch)
+    shape = shape_class(window, longest_extend)
     named = [name for name, config in configs.items() if isinstance(config, str)]
     return f"variants' rows here: {', '.join(f'{name} {shape}' for name in named)}" if named else ""
 
@@ -236,7 +235,6 @@ def variant_rows(configs, head_dim: int, longest_extend: int, window: int,
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     _cli.require_cuda("sweep_blocks")
-    arch = launch_arch(torch.device("cuda"))
     print(f"{torch.cuda.get_device_name()} · torch {torch.__version__} · triton {triton.__version__}")
     if args.compile_workers > 0:
         compile_ahead(args)
@@ -250,7 +248,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                      args.configs, args.peers)
             results = harness.measure_calls(inputs, window, prepared, baseline=args.baseline)
             print(f"\n{args.heads} D={args.head_dim} {args.dtype} n_ctx={n_ctx} window={window} {args.pool}")
-            rows = variant_rows(args.configs, args.head_dim, inputs.max_len_extend, window, arch)
+            rows = variant_rows(args.configs, inputs.max_len_extend, window)
             if rows:
                 print(rows)
             print(f"| config | ms | TFLOP/s | × {args.baseline} |\n|---|---|---|---|")
