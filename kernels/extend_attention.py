@@ -217,52 +217,54 @@ TL_TUNED_BLOCKS = {
     (256, "long"): _tuned(128, 64, 8, 2, True),
 }
 # The tuned variant where the Gluon kernels run (``gluon_unavailable``): the warp-specialized
-# kernel (a producer warpgroup, two consumers; three at head dim 128 without a small window and
-# at head dim 64's short extends) on a persistent grid (a program per SM walking the items), with a KV head's query heads packed
-# into its rows. Measured on the H200 against
-# FlashInfer 0.7.2 (docs/MEASUREMENTS.md, steps 10-13): where the extends are short, or the
-# window small, items are short and 64-key tiles (with prefetched indices until step 16b),
-# each consumer's next Q copied ahead, win; without a window at long extends 128-key tiles did
-# (a program per item until step 13, which measured the persistent grid 8% faster at n_ctx
-# 8192; at head dim 128 from 1024-token extends in steps 14-29, until step 30 below). At head
-# dim 64 128-key tiles with Q copied ahead win at short and long extends alike (step 13: up to
-# 12% over the 64-key row at n_ctx 4096, 2% behind it at 1024). At head dim 256 copying Q ahead
-# needs a stage less, and measured no faster. The `tl` rows stay where they measured faster:
-# head dim 256's long extends (and head dim 64's windows until step 17: the 64-key row with
-# TMA measured 1.20-1.30x the `tl` row at W512, n_ctx 1024-8192). The softmax overlaps P·V
-# (overlap_pv, step 12) where it measured faster: with a window, and at head dim 256; at head
-# dim 128 without a window it measured 4% slower at long extends and -1 to +1% at short ones,
-# and at head dim 64 no different. Items taken from a counter (dynamic_items, step 15) where
-# they measured faster: head dim 128's short extends, 3% at n_ctx 1024 and 5% at 2048, where
-# the items' lengths differ most; with a window (short items: the counter's round trip is a
-# larger part of each) 1-7% slower, at long extends 1% slower. Whole extend tiles copied by
-# TMA (tma_extend, step 16) wherever head dims 64 and 128 run this kernel: at head dim 128's
-# long extends 6% faster at n_ctx 8192, 4% at 4096; at head dim 64 4-5% at 4096 and 8192, 1%
-# at 1024; on head dim 128's short and windowed rows (step 16b) 2-9%, though TMA excludes the
-# prefetched indices (worth 1% on the short row). At head dim 256 (32-key tiles) -2 to +1%.
-# Three consumer warpgroups (192-row items, 12 warps, step 18) at head dim 64's short extends:
-# 1.11x the two-consumer 128-key row at n_ctx 1024 and 1.07x at 4096; at long extends (8192)
-# and with W512 within 1-3% of the rows they would replace, so those stay. At head dim 128's
-# short extends too, with items from the counter (step 19): 1.08x the two-consumer row at
-# n_ctx 2048, 1.01x at 1024; 128-key tiles there measured 0.84-0.97x. Output rows written
-# through the Q buffer in 16-byte stores (o_through_shared) on every warp-specialized row:
-# with a window 1.10-1.15x at head dim 128 and 1.06-1.09x at 64, at head dim 64's short
-# extends 1.03-1.08x, its long ones 1.01x (step 23); at head dim 128 without a window 1.05x at
-# long extends and 1.06-1.07x at short ones (step 24), though there the path spills (16 and
-# 48 bytes of stack against 8 and 0). At head dim 256 too (step 25), though it spills 24 bytes
-# there: with a window 1.13x at W127 and 1.06-1.07x at W512, at short extends 1.04-1.06x.
-# (Step 27's output normalized by one reciprocal a row added 8 bytes at head dim 128's long
-# row and head dim 256's short one.) Each item's keys as one stream of tiles (one_key_stream,
-# step 28) at head dim 64 (without a window 1.03x at n_ctx 8192, 1.01x at 4096, 1.06x at
-# 1024; with W512 1.00-1.02x) and on the windowed rows of 64 and 128 (head dim 128: 1.03-1.07x
-# at W512, 0.99-1.00x at W127); at head dim 128 without a window it measured 0.90-0.98x (the
-# extend's first rows then come through the producer's row copies, not TMA), and at head dim
-# 256 0.99-1.01x. Head dim 64's long row gives each consumer 224 registers, the producer 56
-# (step 29: 1.005x at n_ctx 8192, on two GPUs). Head dim 128's long extends run its short row
-# (step 30): three consumers on 64-key tiles with items from the counter measured 1.04-1.06x
-# the two-consumer 128-key row at n_ctx 8192 and 1.08x at 4096 (both pools, heads 32/8 and
-# 32/32, fp16); without the counter 1.00x at 8192. Step 19 had set the short row against a
-# 64-key two-consumer row, and the long row was not measured against it again.
+# kernel (a producer warpgroup, two consumers; three at head dim 128 without a small window and at
+# head dim 64's short extends) on a persistent grid (a program per SM walking the items), with a
+# KV head's query heads packed into its rows. Measured on the H200 against FlashInfer 0.7.2
+# (docs/MEASUREMENTS.md, steps 10-13): where the extends are short, or the window small, items are
+# short and 64-key tiles (with prefetched indices until step 16b), each consumer's next Q copied
+# ahead, win; without a window at long extends 128-key tiles did (a program per item until step
+# 13, which measured the persistent grid 8% faster at n_ctx 8192; at head dim 128 from 1024-token
+# extends in steps 14-29, until step 30 below). At head dim 64 128-key tiles with Q copied ahead
+# win at short and long extends alike (step 13: up to 12% over the 64-key row at n_ctx 4096, 2%
+# behind it at 1024). At head dim 256 copying Q ahead needs a stage less, and measured no faster.
+# The `tl` rows stayed where they measured faster: head dim 64's windows until step 17 (the 64-key
+# row with TMA measured 1.20-1.30x the `tl` row at W512, n_ctx 1024-8192) and head dim 256's long
+# extends until step 31 (below). The softmax overlaps P·V (overlap_pv, step 12) where it measured
+# faster: with a window, and at head dim 256; at head dim 128 without a window it measured 4%
+# slower at long extends and -1 to +1% at short ones, and at head dim 64 no different. Items taken
+# from a counter (dynamic_items, step 15) where they measured faster: head dim 128's short
+# extends, 3% at n_ctx 1024 and 5% at 2048, where the items' lengths differ most; with a window
+# (short items: the counter's round trip is a larger part of each) 1-7% slower, at long extends 1%
+# slower. Whole extend tiles copied by TMA (tma_extend, step 16) wherever head dims 64 and 128 run
+# this kernel: at head dim 128's long extends 6% faster at n_ctx 8192, 4% at 4096; at head dim 64
+# 4-5% at 4096 and 8192, 1% at 1024; on head dim 128's short and windowed rows (step 16b) 2-9%,
+# though TMA excludes the prefetched indices (worth 1% on the short row). At head dim 256 (32-key
+# tiles) -2 to +1%. Three consumer warpgroups (192-row items, 12 warps, step 18) at head dim 64's
+# short extends: 1.11x the two-consumer 128-key row at n_ctx 1024 and 1.07x at 4096; at long
+# extends (8192) and with W512 within 1-3% of the rows they would replace, so those stay. At head
+# dim 128's short extends too, with items from the counter (step 19): 1.08x the two-consumer row
+# at n_ctx 2048, 1.01x at 1024; 128-key tiles there measured 0.84-0.97x. Output rows written
+# through the Q buffer in 16-byte stores (o_through_shared) on every warp-specialized row: with a
+# window 1.10-1.15x at head dim 128 and 1.06-1.09x at 64, at head dim 64's short extends
+# 1.03-1.08x, its long ones 1.01x (step 23); at head dim 128 without a window 1.05x at long
+# extends and 1.06-1.07x at short ones (step 24), though there the path spills (16 and 48 bytes of
+# stack against 8 and 0). At head dim 256 too (step 25), though it spills 24 bytes there: with a
+# window 1.13x at W127 and 1.06-1.07x at W512, at short extends 1.04-1.06x. (Step 27's output
+# normalized by one reciprocal a row added 8 bytes at head dim 128's long row and head dim 256's
+# short one.) Each item's keys as one stream of tiles (one_key_stream, step 28) at head dim 64
+# (without a window 1.03x at n_ctx 8192, 1.01x at 4096, 1.06x at 1024; with W512 1.00-1.02x) and
+# on the windowed rows of 64 and 128 (head dim 128: 1.03-1.07x at W512, 0.99-1.00x at W127); at
+# head dim 128 without a window it measured 0.90-0.98x (the extend's first rows then come through
+# the producer's row copies, not TMA), and at head dim 256 0.99-1.01x. Head dim 64's long row
+# gives each consumer 224 registers, the producer 56 (step 29: 1.005x at n_ctx 8192, on two GPUs).
+# Head dim 128's long extends run its short row (step 30): three consumers on 64-key tiles with
+# items from the counter measured 1.04-1.06x the two-consumer 128-key row at n_ctx 8192 and 1.08x
+# at 4096 (both pools, heads 32/8 and 32/32, fp16); without the counter 1.00x at 8192. Step 19 had
+# set the short row against a 64-key two-consumer row, and the long row was not measured against
+# it again. Head dim 256 without a window takes its items from the counter at short and long
+# extends alike (step 31): 1.03x at n_ctx 4096 and 1.05x at 1024 (with a window 0.99-1.01x, so
+# that row stays strided), and its persistent row replaces the `tl` row at long extends:
+# 1.23-1.34x at 8192.
 _WS_PERSISTENT = _tuned(128, 64, 8, 4, False, warp_specialize=True, persistent=True,
                         pack_gqa=True, prefetch_q=True, tma_extend=True, o_through_shared=True,
                         one_key_stream=True)
@@ -275,6 +277,7 @@ _WS_THREE_CONSUMERS = _tuned(192, 64, 12, 3, False, warp_specialize=True, persis
                              pack_gqa=True, prefetch_q=True, tma_extend=True,
                              o_through_shared=True)
 _WS_THREE_CONSUMERS_COUNTED = dataclasses.replace(_WS_THREE_CONSUMERS, dynamic_items=True)
+_WS_PERSISTENT_256_COUNTED = dataclasses.replace(_WS_PERSISTENT_256, dynamic_items=True)
 TUNED_BLOCKS = {**TL_TUNED_BLOCKS,
                 (64, "windowed"): _WS_PERSISTENT,
                 (64, "short"): dataclasses.replace(_WS_THREE_CONSUMERS, one_key_stream=True),
@@ -282,7 +285,9 @@ TUNED_BLOCKS = {**TL_TUNED_BLOCKS,
                 (128, "windowed"): dataclasses.replace(_WS_PERSISTENT, overlap_pv=True),
                 (128, "short"): _WS_THREE_CONSUMERS_COUNTED,
                 (128, "long"): _WS_THREE_CONSUMERS_COUNTED,
-                (256, "windowed"): _WS_PERSISTENT_256, (256, "short"): _WS_PERSISTENT_256}
+                (256, "windowed"): _WS_PERSISTENT_256,
+                (256, "short"): _WS_PERSISTENT_256_COUNTED,
+                (256, "long"): _WS_PERSISTENT_256_COUNTED}
 
 # The tuned variant on every other target (GPUs other than sm_90, the interpreter): the
 # `tl` rows, each within sm_8x's shared memory (ci/codegen_gate.py checks it). Only head dim

@@ -239,12 +239,13 @@ def test_rejects_unknown_arguments():
 @needs_gluon
 @pytest.mark.parametrize("head_dim,shape,dynamic", [(128, "short", True), (128, "windowed", False),
                                                     (128, "long", True), (64, "short", False),
-                                                    (64, "long", False)])
+                                                    (64, "long", False), (256, "windowed", False),
+                                                    (256, "short", True), (256, "long", True)])
 def test_only_the_dynamic_rows_take_items_from_a_counter(head_dim, shape, dynamic):
-    """`default`'s warp-specialized rows: the row that takes its items from a counter
-    (LaunchConfig.dynamic_items, step 15) carries the producer's atomic add per item, one more
-    when it is done, and the last program's two exchanges that zero the counters for the next
-    launch; the strided rows carry none (the counter measured slower there)."""
+    """`default`'s warp-specialized rows: a row that takes its items from a counter
+    (LaunchConfig.dynamic_items: steps 15, 30 and 31) carries the producer's atomic add per item,
+    one more when it is done, and the last program's two exchanges that zero the counters for
+    the next launch; the strided rows carry none (the counter measured slower there)."""
     report = compile_for_target("default", head_dim=head_dim, shape=shape)
     assert ea.resolve_config("default", head_dim, shape, arch=90).dynamic_items is dynamic
     assert sorted(re.findall(r"\batom\.[\w.]+", report.ptx)) == (

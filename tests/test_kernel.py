@@ -186,7 +186,8 @@ def test_gpu_default_copies_with_and_without_one_offset_per_row(apart):
 @pytest.mark.parametrize("head_dim,heads", [(128, "64/8"), (64, "32/32"), (64, "16/2"), (256, "16/8")])
 def test_gpu_default_long_extends(dtype, head_dim, heads):
     """`default`'s long rows (test_gpu_large_shapes' extends are all short): a persistent grid
-    at head dims 64 and 128 since step 13, whose programs each walk items of every length."""
+    at head dims 64 and 128 since step 13 and 256 since step 31, whose programs each walk items
+    of every length (from a counter at head dims 128 and 256, steps 30 and 31)."""
     extend = (ea.LONG_EXTEND_MIN + 37, 1, 900, ea.LONG_EXTEND_MIN)
     run_and_check((300, 2100, 0, 17), extend, heads=heads, head_dim=head_dim, dtype=dtype,
                   pool="fragmented")
