@@ -17,6 +17,7 @@ import torch
 
 import kernels
 from benchmarks import harness, workloads
+from kernels import extend_attention as ea
 from benchmarks.workloads import make_inputs
 from tools import quick_bench
 from conftest import DEVICE
@@ -335,6 +336,25 @@ def test_sweep_says_which_row_each_variant_runs_at_a_point():
     assert sweep_blocks.variant_rows(configs, long_, 127).endswith("default windowed, baseline windowed")
     assert sweep_blocks.variant_rows(sweep_blocks.parse_configs("m128n128w8s3:heads+ws"),
                                      long_, -1) == ""
+
+
+def test_sweep_names_a_row_of_the_sm90_table_by_its_shape_class():
+    """`row:SHAPE` is TUNED_BLOCKS' row at the sweep's head dim, whatever the point: a sweep
+    can time every row at every point, or take one row as the baseline everywhere."""
+    from tools import sweep_blocks
+    rows = sweep_blocks.parse_configs("row:windowed,row:short,row:long", 64)
+    assert rows == {f"row:{shape}": ea.TUNED_BLOCKS[64, shape] for shape in ea.SHAPE_CLASSES}
+    assert len({rows["row:windowed"], rows["row:short"], rows["row:long"]}) == 3
+    args = sweep_blocks.parse_args(["--configs", "row:windowed", "--baseline", "row:long",
+                                    "--head-dim", "256"])
+    assert args.configs == {"row:long": ea.TUNED_BLOCKS[256, "long"],
+                            "row:windowed": ea.TUNED_BLOCKS[256, "windowed"]}
+    with pytest.raises(SystemExit):
+        sweep_blocks.parse_args(["--configs", "row:long", "--baseline", "row:wide"])
+    for bad, why in (("row:huge", "row:windowed, row:short, row:long"),
+                     ("row:long", "no row at head dim None")):
+        with pytest.raises(ValueError, match=why):
+            sweep_blocks.parse_configs(bad)
 
 
 def test_ncu_point_runs_variants_as_configurations_and_the_rest_as_providers():

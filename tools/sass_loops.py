@@ -33,7 +33,8 @@ COLUMNS = ("HGMMA", "MUFU", "LDG", "LDGSTS", "STG", "SYNCS", "BAR")
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", default="default",
-                        help="variant names or mMnNwWsS[...] specs, as tools.sweep_blocks takes them")
+                        help="variant names, row:SHAPE or mMnNwWsS[...] specs, as tools.sweep_blocks "
+                             "takes them")
     parser.add_argument("--head-dim", type=int, default=128, choices=SUPPORTED_HEAD_DIMS)
     parser.add_argument("--shape", default="windowed", choices=SHAPE_CLASSES)
     parser.add_argument("--dtype", default="bf16", choices=("bf16", "fp16"))
@@ -42,7 +43,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help="leave out loops of fewer instructions (spin waits)")
     args = parser.parse_args(argv)
     try:
-        args.configs = parse_configs(args.configs)
+        args.configs = parse_configs(args.configs, args.head_dim)
     except ValueError as bad:
         parser.error(str(bad))
     return args

@@ -17,7 +17,11 @@ consumer's registers, the producer the rest), ``+ov``
 ``+tm`` ``tma_extend=True`` (with ``+ws``: whole extend tiles copied by TMA), ``+os``
 ``o_through_shared=True`` (with ``+ws``: each consumer writes O through its Q buffer), ``+ks``
 ``one_key_stream=True`` (with ``+ws``: an item's prefix and extend keys in one stream of tiles);
-a variant's name (``default``) runs that variant. ``--peers`` adds providers
+a variant's name (``default``) runs that variant, and ``row:SHAPE`` (``row:windowed``,
+``row:short``, ``row:long``) the row of ``TUNED_BLOCKS``, the sm_90 table, that ``default``
+runs at ``--head-dim`` in that shape class, at every point: ``--baseline row:long`` compares
+with one row everywhere, and ``--configs row:windowed,row:short,row:long`` measures each row
+at the others' points (step 30's gain was a row never measured at another's). ``--peers`` adds providers
 (``benchmarks/providers``) to the same run, and ``--baseline`` names the one every speedup is
 over (``baseline`` by default; a peer's name tunes against it directly).
 Every configuration and peer is checked against the reference before it is timed, and timed
@@ -46,22 +50,28 @@ import torch
 import triton
 
 import kernels
-from kernels.extend_attention import launch_arch, shape_class
+from kernels.extend_attention import SHAPE_CLASSES, TUNED_BLOCKS, launch_arch, shape_class
 from benchmarks import harness, workloads
 from benchmarks.providers import PROVIDERS
 from benchmarks.providers.base import PeerPoint
 from tools import _cli
 
+# a row of the sm_90 table by its shape class: row:windowed, row:short, row:long
+_ROW = "row:"
 _CONFIG = re.compile(r"m(\d+)n(\d+)w(\d+)s(\d+)(?::(\w+))?(\+pf)?(?:\+r(\d+))?(\+ov)?(\+ws)?(\+pe)?(\+pg)?(\+pq)?(\+op)?(\+di)?(\+tm)?(\+os)?(\+ks)?")
 
 
-def parse_configs(text: str) -> Dict[str, Union[str, kernels.LaunchConfig]]:
-    """'default,m128n32w4s3,m64n64w4s2:sequences+pf' -> {name: variant name or LaunchConfig};
-    ValueError naming a bad entry."""
+def parse_configs(text: str, head_dim: Optional[int] = None) -> Dict[str, Union[str, kernels.LaunchConfig]]:
+    """'default,m128n32w4s3,m64n64w4s2:sequences+pf,row:long' -> {name: variant name or
+    LaunchConfig}, a ``row:SHAPE`` entry as ``TUNED_BLOCKS[head_dim, SHAPE]``; ValueError
+    naming a bad entry."""
     configs: Dict[str, Union[str, kernels.LaunchConfig]] = {}
     for name in filter(None, text.split(",")):
         if name in kernels.VARIANTS:
             configs[name] = name
+            continue
+        if name.startswith(_ROW):
+            configs[name] = tuned_row(name[len(_ROW):], head_dim)
             continue
         if name in PROVIDERS:
             raise ValueError(f"--configs: {name!r} is a provider: name it in --peers")
@@ -94,6 +104,18 @@ def parse_configs(text: str) -> Dict[str, Union[str, kernels.LaunchConfig]]:
     return configs
 
 
+def tuned_row(shape: str, head_dim: Optional[int]) -> kernels.LaunchConfig:
+    """The row of ``TUNED_BLOCKS`` (the sm_90 table) for ``head_dim`` and shape class
+    ``shape``; ValueError naming the entry where either is not one."""
+    if shape not in SHAPE_CLASSES:
+        raise ValueError(f"--configs: {_ROW + shape!r}: expected one of "
+                         f"{', '.join(_ROW + s for s in SHAPE_CLASSES)}")
+    if (head_dim, shape) not in TUNED_BLOCKS:
+        raise ValueError(f"--configs: {_ROW}{shape}: no row at head dim {head_dim} "
+                         f"(one of {sorted({d for d, _ in TUNED_BLOCKS})})")
+    return TUNED_BLOCKS[head_dim, shape]
+
+
 def parse_impls(text: str) -> Tuple[List[str], Dict[str, Union[str, kernels.LaunchConfig]], Tuple[str, ...]]:
     """'flashinfer-0.7.2-fa3,default,m128n128w8s3:heads+ws' -> (every name in the order given,
     {name: variant or LaunchConfig} for the ones this repository's kernel launches, the
@@ -122,19 +144,22 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--peers", type=_cli.name_list(list(PROVIDERS)), default=(),
                         help="providers timed beside the configurations")
     parser.add_argument("--baseline", default=harness.BASELINE,
-                        help="the variant, configuration or peer every speedup is over")
+                        help="the variant, row, configuration or peer every speedup is over")
     parser.add_argument("--compile-workers", type=int, default=0,
                         help="compile every configuration first, in this many processes")
     _cli.add_shape_flags(parser, n_ctx="8192", windows="-1", pool="fragmented")
     args = _cli.parse(parser, argv)
     try:
-        args.configs = parse_configs(args.configs)
+        args.configs = parse_configs(args.configs, args.head_dim)
     except ValueError as bad:
         parser.error(str(bad))
     if args.baseline not in (*args.configs, *args.peers):
-        if args.baseline not in kernels.VARIANTS:
-            parser.error(f"--baseline {args.baseline!r}: neither a variant nor among --configs or --peers")
-        args.configs = {args.baseline: args.baseline, **args.configs}
+        try:
+            baseline = parse_configs(args.baseline, args.head_dim)
+        except ValueError:
+            parser.error(f"--baseline {args.baseline!r}: neither a variant, a row, a configuration "
+                         "nor among --peers")
+        args.configs = {**baseline, **args.configs}
     return args
 
 
