@@ -100,8 +100,8 @@ def test_warp_specialized_kernel_moves_registers_to_the_consumers():
 
     Four warpgroups share 128 registers per thread; setmaxnreg gives each consumer 152 and the
     producer 56. The few words of stack (16 bytes; 8 with the output stored from registers)
-    are stored and loaded around the items, never in a consumer's key-tile loop (12 HGMMA: a
-    64-key tile's scores over D=128 and the previous tile's P·V), one per consumer.
+    are stored and loaded around the items, never in the three consumers' key-tile loops (12
+    HGMMA each: a 64-key tile's scores over D=128 and the previous tile's P·V).
     """
     row = ea.resolve_config("default", 128, "long", arch=90)
     assert row == ea.resolve_config("default", 128, "short", arch=90)

@@ -16,8 +16,8 @@ import pytest
 import torch
 
 import kernels
-from benchmarks import harness, workloads
 from kernels import extend_attention as ea
+from benchmarks import harness, workloads
 from benchmarks.workloads import make_inputs
 from tools import quick_bench
 from conftest import DEVICE

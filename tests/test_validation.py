@@ -271,11 +271,11 @@ def test_shape_class_picks_the_row_of_the_tuned_table():
     # every table splits short and long extends at one length
     assert ea.shape_class(-1, ea.LONG_EXTEND_MIN - 1) == "short"
     assert ea.shape_class(-1, ea.LONG_EXTEND_MIN) == "long"
-    # on sm_90 head dims 128 and 256 run one row at short and long extends (steps 30 and 31)
-    gluon = ea.gluon_unavailable(ea.SM90) is None
-    for head_dim, rows in ((64, 2), (128, 1), (256, 1)):
-        assert len({ea.resolve_config("default", head_dim, shape, arch=ea.SM90)
-                    for shape in ("short", "long")}) == (rows if gluon else 2)
+    # the sm_90 table runs one row at head dims 128 and 256's short and long extends (steps 30
+    # and 31), two at head dim 64's; the `tl` tables one at 64 and 256, two at 128
+    for table, counts in ((ea.TUNED_BLOCKS, {64: 2, 128: 1, 256: 1}),
+                          (ea.TL_TUNED_BLOCKS, {64: 1, 128: 2, 256: 1})):
+        assert {d: len({table[d, "short"], table[d, "long"]}) for d in counts} == counts
     # the upstream variants keep one configuration for short and long extends, on every target
     for variant, arch in itertools.product(("baseline", "cg", "stages2", "cg_stages2"), TARGETS):
         assert (ea.resolve_config(variant, 128, "short", arch=arch)
