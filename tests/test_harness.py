@@ -364,6 +364,11 @@ def test_ncu_point_runs_variants_as_configurations_and_the_rest_as_providers():
     assert args.order == [peer, "default", "m128n128w8s3:heads+ws+pg"]
     assert list(args.configs) == ["default", "m128n128w8s3:heads+ws+pg"] and args.peers == (peer,)
     assert ncu_point.parse_args(["--impls", peer]).configs == {}
+    # a row of the sm_90 table at the point's head dim, as tools.sweep_blocks reads it
+    rows = ncu_point.parse_args(["--impls", "row:windowed", "--head-dim", "64", "--windows", "-1"])
+    assert rows.configs == {"row:windowed": ea.TUNED_BLOCKS[64, "windowed"]}
+    with pytest.raises(SystemExit):
+        ncu_point.parse_args(["--impls", "row:wide", "--windows", "-1"])
 
 
 NCU_REPORT = """\

@@ -21,15 +21,15 @@ a variant's name (``default``) runs that variant, and ``row:SHAPE`` (``row:windo
 ``row:short``, ``row:long``) the row of ``TUNED_BLOCKS``, the sm_90 table, that ``default``
 runs at ``--head-dim`` in that shape class, at every point: ``--baseline row:long`` compares
 with one row everywhere, and ``--configs row:windowed,row:short,row:long`` measures each row
-at the others' points (step 30's gain was a row never measured at another's). ``--peers`` adds providers
-(``benchmarks/providers``) to the same run, and ``--baseline`` names the one every speedup is
+at the others' points (step 30's gain was a row never measured at another's). ``--peers`` adds
+providers (``benchmarks/providers``) to the same run, and ``--baseline`` names the one every speedup is
 over (``baseline`` by default; a peer's name tunes against it directly).
 Every configuration and peer is checked against the reference before it is timed, and timed
 interleaved with the baseline in one process (``benchmarks/harness.py``); a configuration
 that does not fit the chip (out of shared memory) is reported, not fatal.
 Prints one table per shape: ms, TFLOP/s and the speedup over the baseline, under a line
-naming the row each variant runs there (``default``'s row changes with the shape: name a
-row's own configuration as ``--baseline`` to compare with that row everywhere).
+naming the row each variant runs there (``default``'s row changes with the shape: name
+``row:SHAPE`` as ``--baseline`` to compare with that row everywhere).
 
 Compiling is most of a cold sweep's time (seconds per kernel and specialization), and Triton
 compiles at a kernel's first launch, one at a time. ``--compile-workers N`` compiles every
@@ -116,23 +116,26 @@ def tuned_row(shape: str, head_dim: Optional[int]) -> kernels.LaunchConfig:
     return TUNED_BLOCKS[head_dim, shape]
 
 
-def parse_impls(text: str) -> Tuple[List[str], Dict[str, Union[str, kernels.LaunchConfig]], Tuple[str, ...]]:
-    """'flashinfer-0.7.2-fa3,default,m128n128w8s3:heads+ws' -> (every name in the order given,
-    {name: variant or LaunchConfig} for the ones this repository's kernel launches, the
-    providers' names); ValueError naming ``--impls``. A variant runs as a configuration, whether
-    or not a provider of that name exists."""
+def parse_impls(text: str, head_dim: Optional[int] = None
+                ) -> Tuple[List[str], Dict[str, Union[str, kernels.LaunchConfig]], Tuple[str, ...]]:
+    """'flashinfer-0.7.2-fa3,default,m128n128w8s3:heads+ws,row:long' -> (every name in the order
+    given, {name: variant or LaunchConfig} for the ones this repository's kernel launches, as
+    ``parse_configs`` reads them at ``head_dim``, the providers' names); ValueError naming
+    ``--impls``. A variant runs as a configuration, whether or not a provider of that name
+    exists."""
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
         raise ValueError(f"--impls {text!r}: no implementation given")
     peers = tuple(name for name in names if name in PROVIDERS and name not in kernels.VARIANTS)
     launched = [name for name in names if name not in peers]
-    unknown = [name for name in launched if name not in kernels.VARIANTS and not _CONFIG.fullmatch(name)]
+    unknown = [name for name in launched if name not in kernels.VARIANTS
+               and not name.startswith(_ROW) and not _CONFIG.fullmatch(name)]
     if unknown:
         raise ValueError(f"--impls: {unknown[0]!r} is neither a variant ({sorted(kernels.VARIANTS)}), a provider "
-                         f"({list(PROVIDERS)}) nor a configuration mMnNwWsS[...] (tools.sweep_blocks), "
-                         "e.g. m128n32w4s3")
+                         f"({list(PROVIDERS)}), a row ({_ROW}SHAPE) nor a configuration mMnNwWsS[...] "
+                         "(tools.sweep_blocks), e.g. m128n32w4s3")
     try:
-        configs = parse_configs(",".join(launched)) if launched else {}
+        configs = parse_configs(",".join(launched), head_dim) if launched else {}
     except ValueError as bad:
         raise ValueError(str(bad).replace("--configs", "--impls")) from None
     return names, configs, peers
@@ -188,7 +191,7 @@ def parse_point_args(parser: argparse.ArgumentParser, argv: Optional[Sequence[st
         parser.error(f"--n-ctx {args.n_ctx} --windows {args.windows}: one point at a time")
     (args.n_ctx,), (args.window,) = args.n_ctx, args.windows
     try:
-        args.order, args.configs, args.peers = parse_impls(args.impls)
+        args.order, args.configs, args.peers = parse_impls(args.impls, args.head_dim)
     except ValueError as bad:
         parser.error(str(bad))
     return args
